@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { MariaDbInstance, APP_DATABASE, APP_USER, MIGRATION_USER } from './mariadb.js';
+import { OwnershipFile, reapOrphans, STACK_ROOT } from './reaper.js';
+import { RedisInstance } from './redis.js';
+import { startTemporal, type TemporalEndpoint } from './temporal.js';
+
+export { MariaDbInstance, RedisInstance, APP_DATABASE, APP_USER, MIGRATION_USER };
+export type { TemporalEndpoint };
+
+export interface StackOptions {
+  /** Start source and target MariaDB (default true). */
+  mariadb?: boolean;
+  /** Start Redis (default true). */
+  redis?: boolean;
+  /** Start (or connect to) a Temporal server (default false). */
+  temporal?: boolean;
+  /** Back the embedded Temporal server with a state file, so restart() keeps workflows. */
+  temporalPersistent?: boolean;
+}
+
+export interface Stack {
+  dir: string;
+  source: MariaDbInstance;
+  target: MariaDbInstance;
+  redis: RedisInstance;
+  temporal?: TemporalEndpoint;
+  /**
+   * The environment a worker or app of this stack needs: named connections (MIGRATOR_DB_SOURCE,
+   * MIGRATOR_DB_TARGET), MIGRATOR_REDIS_URL, TEMPORAL_ADDRESS. Credentials live only here, never in
+   * workflow inputs.
+   */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts throwaway servers on free loopback ports with their own temp directories. Several stacks can
+ * run side by side (parallel test files). stop() removes everything; a stack whose process died is
+ * reaped by the next start.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  reapOrphans();
+  const dir = mkdtempSync(join(STACK_ROOT, 'stack-'));
+  const ownership = new OwnershipFile(dir);
+  const source = new MariaDbInstance({ name: 'source', serverId: 1, stackDir: dir, ownership });
+  const target = new MariaDbInstance({ name: 'target', serverId: 2, stackDir: dir, ownership });
+  const redis = new RedisInstance(dir, ownership);
+  let temporal: TemporalEndpoint | undefined;
+
+  const stop = async () => {
+    await Promise.allSettled([source.stop(), target.stop(), redis.stop(), temporal?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const starts: Promise<unknown>[] = [];
+    if (options.mariadb ?? true) starts.push(source.start(), target.start());
+    if (options.redis ?? true) starts.push(redis.start());
+    if (options.temporal) {
+      starts.push(
+        startTemporal({ stackDir: dir, persistent: options.temporalPersistent }).then((t) => (temporal = t)),
+      );
+    }
+    const results = await Promise.allSettled(starts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const env: Record<string, string> = {};
+  if (source.port) {
+    env.MIGRATOR_DB_SOURCE = source.url();
+    env.MIGRATOR_DB_TARGET = target.url();
+  }
+  if (redis.port) env.MIGRATOR_REDIS_URL = redis.url;
+  if (temporal) {
+    env.TEMPORAL_ADDRESS = temporal.address;
+    env.TEMPORAL_NAMESPACE = temporal.namespace;
+  }
+  return { dir, source, target, redis, temporal, env, stop };
+}

@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { requireBinaries } from './binaries.js';
+import { freePort } from './ports.js';
+import type { OwnershipFile } from './reaper.js';
+import { ServerProcess } from './server-process.js';
+
+/** A throwaway Redis without persistence on a free loopback port. */
+export class RedisInstance {
+  readonly dir: string;
+  port = 0;
+  private process?: ServerProcess;
+
+  constructor(
+    stackDir: string,
+    private readonly ownership: OwnershipFile,
+  ) {
+    this.dir = join(stackDir, 'redis');
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const bins = requireBinaries(['redis-server']);
+    mkdirSync(this.dir, { recursive: true });
+    if (!this.port) this.port = await freePort();
+    this.process = new ServerProcess(
+      'redis',
+      bins['redis-server'],
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      join(this.dir, 'redis.log'),
+      this.ownership,
+    );
+    this.process.start();
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const client = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      try {
+        await client.connect();
+        await client.ping();
+        return;
+      } catch (err) {
+        if (!this.running || Date.now() > deadline) {
+          throw new Error(`redis did not start on port ${this.port}: ${(err as Error).message} (log: ${this.dir}/redis.log)`);
+        }
+        await sleep(50);
+      } finally {
+        client.disconnect();
+      }
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.process?.stop(signal);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+}
