@@ -1,0 +1,17 @@
+// `npm run bench`: runs every bench/sections/*.ts in name order (or the ones named on the command line),
+// each printing its figures next to a baseline measured in the same run.
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'sections');
+const wanted = process.argv.slice(2);
+const sections = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts'))
+  .sort()
+  .filter((f) => wanted.length === 0 || wanted.some((w) => f.includes(w)));
+for (const file of sections) {
+  console.log(`\n=== ${file.replace(/\.ts$/, '')} ===`);
+  const mod = (await import(pathToFileURL(join(dir, file)).href)) as { run(): Promise<void> };
+  await mod.run();
+}

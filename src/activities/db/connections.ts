@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import { assertIdentifier } from './identifiers.js';
+
+/**
+ * Connections are referred to by name everywhere a value could be recorded (workflow inputs, activity
+ * arguments, logs). Only the worker resolves a name to credentials, from its own environment:
+ *   MIGRATOR_DB_<NAME>=mysql://user:password@host:port/database
+ * or a JSON file named by MIGRATOR_CONNECTIONS_FILE: { "<name>": "mysql://..." }.
+ */
+export function connectionEnvVar(name: string): string {
+  return `MIGRATOR_DB_${assertIdentifier(name, 'connection name').toUpperCase()}`;
+}
+
+export class ConnectionNotConfiguredError extends Error {
+  override name = 'ConnectionNotConfiguredError';
+}
+
+function fromFile(name: string): string | undefined {
+  const file = process.env.MIGRATOR_CONNECTIONS_FILE;
+  if (!file) return undefined;
+  const entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const value = entries[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function connectionUrl(name: string): string {
+  const url = process.env[connectionEnvVar(name)] ?? fromFile(name);
+  if (!url) {
+    throw new ConnectionNotConfiguredError(
+      `connection "${name}" is not configured on this worker: set ${connectionEnvVar(name)}=mysql://user:password@host:port/database` +
+        ' (or add it to the file named by MIGRATOR_CONNECTIONS_FILE)',
+    );
+  }
+  return url;
+}
+
+export interface ResolvedConnection {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export function resolveConnection(name: string): ResolvedConnection {
+  const raw = connectionUrl(name);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConnectionNotConfiguredError(`connection "${name}": ${connectionEnvVar(name)} is not a valid mysql:// URL`);
+  }
+  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+    throw new ConnectionNotConfiguredError(`connection "${name}": expected a mysql:// URL, got ${url.protocol}//`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) throw new ConnectionNotConfiguredError(`connection "${name}": the URL names no database (mysql://.../<database>)`);
+  return {
+    name,
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database,
+  };
+}
+
+/**
+ * Session settings that make values round-trip exactly: big integers and decimals as strings, dates as
+ * strings, UTC session time zone (TIMESTAMP), utf8mb4.
+ */
+export function poolOptions(conn: ResolvedConnection, extra: mysql.PoolOptions = {}): mysql.PoolOptions {
+  return {
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    password: conn.password,
+    database: conn.database,
+    charset: 'utf8mb4_general_ci',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    dateStrings: true,
+    timezone: 'Z',
+    connectionLimit: 16,
+    enableKeepAlive: true,
+    ...extra,
+  };
+}
+
+const pools = new Map<string, mysql.Pool>();
+
+/** A process-wide pool per connection name. Every new connection sets the session time zone to UTC. */
+export function getPool(name: string): mysql.Pool {
+  let pool = pools.get(name);
+  if (!pool) {
+    pool = mysql.createPool(poolOptions(resolveConnection(name)));
+    pool.on('connection', (c) => {
+      c.query("SET time_zone = '+00:00'");
+    });
+    pools.set(name, pool);
+  }
+  return pool;
+}
+
+export async function closePools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.allSettled(all.map((p) => p.end()));
+}
+
+export function redisUrl(): string {
+  return process.env.MIGRATOR_REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
