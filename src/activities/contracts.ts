@@ -1,0 +1,200 @@
+/**
+ * The data plane's interface, as the workflow sees it. Every function named here is a plain async
+ * function (usable from tests, scripts and the CLI) and is wrapped as a Temporal activity in
+ * src/activities/index.ts. Inputs name connections and tables; they never carry credentials.
+ */
+
+/** One table of a migration plan, as configured. */
+export interface TableSpec {
+  /** Table name on the source (the connection's database). */
+  name: string;
+  /** Table name on the target when it differs. */
+  targetName?: string;
+  /** Key columns; default: the primary key, else a unique key over NOT NULL columns. */
+  key?: string[];
+  /** Rows per copy/verify chunk. */
+  chunkSize?: number;
+  /** Copy throttle for this table. */
+  maxRowsPerSecond?: number;
+  /** Column for `updated_at`-window incremental verification. */
+  updatedAtColumn?: string;
+  /** Source column -> target column, for renamed columns. Unlisted columns keep their names. */
+  columnMap?: Record<string, string>;
+  /** Source columns not copied (they must be nullable or defaulted on the target). */
+  excludeColumns?: string[];
+}
+
+/** A binlog position: file/offset always, plus the MariaDB GTID position (`domain-server-seq,...`). */
+export interface BinlogPosition {
+  file: string;
+  pos: number;
+  gtid?: string;
+}
+
+/**
+ * A key value that survives JSON (heartbeat details, activity results, workflow state): strings and
+ * numbers as they are, binary values as base64, NULL as null.
+ */
+export type EncodedValue = string | number | null | { b64: string };
+export type EncodedKey = EncodedValue[];
+
+/** A half-open key range: rows with lower < key <= upper; an absent bound is unbounded. */
+export interface KeyRange {
+  lower?: EncodedKey;
+  upper?: EncodedKey;
+}
+
+/** One thing that stops a migration from starting, with what to do about it. */
+export interface Problem {
+  table?: string;
+  column?: string;
+  setting?: string;
+  side?: 'source' | 'target';
+  message: string;
+  fix: string;
+}
+
+/** What a long-running function needs from its caller; the activity wrapper maps it to Temporal. */
+export interface RunContext<P> {
+  /** Record progress; the activity wrapper heartbeats it. */
+  progress?: (details: P) => void;
+  /** Progress recorded by a previous attempt: resume after it. */
+  resume?: P;
+  /** Aborted on cancellation (or pause): stop at the next safe point and throw. */
+  signal?: AbortSignal;
+}
+
+// ---- precheck / prepare -------------------------------------------------------------------------
+
+export interface MigrationEndpoints {
+  source: string;
+  target: string;
+  tables: TableSpec[];
+}
+
+export interface PrecheckReport {
+  ok: boolean;
+  problems: Problem[];
+  tables: { name: string; key: string[]; estimatedRows: number }[];
+  sourcePosition: BinlogPosition;
+}
+
+export interface PrepareTargetResult {
+  /** Target tables this call created (the compensation drops only these). */
+  created: string[];
+}
+
+// ---- copy ------------------------------------------------------------------------------------------
+
+export interface CopyInput {
+  source: string;
+  target: string;
+  table: TableSpec;
+  /** Copy only this key range (for splitting one table across activities/workers). */
+  range?: KeyRange;
+  /** The CDC stream running alongside: its checkpoint row orders chunk writes against the applier. */
+  stream?: string;
+}
+
+export interface CopyProgress {
+  table: string;
+  /** Last key whose chunk is committed on the target. */
+  lastKey?: EncodedKey;
+  rowsCopied: number;
+  chunks: number;
+  estimatedRows?: number;
+}
+
+export interface CopyResult {
+  table: string;
+  rowsCopied: number;
+  chunks: number;
+  durationMs: number;
+}
+
+// ---- CDC --------------------------------------------------------------------------------------------
+
+export interface SyncStreamSpec {
+  /** Stream id: names the checkpoint row, unique per migration and direction. */
+  stream: string;
+  /** Where binlog events are read. */
+  from: string;
+  /** Where they are applied. */
+  to: string;
+  tables: TableSpec[];
+  /** Direction, so a reverse stream maps target table names back to source names. */
+  direction: 'forward' | 'reverse';
+}
+
+export interface SyncProgress {
+  applied: BinlogPosition | null;
+  transactions: number;
+  rowsApplied: number;
+  lagSeconds: number;
+}
+
+export interface SyncStatus {
+  stream: string;
+  applied: BinlogPosition | null;
+  head: BinlogPosition;
+  /** Bytes of binlog between applied and head (across files where it can tell). */
+  lagBytes: number;
+  lagSeconds: number;
+  running: boolean;
+}
+
+// ---- verify / repair ---------------------------------------------------------------------------------
+
+export type Side = 'source' | 'target';
+
+export interface VerifyInput {
+  source: string;
+  target: string;
+  table: TableSpec;
+  /** The side repairs copy from. */
+  authoritative: Side;
+  repair: boolean;
+  /** If a CDC stream feeds the non-authoritative side: differing rows are re-checked after it catches up. */
+  stream?: string;
+  range?: KeyRange;
+}
+
+export interface MismatchCounts {
+  missing: number;
+  extra: number;
+  different: number;
+}
+
+export interface VerifyResult {
+  table: string;
+  rowsCompared: number;
+  chunks: number;
+  chunksDiffering: number;
+  mismatches: MismatchCounts;
+  repaired: MismatchCounts;
+  sampleKeys: { kind: keyof MismatchCounts; key: EncodedKey }[];
+  durationMs: number;
+}
+
+// ---- switches ----------------------------------------------------------------------------------------
+
+export type WriteMode = 'SOURCE_ONLY' | 'DUAL_SOURCE_FIRST' | 'DUAL_TARGET_FIRST' | 'TARGET_ONLY';
+
+export interface Switches {
+  writeMode: WriteMode;
+  /** 0-100: share of reads sent to the target. */
+  readPercent: number;
+  shadowRead: boolean;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type SwitchChange = Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
+
+export interface RouterAcks {
+  version: number;
+  acked: string[];
+  pending: string[];
+  allAcked: boolean;
+}
