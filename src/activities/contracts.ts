@@ -157,6 +157,10 @@ export interface VerifyInput {
   /** If a CDC stream feeds the non-authoritative side: differing rows are re-checked after it catches up. */
   stream?: string;
   range?: KeyRange;
+  /** Optional read replicas of either side: chunks are compared there first, and only chunks that differ are
+   * double-checked on the primaries. */
+  sourceReplica?: string;
+  targetReplica?: string;
 }
 
 export interface MismatchCounts {
@@ -174,6 +178,57 @@ export interface VerifyResult {
   repaired: MismatchCounts;
   sampleKeys: { kind: keyof MismatchCounts; key: EncodedKey }[];
   durationMs: number;
+}
+
+/** Heartbeat details of a verification: a retried activity resumes after lastKey with these counters. */
+export interface VerifyProgress {
+  table: string;
+  /** Upper bound of the last chunk fully compared (and repaired). */
+  lastKey?: EncodedKey;
+  rowsCompared: number;
+  chunks: number;
+  chunksDiffering: number;
+  mismatches: MismatchCounts;
+  repaired: MismatchCounts;
+  sampleKeys: { kind: keyof MismatchCounts; key: EncodedKey }[];
+}
+
+/** Incremental verification over an `updated_at`-style column window [since, until). */
+export interface VerifyWindowInput extends VerifyInput {
+  column: string;
+  /** Inclusive lower bound, a DATETIME/TIMESTAMP literal in UTC ('2024-01-01 00:00:00.000000'). */
+  since: string;
+  /** Exclusive upper bound; default: now. */
+  until?: string;
+}
+
+export interface RepairLoopInput {
+  /** Loop id (progress, logs). */
+  stream: string;
+  source: string;
+  target: string;
+  tables: TableSpec[];
+  authoritative: Side;
+  mode: 'binlog' | 'updated_at';
+  /** Delay between a change event and the compare of its key (ms). */
+  delayMs?: number;
+  /** updated_at mode: window period (ms). */
+  intervalMs?: number;
+  /** Redis stream of failed dual writes (fields table, key, op, side) whose keys are repaired. */
+  redisFailureStream?: string;
+}
+
+export interface RepairLoopProgress {
+  checked: number;
+  repaired: MismatchCounts;
+  /** Differences found but not repaired yet (or unrepairable, e.g. table not in the plan). */
+  pending: number;
+  /** Last Redis failure-stream entry id consumed. */
+  redisLastId?: string;
+  /** Binlog position of the authoritative side the loop has processed up to. */
+  position?: BinlogPosition;
+  /** updated_at mode: upper bound of the last window verified. */
+  windowUntil?: string;
 }
 
 // ---- switches ----------------------------------------------------------------------------------------
