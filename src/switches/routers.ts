@@ -1,0 +1,113 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import type { RouterAcks } from '../activities/contracts.js';
+import { migrationKeys } from './keys.js';
+
+/** What a router tells the registry with each heartbeat. */
+export interface RouterHeartbeat {
+  routerId: string;
+  /** The switch version the router applies (0: it has not loaded any switches yet). */
+  version: number;
+  pid: number;
+  host: string;
+  /** ISO time of this heartbeat. */
+  seenAt: string;
+}
+
+export const DEFAULT_ROUTER_TTL_MS = 5000;
+
+/** Records a heartbeat: the router's key lives for ttlMs unless renewed. */
+export async function writeHeartbeat(
+  redis: Redis,
+  migrationId: string,
+  beat: { routerId: string; version: number; pid?: number; host?: string },
+  ttlMs: number = DEFAULT_ROUTER_TTL_MS,
+): Promise<void> {
+  const keys = migrationKeys(migrationId);
+  const value: RouterHeartbeat = {
+    routerId: beat.routerId,
+    version: beat.version,
+    pid: beat.pid ?? process.pid,
+    host: beat.host ?? hostname(),
+    seenAt: new Date().toISOString(),
+  };
+  await redis
+    .multi()
+    .set(keys.router(beat.routerId), JSON.stringify(value), 'PX', Math.max(1, Math.round(ttlMs)))
+    .zadd(keys.routers, Date.now(), beat.routerId)
+    .exec();
+}
+
+/** Removes a router from the registry at once (a clean shutdown). */
+export async function removeHeartbeat(redis: Redis, migrationId: string, routerId: string): Promise<void> {
+  const keys = migrationKeys(migrationId);
+  await redis.multi().del(keys.router(routerId)).zrem(keys.routers, routerId).exec();
+}
+
+/** Live routers: those whose heartbeat key has not expired. Expired ones are dropped from the index. */
+export async function listRouters(redis: Redis, migrationId: string): Promise<RouterHeartbeat[]> {
+  const keys = migrationKeys(migrationId);
+  const ids = await redis.zrange(keys.routers, 0, -1);
+  if (ids.length === 0) return [];
+  const values = await redis.mget(...ids.map((id) => keys.router(id)));
+  const live: RouterHeartbeat[] = [];
+  const dead: string[] = [];
+  values.forEach((v, i) => {
+    const beat = v ? parseHeartbeat(v) : undefined;
+    if (beat) live.push(beat);
+    else dead.push(ids[i]);
+  });
+  // A router that heartbeats again re-adds itself; removing an id whose key is gone is safe.
+  if (dead.length > 0) await redis.zrem(keys.routers, ...dead);
+  return live;
+}
+
+function parseHeartbeat(text: string): RouterHeartbeat | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<RouterHeartbeat>;
+    if (typeof v.routerId !== 'string' || typeof v.version !== 'number') return undefined;
+    return {
+      routerId: v.routerId,
+      version: v.version,
+      pid: typeof v.pid === 'number' ? v.pid : 0,
+      host: typeof v.host === 'string' ? v.host : '',
+      seenAt: typeof v.seenAt === 'string' ? v.seenAt : '',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface WaitForAcksOptions {
+  migrationId: string;
+  version: number;
+  timeoutMs: number;
+  /** Polling interval (default 25 ms). */
+  pollMs?: number;
+  /** Not satisfied while fewer live routers than this exist (default 0: no router is vacuously all-acked). */
+  minRouters?: number;
+}
+
+/** The acknowledgement state right now. */
+export async function routerAcks(redis: Redis, migrationId: string, version: number, minRouters = 0): Promise<RouterAcks> {
+  const live = await listRouters(redis, migrationId);
+  const acked = live.filter((r) => r.version >= version).map((r) => r.routerId).sort();
+  const pending = live.filter((r) => r.version < version).map((r) => r.routerId).sort();
+  return { version, acked, pending, allAcked: pending.length === 0 && live.length >= minRouters };
+}
+
+/**
+ * Polls until every live router has acknowledged `version` or later. A router that dies drops out
+ * when its heartbeat TTL expires, so it delays the wait by at most that TTL. Returns the last state
+ * seen (allAcked false on timeout); never throws on timeout.
+ */
+export async function waitForRouterAcks(redis: Redis, options: WaitForAcksOptions): Promise<RouterAcks> {
+  const deadline = Date.now() + options.timeoutMs;
+  const pollMs = options.pollMs ?? 25;
+  for (;;) {
+    const state = await routerAcks(redis, options.migrationId, options.version, options.minRouters ?? 0);
+    if (state.allAcked || Date.now() >= deadline) return state;
+    await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+  }
+}

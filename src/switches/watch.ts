@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import type { Switches } from '../activities/contracts.js';
+import { switchesFromFields, switchesFromMessage } from './codec.js';
+import { migrationKeys } from './keys.js';
+import { BACKGROUND_OPTIONS, newConnection, type RedisLike } from './redis.js';
+
+export interface SwitchWatcherOptions {
+  redis: RedisLike;
+  migrationId: string;
+  /** Called with every newer version (from a message, a re-read after reconnecting, or the poll). */
+  onChange: (switches: Switches) => void;
+  /** Connection problems (the watcher keeps retrying by itself). */
+  onError?: (err: Error) => void;
+  /** Re-read interval, a safety net for messages missed while disconnected (default 1000 ms). */
+  pollMs?: number;
+}
+
+/**
+ * Follows one migration's switches: subscribes to its channel and re-reads the hash whenever a
+ * connection becomes ready and every pollMs, so it resumes by itself after Redis restarts. Only newer
+ * versions are reported. Nothing here ever waits for Redis on behalf of a caller.
+ */
+export class SwitchWatcher {
+  /** For the watcher's reads and for the owner's background commands (heartbeats, repair entries). */
+  readonly command: Redis;
+  private readonly subscriber: Redis;
+  private readonly keys;
+  private timer?: NodeJS.Timeout;
+  private latest?: Switches;
+  private stopped = false;
+
+  constructor(private readonly options: SwitchWatcherOptions) {
+    this.keys = migrationKeys(options.migrationId);
+    this.command = newConnection(options.redis, { ...BACKGROUND_OPTIONS, lazyConnect: true });
+    this.subscriber = newConnection(options.redis, {
+      ...BACKGROUND_OPTIONS,
+      enableOfflineQueue: true,
+      autoResubscribe: true,
+      lazyConnect: true,
+    });
+  }
+
+  get current(): Switches | undefined {
+    return this.latest;
+  }
+
+  start(): void {
+    const onError = (err: Error) => this.options.onError?.(err);
+    this.command.on('error', onError);
+    this.subscriber.on('error', onError);
+    this.command.on('ready', () => void this.refresh());
+    this.subscriber.on('ready', () => void this.refresh());
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.keys.channel) return;
+      const s = switchesFromMessage(message);
+      if (s) this.offer(s);
+    });
+    this.command.connect().catch(onError);
+    this.subscriber.connect().catch(onError);
+    this.subscriber.subscribe(this.keys.channel).catch(onError);
+    this.timer = setInterval(() => void this.refresh(), this.options.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Re-reads the switches now; failures are reported to onError and otherwise ignored. */
+  async refresh(): Promise<void> {
+    if (this.stopped || this.command.status !== 'ready') return;
+    try {
+      const s = switchesFromFields(await this.command.hgetall(this.keys.switches));
+      if (s) this.offer(s);
+    } catch (err) {
+      this.options.onError?.(err as Error);
+    }
+  }
+
+  private offer(s: Switches): void {
+    if (this.stopped || (this.latest && s.version <= this.latest.version)) return;
+    this.latest = s;
+    this.options.onChange(s);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([quit(this.subscriber), quit(this.command)]);
+  }
+}
+
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through
+    }
+  }
+  redis.disconnect();
+}
