@@ -1,0 +1,71 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { BinlogPosition } from '../contracts.js';
+
+/** The numeric suffix of a binlog file name (mysql-bin.000042 -> 42). */
+export function binlogFileIndex(file: string): number {
+  const m = /\.(\d+)$/.exec(file);
+  if (!m) throw new Error(`unexpected binlog file name ${JSON.stringify(file)}`);
+  return Number(m[1]);
+}
+
+/** Orders two positions of the same server by file and offset: <0, 0, >0. */
+export function comparePositions(a: BinlogPosition, b: BinlogPosition): number {
+  const fa = binlogFileIndex(a.file);
+  const fb = binlogFileIndex(b.file);
+  return fa !== fb ? fa - fb : a.pos - b.pos;
+}
+
+/**
+ * Bytes of binlog between two positions. Across files it counts the rest of `from`'s file only when the
+ * file sizes are known (SHOW BINARY LOGS), else the offset into `to`'s file plus a lower bound.
+ */
+export function bytesBetween(from: BinlogPosition, to: BinlogPosition, fileSizes?: Map<string, number>): number {
+  if (comparePositions(from, to) >= 0) return 0;
+  if (from.file === to.file) return to.pos - from.pos;
+  let total = to.pos;
+  const fromIdx = binlogFileIndex(from.file);
+  const toIdx = binlogFileIndex(to.file);
+  if (fileSizes) {
+    for (const [file, size] of fileSizes) {
+      const idx = binlogFileIndex(file);
+      if (idx === fromIdx) total += Math.max(0, size - from.pos);
+      else if (idx > fromIdx && idx < toIdx) total += size;
+    }
+  }
+  return total;
+}
+
+export async function binlogFileSizes(pool: Pool): Promise<Map<string, number>> {
+  const [rows] = await pool.query<RowDataPacket[]>('SHOW BINARY LOGS');
+  return new Map(rows.map((r) => [String(r.Log_name), Number(r.File_size)]));
+}
+
+/**
+ * The server's current binlog head: file/offset from SHOW MASTER STATUS and, on MariaDB, the GTID
+ * position that corresponds exactly to that offset (BINLOG_GTID_POS), so both halves agree.
+ */
+export async function headPosition(pool: Pool): Promise<BinlogPosition> {
+  const conn = await pool.getConnection();
+  try {
+    const [status] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+    if (!status.length) {
+      throw new BinlogUnavailableError('the server has no binary log (log_bin=OFF): enable log_bin and restart it');
+    }
+    const file = String(status[0].File);
+    const pos = Number(status[0].Position);
+    let gtid: string | undefined;
+    try {
+      const [g] = await conn.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS gtid', [file, pos]);
+      if (typeof g[0]?.gtid === 'string') gtid = g[0].gtid;
+    } catch {
+      gtid = undefined; // MySQL: no BINLOG_GTID_POS; file/offset only
+    }
+    return gtid === undefined ? { file, pos } : { file, pos, gtid };
+  } finally {
+    conn.release();
+  }
+}
+
+export class BinlogUnavailableError extends Error {
+  override name = 'BinlogUnavailableError';
+}
