@@ -1,0 +1,166 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type mysql from 'mysql2/promise';
+import { startStack, type Stack } from '../../scripts/localstack/index.js';
+import { closePools } from '../../src/activities/db/connections.js';
+import { verifyTable } from '../../src/activities/verify/verifyTable.js';
+import type { VerifyInput, VerifyProgress } from '../../src/activities/contracts.js';
+
+let stack: Stack;
+let src: mysql.Connection;
+let tgt: mysql.Connection;
+
+before(async () => {
+  stack = await startStack({ redis: false });
+  Object.assign(process.env, stack.env);
+  src = await stack.source.rootConnection('app');
+  tgt = await stack.target.rootConnection('app');
+});
+
+after(async () => {
+  await closePools();
+  await src?.end();
+  await tgt?.end();
+  await stack?.stop();
+});
+
+async function both(sql: string): Promise<void> {
+  await src.query(sql);
+  await tgt.query(sql);
+}
+
+const input = (table: string, repair = false, chunkSize = 500): VerifyInput => ({
+  source: 'source',
+  target: 'target',
+  table: { name: table, chunkSize },
+  authoritative: 'source',
+  repair,
+});
+
+test('finds changed, missing, extra, NULL vs empty, trailing-space and case-only differences, and repairs them', async () => {
+  await both(
+    'CREATE TABLE faults (id INT PRIMARY KEY, name VARCHAR(50) COLLATE utf8mb4_general_ci NOT NULL, ' +
+      'note VARCHAR(50) NULL, amount DECIMAL(10,2) NOT NULL) ENGINE=InnoDB',
+  );
+  await both("INSERT INTO faults SELECT seq, CONCAT('name', seq), CONCAT('n', seq), seq / 7 FROM seq_1_to_5000");
+  await src.query('UPDATE faults SET note = NULL WHERE id = 30');
+  await tgt.query("UPDATE faults SET note = '' WHERE id = 30"); // NULL vs ''
+  await tgt.query('UPDATE faults SET amount = amount + 0.01 WHERE id = 10'); // changed value
+  await tgt.query('DELETE FROM faults WHERE id = 20'); // missing
+  await src.query('DELETE FROM faults WHERE id = 3000'); // extra (middle)
+  await tgt.query("INSERT INTO faults VALUES (7000, 'tail', NULL, 1)"); // extra beyond the last key
+  await src.query("UPDATE faults SET name = 'abc' WHERE id = 40");
+  await tgt.query("UPDATE faults SET name = 'abc ' WHERE id = 40"); // trailing space, equal under PAD SPACE
+  await src.query("UPDATE faults SET name = 'Abc' WHERE id = 50");
+  await tgt.query("UPDATE faults SET name = 'abc' WHERE id = 50"); // case only, equal under _ci
+  const [[eq]] = await tgt.query<mysql.RowDataPacket[]>("SELECT 'abc' = 'abc ' AS pad, 'Abc' = 'abc' AS ci");
+  assert.deepEqual([Number(eq.pad), Number(eq.ci)], [1, 1], 'the collation itself calls these equal');
+
+  const progress: VerifyProgress[] = [];
+  const r = await verifyTable(input('faults'), { progress: (p) => progress.push(p) });
+  assert.deepEqual(r.mismatches, { missing: 1, extra: 2, different: 4 });
+  assert.equal(r.rowsCompared >= 4999, true);
+  assert.ok(r.chunks >= 10);
+  assert.ok(progress.length >= 10 && progress.at(-1)?.lastKey, 'progress recorded with lastKey');
+  const sample = new Map(r.sampleKeys.map((s) => [String(s.key[0]), s.kind]));
+  assert.equal(sample.get('20'), 'missing');
+  assert.equal(sample.get('3000'), 'extra');
+  assert.equal(sample.get('7000'), 'extra');
+  for (const id of ['10', '30', '40', '50']) assert.equal(sample.get(id), 'different', id);
+
+  const fixed = await verifyTable(input('faults', true));
+  assert.deepEqual(fixed.repaired, { missing: 1, extra: 2, different: 4 });
+  const again = await verifyTable(input('faults'));
+  assert.deepEqual(again.mismatches, { missing: 0, extra: 0, different: 0 });
+  assert.equal(again.chunksDiffering, 0);
+  const [rows] = await tgt.query<mysql.RowDataPacket[]>(
+    'SELECT id, HEX(name) AS name, note IS NULL AS nul, amount FROM faults WHERE id IN (10, 30, 40, 50) ORDER BY id',
+  );
+  assert.deepEqual(
+    rows.map((x) => [x.id, x.name, Number(x.nul)]),
+    [
+      [10, Buffer.from('name10').toString('hex').toUpperCase(), 0],
+      [30, Buffer.from('name30').toString('hex').toUpperCase(), 1],
+      [40, Buffer.from('abc').toString('hex').toUpperCase(), 0],
+      [50, Buffer.from('Abc').toString('hex').toUpperCase(), 0],
+    ],
+  );
+});
+
+test('no false positives when the same values sit in columns of different charset or collation', async () => {
+  await src.query(
+    'CREATE TABLE coll (k VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, ' +
+      'a VARCHAR(64) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci, ' +
+      'b TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci, ' +
+      'c VARCHAR(64) CHARACTER SET latin1 COLLATE latin1_swedish_ci, ' +
+      'd CHAR(10) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin)',
+  );
+  await tgt.query(
+    'CREATE TABLE coll (k VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY, ' +
+      'a VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci, ' +
+      'b TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci, ' +
+      'c VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, ' +
+      'd CHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci)',
+  );
+  // Keys whose order differs between general_ci (code points) and unicode_ci (punctuation first).
+  const seps = ['-', '_', '1', 'b', '.', ' x', 'é', 'É'];
+  const rows: (string | null)[][] = [];
+  for (let i = 0; i < 400; i++) {
+    const k = `k${String(i % 50).padStart(2, '0')}${seps[i % seps.length]}${Math.floor(i / 50)}`;
+    rows.push([k, `Ünïcödé ${i} `, i % 3 ? `Straße ${i}` : '', i % 5 ? `café ${i}` : null, `Ab ${i % 10}`]);
+  }
+  for (const conn of [src, tgt]) await conn.query('INSERT INTO coll VALUES ?', [rows]);
+  const r = await verifyTable(input('coll', false, 37));
+  assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 0 }, JSON.stringify(r.sampleKeys));
+  assert.equal(r.rowsCompared >= 400, true);
+
+  // ... and a real case-only / trailing-space difference in those columns is still found.
+  await tgt.query("UPDATE coll SET a = CONCAT(a, ' ') WHERE k = ?", [rows[7][0]]);
+  await tgt.query('UPDATE coll SET c = UPPER(c) WHERE k = ?', [rows[9][0]]);
+  const r2 = await verifyTable(input('coll', true, 37));
+  assert.deepEqual(r2.mismatches, { missing: 0, extra: 0, different: 2 });
+  const r3 = await verifyTable(input('coll', false, 37));
+  assert.deepEqual(r3.mismatches, { missing: 0, extra: 0, different: 0 });
+});
+
+test('a case-only difference in a string KEY under a _ci collation is found and repaired to the authoritative spelling', async () => {
+  await both('CREATE TABLE skey (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)');
+  await both("INSERT INTO skey VALUES ('alpha', 1), ('beta', 2), ('gamma', 3), ('delta ', 4)");
+  await tgt.query("UPDATE skey SET k = 'BETA' WHERE k = 'beta'");
+  await tgt.query("UPDATE skey SET k = 'delta' WHERE k = 'delta '");
+  const r = await verifyTable(input('skey', true, 2));
+  assert.deepEqual(r.mismatches, { missing: 2, extra: 2, different: 0 });
+  const [keys] = await tgt.query<mysql.RowDataPacket[]>('SELECT HEX(k) AS k, v FROM skey ORDER BY v');
+  assert.deepEqual(
+    keys.map((x) => Buffer.from(String(x.k), 'hex').toString()),
+    ['alpha', 'beta', 'gamma', 'delta '],
+  );
+  const again = await verifyTable(input('skey', false, 2));
+  assert.deepEqual(again.mismatches, { missing: 0, extra: 0, different: 0 });
+});
+
+test('resumes after the recorded lastKey', async () => {
+  await both('CREATE TABLE res (id INT PRIMARY KEY, v INT)');
+  await both('INSERT INTO res SELECT seq, seq FROM seq_1_to_1000');
+  await tgt.query('UPDATE res SET v = 0 WHERE id IN (50, 950)');
+  const r = await verifyTable(input('res', false, 100), {
+    resume: {
+      table: 'res',
+      lastKey: [500],
+      rowsCompared: 500,
+      chunks: 5,
+      chunksDiffering: 0,
+      mismatches: { missing: 0, extra: 0, different: 0 },
+      repaired: { missing: 0, extra: 0, different: 0 },
+      sampleKeys: [],
+    },
+  });
+  assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 1 }, 'only the row after lastKey');
+  assert.equal(r.rowsCompared, 1000);
+});
+
+test('stops at a chunk boundary when aborted', async () => {
+  const ac = new AbortController();
+  ac.abort(new Error('paused'));
+  await assert.rejects(verifyTable(input('res'), { signal: ac.signal }), /paused/);
+});
