@@ -66,8 +66,8 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
   const sourceSchema = resolveConnection(ep.source).database;
   const targetSchema = resolveConnection(ep.target).database;
   const [s, t] = await Promise.all([
-    describeForVerify(getPool(ep.source), sourceSchema, sourceTable),
-    describeForVerify(getPool(ep.target), targetSchema, targetTable),
+    describeForVerify(getPool(ep.source), sourceSchema, sourceTable, spec.key),
+    describeForVerify(getPool(ep.target), targetSchema, targetTable, spec.key ? spec.key.map((k) => spec.columnMap?.[k] ?? k) : undefined),
   ]);
   const excluded = new Set(spec.excludeColumns ?? []);
   const map = spec.columnMap ?? {};
