@@ -139,6 +139,15 @@ export interface MigrationPlan {
     /** Seconds between incremental passes. */
     intervalSeconds: number;
   };
+  /** Temporal tuning (defaults suit production; tests shorten them). */
+  temporal: {
+    /** Heartbeat timeout of long activities: how fast a lost worker's copy/loop moves elsewhere. */
+    heartbeatTimeoutSeconds: number;
+    /** Continue-as-new after this many history events (or when the server suggests it). */
+    continueAsNewAfterEvents: number;
+    /** How often a gate re-checks health (CDC lag, verification). */
+    gatePollSeconds: number;
+  };
 }
 
 // ---- commands ------------------------------------------------------------------------------------------

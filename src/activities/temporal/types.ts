@@ -1,0 +1,75 @@
+/**
+ * The activities as the workflow sees them (types only: workflow code imports this with `import type`).
+ * Every argument names connections/tables; none carries credentials.
+ */
+import type {
+  BinlogPosition,
+  CopyResult,
+  KeyRange,
+  MigrationEndpoints,
+  PrecheckReport,
+  PrepareTargetResult,
+  RepairLoopProgress,
+  RouterAcks,
+  SwitchChange,
+  Switches,
+  SyncStatus,
+  SyncStreamSpec,
+  TableSpec,
+  VerifyInput,
+  VerifyResult,
+} from '../contracts.js';
+import type { VerificationInput } from '../../workflows/api.js';
+
+export interface CopyActivityInput {
+  source: string;
+  target: string;
+  table: TableSpec;
+  range?: KeyRange;
+  stream?: string;
+  /** Names the progress checkpoint kept outside Temporal, so a copy cancelled by pause resumes. */
+  checkpointKey: string;
+}
+
+export interface RepairLoopActivityInput {
+  migrationId: string;
+  stream: string;
+  source: string;
+  target: string;
+  tables: TableSpec[];
+  authoritative: 'source' | 'target';
+  mode: 'binlog' | 'updated_at' | 'full';
+  intervalMs: number;
+}
+
+export interface ScheduleActivityInput {
+  scheduleId: string;
+  intervalSeconds: number;
+  taskQueue: string;
+  workflowIdPrefix: string;
+  input: VerificationInput;
+}
+
+export interface MigrationActivities {
+  precheck(input: MigrationEndpoints): Promise<PrecheckReport>;
+  prepareTarget(input: MigrationEndpoints): Promise<PrepareTargetResult>;
+  dropCreatedTables(input: { target: string; tables: string[] }): Promise<{ dropped: string[] }>;
+  initSwitches(input: { migrationId: string }): Promise<Switches>;
+  setSwitches(input: { migrationId: string; change: SwitchChange; by: string }): Promise<Switches>;
+  waitForRouterAcks(input: { migrationId: string; version: number; timeoutMs: number }): Promise<RouterAcks>;
+  currentPosition(input: { connection: string }): Promise<BinlogPosition>;
+  recordSyncStart(input: { spec: SyncStreamSpec; position: BinlogPosition }): Promise<void>;
+  runSync(spec: SyncStreamSpec): Promise<void>;
+  syncStatus(spec: SyncStreamSpec): Promise<SyncStatus>;
+  waitForSyncPosition(input: { spec: SyncStreamSpec; position: BinlogPosition; timeoutMs: number }): Promise<SyncStatus>;
+  splitKeyRanges(input: { source: string; table: TableSpec; ranges: number }): Promise<KeyRange[]>;
+  copyTable(input: CopyActivityInput): Promise<CopyResult>;
+  clearCopyCheckpoints(input: { prefix: string }): Promise<void>;
+  truncateTargetTables(input: { target: string; tables: TableSpec[] }): Promise<void>;
+  verifyTable(input: VerifyInput): Promise<VerifyResult>;
+  runRepairLoop(input: RepairLoopActivityInput): Promise<void>;
+  /** The repair loop's latest progress (kept by the loop activity outside Temporal), or null. */
+  repairLoopProgress(input: { migrationId: string; stream: string }): Promise<RepairLoopProgress | null>;
+  createVerificationSchedule(input: ScheduleActivityInput): Promise<{ scheduleId: string }>;
+  deleteVerificationSchedule(input: { scheduleId: string }): Promise<void>;
+}

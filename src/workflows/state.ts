@@ -1,0 +1,129 @@
+/**
+ * The migration's whole state: plain JSON, carried across continue-as-new. Pure module.
+ */
+import type {
+  AuditEntry,
+  CompensationFrame,
+  GateStatus,
+  MigrationPlan,
+  Phase,
+  RepairCounters,
+  RunState,
+  SwitchesView,
+  SyncStreamView,
+  TableCopyProgress,
+  VerificationSummary,
+  Warning,
+} from './api.js';
+
+/** A command accepted but not yet carried out by the main loop. */
+export interface PendingCommands {
+  advance: { by: string | null; confirm: boolean } | null;
+  /** Index in `frames` of the frame to keep as the new top (-1: pop everything, abort). */
+  rollbackTo: number | null;
+  abort: boolean;
+  readPercent: number | null;
+}
+
+/** Background loops the workflow keeps running (restarted after continue-as-new / worker loss). */
+export interface DesiredLoops {
+  forwardSync: boolean;
+  reverseSync: boolean;
+  /** Repair loop and its authoritative side, or null when stopped. */
+  repair: 'source' | 'target' | null;
+}
+
+export interface MigrationState {
+  migrationId: string;
+  startedAt: string;
+  runCount: number;
+  /** Entered steps, bottom first; the top frame is the current phase. */
+  frames: CompensationFrame[];
+  /** Whether the top frame's action finished. */
+  topDone: boolean;
+  state: RunState;
+  paused: boolean;
+  /** After a rollback every next step waits for an explicit advance. */
+  holdAfterRollback: boolean;
+  rollingBackTo: Phase | null;
+  pending: PendingCommands;
+  activity: string;
+  gate: GateStatus | null;
+  switches: SwitchesView;
+  tables: TableCopyProgress[];
+  /** Target tables PREPARE_TARGET created (the only ones its compensation may drop). */
+  createdTables: string[];
+  /** Bumped each time BULK_COPY is (re)entered: names fresh copy checkpoints. */
+  copyGeneration: number;
+  loops: DesiredLoops;
+  sync: SyncStreamView[];
+  repair: RepairCounters;
+  lastVerification: VerificationSummary | null;
+  lastScheduledVerification: VerificationSummary | null;
+  verificationScheduleId: string | null;
+  audit: AuditEntry[];
+  warnings: Warning[];
+  error: string | null;
+  updatedAt: string;
+}
+
+export const AUDIT_LIMIT = 500;
+export const WARNING_LIMIT = 200;
+
+export function initialState(plan: MigrationPlan, now: string): MigrationState {
+  return {
+    migrationId: plan.id,
+    startedAt: now,
+    runCount: 1,
+    frames: [],
+    topDone: true,
+    state: 'RUNNING',
+    paused: false,
+    holdAfterRollback: false,
+    rollingBackTo: null,
+    pending: { advance: null, rollbackTo: null, abort: false, readPercent: null },
+    activity: 'starting',
+    gate: null,
+    switches: { writeMode: 'SOURCE_ONLY', readPercent: 0, version: 0, ackedBy: [] },
+    tables: plan.tables.map((t) => ({ table: t.name, state: 'pending', rowsCopied: 0, estimatedRows: null, ranges: 1, rangesDone: 0 })),
+    createdTables: [],
+    copyGeneration: 0,
+    loops: { forwardSync: false, reverseSync: false, repair: null },
+    sync: [],
+    repair: { passes: 0, rowsChecked: 0, repaired: { missing: 0, extra: 0, different: 0 }, lastPassAt: null, direction: null },
+    lastVerification: null,
+    lastScheduledVerification: null,
+    verificationScheduleId: null,
+    audit: [],
+    warnings: [],
+    error: null,
+    updatedAt: now,
+  };
+}
+
+/** The current phase: the top frame's, or PRECHECK before anything ran. DONE once FINALIZE finished. */
+export function currentPhase(s: MigrationState): Phase {
+  const top = s.frames[s.frames.length - 1];
+  if (!top) return 'PRECHECK';
+  if (top.phase === 'FINALIZE' && s.topDone) return 'DONE';
+  return top.phase;
+}
+
+export function currentReadStep(s: MigrationState): number | null {
+  const top = s.frames[s.frames.length - 1];
+  return top?.phase === 'READ_SWITCH' ? (top.readPercent ?? null) : null;
+}
+
+export function pushAudit(s: MigrationState, entry: AuditEntry): void {
+  s.audit.push(entry);
+  if (s.audit.length > AUDIT_LIMIT) s.audit.splice(0, s.audit.length - AUDIT_LIMIT);
+}
+
+export function pushWarning(s: MigrationState, at: string, message: string): void {
+  s.warnings.push({ at, message });
+  if (s.warnings.length > WARNING_LIMIT) s.warnings.splice(0, s.warnings.length - WARNING_LIMIT);
+}
+
+export function isTerminal(s: MigrationState): boolean {
+  return s.state === 'COMPLETED' || s.state === 'ABORTED' || s.state === 'FAILED';
+}
