@@ -1,0 +1,254 @@
+/**
+ * RespondWorkflowTaskCompleted: records WorkflowTaskCompleted, then applies the commands (and the
+ * protocol messages they reference) in order, as the official server does.
+ */
+import { requestCancelActivity, scheduleActivity } from './activities.js';
+import { initiateChild, requestCancelExternal, signalExternal } from './children.js';
+import type { Engine } from './engine.js';
+import { appendEvent, recordExternal } from './history.js';
+import { EventType, api, dur, durMs, type Payload, type temporal } from './proto.js';
+import { WorkflowStatus, type ExecutionState } from './state.js';
+import type { WorkflowTaskToken } from './tokens.js';
+
+const E = api.enums.v1;
+const C = E.CommandType;
+type CompleteRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest;
+type Command = temporal.api.command.v1.ICommand;
+
+const closeCommands = new Set<number>([
+  C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+  C.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+  C.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+  C.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+]);
+
+export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, req: CompleteRequest): void {
+  const exec = engine.taskFor(token);
+  const wft = exec.wft!;
+  const identity = req.identity ?? '';
+  const commands = req.commands ?? [];
+  engine.materializeTransient(exec);
+
+  // A workflow may not close while events it has not seen are waiting (signals, results...).
+  if (commands.some((c) => closeCommands.has(c.commandType ?? 0)) && exec.buffered.length > 0) {
+    appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+      identity,
+    });
+    exec.wftAttempt = 1;
+    engine.interactions.onWorkflowTaskCompleted(exec, wft.seq, req.queryResults);
+    engine.afterWorkflowTask(exec, true);
+    engine.changed(exec);
+    return;
+  }
+
+  const completedId = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 'workflowTaskCompletedEventAttributes', {
+    scheduledEventId: wft.scheduledEventId,
+    startedEventId: wft.startedEventId,
+    identity,
+    binaryChecksum: req.binaryChecksum ?? '',
+    workerVersion: req.workerVersionStamp,
+    sdkMetadata: req.sdkMetadata,
+    meteringMetadata: req.meteringMetadata,
+  });
+  exec.lastCompletedStartedEventId = wft.startedEventId;
+  exec.wftAttempt = 1;
+  const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
+  exec.sticky = stickyName ? { queue: stickyName, scheduleToStartMs: durMs(req.stickyAttributes?.scheduleToStartTimeout) || 5000 } : null;
+
+  const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
+  let needWft = !!req.forceCreateNewWorkflowTask;
+  for (const cmd of commands) {
+    if (!engine.isRunning(exec)) break;
+    if (cmd.commandType === C.COMMAND_TYPE_PROTOCOL_MESSAGE) {
+      const id = cmd.protocolMessageCommandAttributes?.messageId ?? '';
+      const msg = messages.get(id);
+      if (msg) {
+        messages.delete(id);
+        engine.interactions.handleMessage(exec, msg);
+      }
+      continue;
+    }
+    needWft = applyCommand(engine, exec, cmd, completedId, identity) || needWft;
+  }
+  if (engine.isRunning(exec)) for (const msg of messages.values()) engine.interactions.handleMessage(exec, msg);
+
+  engine.interactions.onWorkflowTaskCompleted(exec, wft.seq, req.queryResults);
+  engine.afterWorkflowTask(exec, needWft);
+  engine.changed(exec);
+}
+
+/** Applies one command; returns true when it requires a new workflow task. */
+function applyCommand(engine: Engine, exec: ExecutionState, cmd: Command, completedId: number, identity: string): boolean {
+  switch (cmd.commandType) {
+    case C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+      scheduleActivity(engine, exec, cmd.scheduleActivityTaskCommandAttributes ?? {}, completedId);
+      return false;
+    case C.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+      return requestCancelActivity(engine, exec, Number(cmd.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0), completedId);
+    case C.COMMAND_TYPE_START_TIMER: {
+      const a = cmd.startTimerCommandAttributes ?? {};
+      startTimer(engine, exec, a.timerId ?? '', durMs(a.startToFireTimeout), completedId);
+      return false;
+    }
+    case C.COMMAND_TYPE_CANCEL_TIMER: {
+      const timerId = cmd.cancelTimerCommandAttributes?.timerId ?? '';
+      const t = exec.timers.find((x) => x.timerId === timerId);
+      if (t) {
+        exec.timers = exec.timers.filter((x) => x !== t);
+        engine.deadlines.clear(`${engine.keyOf(exec)}|timer|${timerId}`);
+        appendEvent(exec, EventType.EVENT_TYPE_TIMER_CANCELED, 'timerCanceledEventAttributes', {
+          timerId,
+          startedEventId: t.startedEventId,
+          workflowTaskCompletedEventId: completedId,
+          identity,
+        });
+      }
+      return false;
+    }
+    case C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+      engine.closeExecution(exec, WorkflowStatus.COMPLETED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 'workflowExecutionCompletedEventAttributes', {
+        result: cmd.completeWorkflowExecutionCommandAttributes?.result,
+        workflowTaskCompletedEventId: completedId,
+      });
+      return false;
+    case C.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+      engine.closeExecution(exec, WorkflowStatus.FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, 'workflowExecutionFailedEventAttributes', {
+        failure: cmd.failWorkflowExecutionCommandAttributes?.failure,
+        retryState: E.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+        workflowTaskCompletedEventId: completedId,
+      });
+      return false;
+    case C.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+      engine.closeExecution(exec, WorkflowStatus.CANCELED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, 'workflowExecutionCanceledEventAttributes', {
+        details: cmd.cancelWorkflowExecutionCommandAttributes?.details,
+        workflowTaskCompletedEventId: completedId,
+      });
+      return false;
+    case C.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+      continueAsNew(engine, exec, cmd.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId, identity);
+      return false;
+    case C.COMMAND_TYPE_RECORD_MARKER: {
+      const a = cmd.recordMarkerCommandAttributes ?? {};
+      appendEvent(exec, EventType.EVENT_TYPE_MARKER_RECORDED, 'markerRecordedEventAttributes', {
+        markerName: a.markerName,
+        details: a.details,
+        workflowTaskCompletedEventId: completedId,
+        header: a.header,
+        failure: a.failure,
+      });
+      return false;
+    }
+    case C.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+      const fields = (cmd.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {}) as Record<string, Payload>;
+      appendEvent(exec, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 'upsertWorkflowSearchAttributesEventAttributes', {
+        workflowTaskCompletedEventId: completedId,
+        searchAttributes: { indexedFields: fields },
+      });
+      engine.upsertSearchAttributes(exec, fields);
+      return false;
+    }
+    case C.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
+      const memo = (cmd.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo?.fields ?? {}) as Record<string, Payload>;
+      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, 'workflowPropertiesModifiedEventAttributes', {
+        workflowTaskCompletedEventId: completedId,
+        upsertedMemo: { fields: memo },
+      });
+      for (const [k, v] of Object.entries(memo)) {
+        if (!v.data || v.data.length === 0 || Buffer.from(v.data).toString() === 'null') delete exec.memo[k];
+        else exec.memo[k] = v;
+      }
+      return false;
+    }
+    case C.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+      initiateChild(engine, exec, cmd.startChildWorkflowExecutionCommandAttributes ?? {}, completedId);
+      return false;
+    case C.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+      requestCancelExternal(engine, exec, cmd.requestCancelExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+      return false;
+    case C.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+      signalExternal(engine, exec, cmd.signalExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+      return false;
+    default:
+      engine.log.warn(`unsupported command type ${cmd.commandType} from ${exec.workflowId}; ignored`);
+      return false;
+  }
+}
+
+export function startTimer(engine: Engine, exec: ExecutionState, timerId: string, ms: number, completedId: number): void {
+  const startedEventId = appendEvent(exec, EventType.EVENT_TYPE_TIMER_STARTED, 'timerStartedEventAttributes', {
+    timerId,
+    startToFireTimeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+    workflowTaskCompletedEventId: completedId,
+  });
+  const timer = { timerId, startedEventId, fireAt: Date.now() + ms };
+  exec.timers.push(timer);
+  armTimer(engine, exec, timer.timerId);
+}
+
+export function armTimer(engine: Engine, exec: ExecutionState, timerId: string): void {
+  const timer = exec.timers.find((t) => t.timerId === timerId);
+  if (!timer) return;
+  engine.deadlines.set(`${engine.keyOf(exec)}|timer|${timerId}`, timer.fireAt, () => {
+    if (!engine.isRunning(exec) || !exec.timers.includes(timer)) return;
+    exec.timers = exec.timers.filter((t) => t !== timer);
+    appendExternalTimerFired(engine, exec, timer.timerId, timer.startedEventId);
+  });
+}
+
+function appendExternalTimerFired(engine: Engine, exec: ExecutionState, timerId: string, startedEventId: number): void {
+  recordExternal(exec, EventType.EVENT_TYPE_TIMER_FIRED, 'timerFiredEventAttributes', { timerId, startedEventId });
+  engine.scheduleWft(exec);
+  engine.changed(exec);
+}
+
+function continueAsNew(engine: Engine, exec: ExecutionState, a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes, completedId: number, identity: string): void {
+  const memo = a.memo?.fields && Object.keys(a.memo.fields).length ? a.memo.fields : exec.memo;
+  const searchAttributes =
+    a.searchAttributes?.indexedFields && Object.keys(a.searchAttributes.indexedFields).length ? a.searchAttributes.indexedFields : exec.searchAttributes;
+  const next = engine.startWorkflow(
+    {
+      namespace: exec.namespace,
+      workflowId: exec.workflowId,
+      workflowType: a.workflowType?.name ? a.workflowType : { name: exec.workflowType },
+      taskQueue: a.taskQueue?.name ? a.taskQueue : { name: exec.taskQueue },
+      input: a.input,
+      workflowRunTimeout: a.workflowRunTimeout ?? (exec.runTimeoutMs ? dur(exec.runTimeoutMs) : undefined),
+      workflowTaskTimeout: a.workflowTaskTimeout ?? dur(exec.taskTimeoutMs),
+      identity,
+      retryPolicy: a.retryPolicy,
+      cronSchedule: a.cronSchedule,
+      memo: { fields: memo },
+      searchAttributes: { indexedFields: searchAttributes },
+      header: a.header,
+    },
+    {
+      continuedFrom: exec,
+      parent: exec.parent,
+      parentClosePolicy: exec.parentClosePolicy,
+      initiator: a.initiator || E.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
+      continuedFailure: a.failure,
+      lastCompletionResult: a.lastCompletionResult,
+      firstWorkflowTaskBackoffMs: durMs(a.backoffStartInterval),
+    },
+  );
+  exec.newExecutionRunId = next.runId;
+  engine.closeExecution(exec, WorkflowStatus.CONTINUED_AS_NEW, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, 'workflowExecutionContinuedAsNewEventAttributes', {
+    newExecutionRunId: next.runId,
+    workflowType: a.workflowType?.name ? a.workflowType : { name: exec.workflowType },
+    taskQueue: a.taskQueue?.name ? a.taskQueue : { name: exec.taskQueue },
+    input: a.input,
+    workflowRunTimeout: a.workflowRunTimeout,
+    workflowTaskTimeout: a.workflowTaskTimeout,
+    workflowTaskCompletedEventId: completedId,
+    backoffStartInterval: a.backoffStartInterval,
+    initiator: a.initiator,
+    failure: a.failure,
+    lastCompletionResult: a.lastCompletionResult,
+    header: a.header,
+    memo: { fields: memo },
+    searchAttributes: { indexedFields: searchAttributes },
+  });
+}

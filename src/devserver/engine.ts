@@ -1,0 +1,592 @@
+/**
+ * The workflow engine: executions, their lifecycle (start, signal, cancel, terminate, close) and
+ * workflow tasks (schedule, dispatch, complete, fail, time out, sticky fall-back).
+ * Commands, activities, queries/updates and children live in sibling modules operating on it.
+ */
+import { randomUUID } from 'node:crypto';
+import { Deadlines } from './deadlines.js';
+import { alreadyExists, invalidArgument, notFound } from './errors.js';
+import { appendEvent, flushBuffered, nextEventId, recordExternal, synthesizeEvent } from './history.js';
+import type { Logger } from './log.js';
+import { Matching } from './matching.js';
+import { NamespaceRegistry } from './namespaces.js';
+import { EventType, api, dur, durMs, i64, ts, type HistoryEvent, type Payload, type temporal } from './proto.js';
+import { SearchAttributeRegistry, mergeSearchAttributes } from './search-attributes.js';
+import { WorkflowStatus, execKey, wfKey, type ExecutionState, type ParentRef } from './state.js';
+import { encodeToken, type WorkflowTaskToken } from './tokens.js';
+import type { Interactions } from './interactions.js';
+import type { ActivityTaskRef } from './activities.js';
+
+const E = api.enums.v1;
+type StartRequest = temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest;
+type PollWftResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
+
+export type WorkflowTaskRef = { type: 'wft'; key: string; seq: number } | { type: 'query'; key: string; queryId: string };
+
+export interface StartExtras {
+  parent?: ParentRef;
+  parentClosePolicy?: number;
+  continuedFrom?: ExecutionState;
+  initiator?: number;
+  continuedFailure?: temporal.api.failure.v1.IFailure | null;
+  lastCompletionResult?: temporal.api.common.v1.IPayloads | null;
+  firstWorkflowTaskBackoffMs?: number;
+  signal?: { name: string; input?: temporal.api.common.v1.IPayloads | null; header?: temporal.api.common.v1.IHeader | null; identity?: string };
+}
+
+export type CloseListener = (namespace: string, workflowId: string, runId: string, status: number) => void;
+
+/** How long a sticky queue counts as alive after its last poll. */
+const STICKY_ALIVE_MS = 10_000;
+const DEFAULT_TASK_TIMEOUT_MS = 10_000;
+
+export class Engine {
+  readonly executions = new Map<string, ExecutionState>();
+  readonly current = new Map<string, string>();
+  readonly wfMatching = new Matching<WorkflowTaskRef>();
+  readonly actMatching = new Matching<ActivityTaskRef>();
+  readonly deadlines = new Deadlines();
+  readonly namespaces: NamespaceRegistry;
+  readonly searchAttributes = new SearchAttributeRegistry();
+  readonly closeListeners: CloseListener[] = [];
+  private readonly historyWaiters = new Map<string, Set<() => void>>();
+  /** Set by the server: the activity, query/update and child modules. */
+  interactions!: Interactions;
+  onActivityEnqueue: (exec: ExecutionState) => void = () => {};
+  onWorkflowClosed: (exec: ExecutionState) => void = () => {};
+  /** Called after every state change (persistence). */
+  onChange: () => void = () => {};
+
+  constructor(
+    readonly log: Logger,
+    namespaces: string[],
+  ) {
+    this.namespaces = new NamespaceRegistry(namespaces);
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  get(ns: string, workflowId: string, runId?: string | null): ExecutionState {
+    this.namespaces.get(ns);
+    const rid = runId || this.current.get(wfKey(ns, workflowId));
+    const exec = rid ? this.executions.get(execKey(ns, workflowId, rid)) : undefined;
+    if (!exec) {
+      throw notFound(`workflow not found for ID: ${workflowId}`);
+    }
+    return exec;
+  }
+
+  getRunning(ns: string, workflowId: string, runId?: string | null): ExecutionState {
+    const exec = this.get(ns, workflowId, runId);
+    if (exec.status !== WorkflowStatus.RUNNING) throw notFound('workflow execution already completed');
+    return exec;
+  }
+
+  keyOf(exec: ExecutionState): string {
+    return execKey(exec.namespace, exec.workflowId, exec.runId);
+  }
+
+  isRunning(exec: ExecutionState): boolean {
+    return exec.status === WorkflowStatus.RUNNING;
+  }
+
+  // ---------------------------------------------------------------- history waiters
+
+  waitForChange(exec: ExecutionState, timeoutMs: number, cancelled: Promise<void>): Promise<void> {
+    const key = this.keyOf(exec);
+    return new Promise((resolve) => {
+      let set = this.historyWaiters.get(key);
+      if (!set) {
+        set = new Set();
+        this.historyWaiters.set(key, set);
+      }
+      const done = () => {
+        clearTimeout(timer);
+        set!.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      set.add(done);
+      void cancelled.then(done);
+    });
+  }
+
+  /** Wakes history long polls and persists. */
+  changed(exec: ExecutionState): void {
+    const set = this.historyWaiters.get(this.keyOf(exec));
+    if (set) for (const fn of [...set]) fn();
+    this.onChange();
+  }
+
+  // ---------------------------------------------------------------- start
+
+  startWorkflow(req: StartRequest, extras: StartExtras = {}): { runId: string; started: boolean; exec: ExecutionState } {
+    const ns = req.namespace || 'default';
+    this.namespaces.get(ns);
+    const workflowId = req.workflowId ?? '';
+    if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
+    if (!req.workflowType?.name) throw invalidArgument('WorkflowType is not set on request.');
+    if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
+    this.searchAttributes.validate(ns, req.searchAttributes?.indexedFields as Record<string, Payload> | undefined);
+    const requestId = req.requestId || randomUUID();
+
+    const curRun = this.current.get(wfKey(ns, workflowId));
+    const cur = curRun ? this.executions.get(execKey(ns, workflowId, curRun)) : undefined;
+    if (cur && !extras.continuedFrom) {
+      if (cur.requestIds.includes(requestId)) {
+        if (extras.signal && this.isRunning(cur)) this.signal(cur, extras.signal.name, extras.signal.input, extras.signal.header, extras.signal.identity ?? '');
+        return { runId: cur.runId, started: true, exec: cur };
+      }
+      if (this.isRunning(cur)) {
+        const conflict = req.workflowIdConflictPolicy ?? 0;
+        if (conflict === E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
+          if (extras.signal) this.signal(cur, extras.signal.name, extras.signal.input, extras.signal.header, extras.signal.identity ?? '');
+          return { runId: cur.runId, started: false, exec: cur };
+        }
+        if (
+          conflict === E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING ||
+          req.workflowIdReusePolicy === E.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+        ) {
+          this.terminate(cur, 'terminated by WorkflowIdConflictPolicy', null, req.identity ?? '');
+        } else {
+          throw alreadyExists(`Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`);
+        }
+      } else {
+        const reuse = req.workflowIdReusePolicy ?? 0;
+        if (reuse === E.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE) {
+          throw alreadyExists(`Workflow execution already finished and WorkflowIdReusePolicy is REJECT_DUPLICATE. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`);
+        }
+        if (reuse === E.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && cur.status === WorkflowStatus.COMPLETED) {
+          throw alreadyExists(`Workflow execution already finished successfully. WorkflowId: ${workflowId}, RunId: ${cur.runId}. Workflow Id reuse policy: allow duplicate workflow Id if last run failed.`);
+        }
+      }
+    }
+
+    const now = Date.now();
+    const runId = randomUUID();
+    const prev = extras.continuedFrom;
+    const firstRunId = prev ? prev.firstRunId : runId;
+    const executionTimeoutMs = prev ? prev.executionTimeoutMs : durMs(req.workflowExecutionTimeout);
+    const runTimeoutMs = durMs(req.workflowRunTimeout) || executionTimeoutMs;
+    const taskTimeoutMs = durMs(req.workflowTaskTimeout) || DEFAULT_TASK_TIMEOUT_MS;
+    const delayMs = extras.firstWorkflowTaskBackoffMs ?? durMs(req.workflowStartDelay);
+    const exec: ExecutionState = {
+      namespace: ns,
+      workflowId,
+      runId,
+      firstRunId,
+      workflowType: req.workflowType.name,
+      taskQueue: req.taskQueue.name,
+      status: WorkflowStatus.RUNNING,
+      startTime: now,
+      executionTime: now + delayMs,
+      requestIds: [requestId],
+      memo: { ...((req.memo?.fields as Record<string, Payload> | undefined) ?? {}) },
+      searchAttributes: { ...((req.searchAttributes?.indexedFields as Record<string, Payload> | undefined) ?? {}) },
+      runTimeoutMs,
+      executionTimeoutMs,
+      taskTimeoutMs,
+      runDeadline: runTimeoutMs ? now + runTimeoutMs : undefined,
+      executionDeadline: prev ? prev.executionDeadline : executionTimeoutMs ? now + executionTimeoutMs : undefined,
+      history: [],
+      lastCompletedStartedEventId: 0,
+      wftAttempt: 1,
+      wft: null,
+      sticky: null,
+      activities: [],
+      timers: [],
+      children: [],
+      parent: extras.parent,
+      parentClosePolicy: extras.parentClosePolicy,
+      cancelRequested: false,
+      buffered: [],
+      wftPending: false,
+      seq: 0,
+    };
+    const parentExec = extras.parent
+      ? this.executions.get(execKey(extras.parent.namespace, extras.parent.workflowId, extras.parent.runId))
+      : undefined;
+    appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', {
+      workflowType: { name: exec.workflowType },
+      taskQueue: { name: exec.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      input: req.input,
+      workflowExecutionTimeout: executionTimeoutMs ? dur(executionTimeoutMs) : undefined,
+      workflowRunTimeout: runTimeoutMs ? dur(runTimeoutMs) : undefined,
+      workflowTaskTimeout: dur(taskTimeoutMs),
+      continuedExecutionRunId: prev?.runId ?? '',
+      initiator: extras.initiator ?? 0,
+      continuedFailure: extras.continuedFailure ?? req.continuedFailure,
+      lastCompletionResult: extras.lastCompletionResult ?? req.lastCompletionResult,
+      originalExecutionRunId: runId,
+      identity: req.identity ?? '',
+      firstExecutionRunId: firstRunId,
+      retryPolicy: req.retryPolicy,
+      attempt: 1,
+      workflowExecutionExpirationTime: exec.executionDeadline ? ts(exec.executionDeadline) : undefined,
+      cronSchedule: req.cronSchedule ?? '',
+      firstWorkflowTaskBackoff: delayMs ? dur(delayMs) : undefined,
+      memo: { fields: exec.memo },
+      searchAttributes: { indexedFields: exec.searchAttributes },
+      header: req.header,
+      parentWorkflowNamespace: extras.parent?.namespace ?? '',
+      parentWorkflowExecution: extras.parent ? { workflowId: extras.parent.workflowId, runId: extras.parent.runId } : undefined,
+      parentInitiatedEventId: extras.parent?.initiatedEventId ?? 0,
+      rootWorkflowExecution: parentExec ? this.rootOf(parentExec) : { workflowId, runId },
+      workflowId,
+      priority: req.priority,
+    });
+    this.executions.set(this.keyOf(exec), exec);
+    this.current.set(wfKey(ns, workflowId), runId);
+    if (extras.signal) {
+      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
+        signalName: extras.signal.name,
+        input: extras.signal.input,
+        identity: extras.signal.identity ?? '',
+        header: extras.signal.header,
+      });
+    }
+    this.armRunTimeout(exec);
+    this.scheduleWft(exec, delayMs ? now + delayMs : undefined);
+    this.log.info(`started workflow ${workflowId} (${exec.workflowType}) run ${runId} on ${exec.taskQueue}`);
+    this.changed(exec);
+    return { runId, started: true, exec };
+  }
+
+  private rootOf(exec: ExecutionState): { workflowId: string; runId: string } {
+    const started = exec.history[0]?.workflowExecutionStartedEventAttributes;
+    const root = started?.rootWorkflowExecution;
+    return root?.workflowId ? { workflowId: root.workflowId, runId: root.runId ?? '' } : { workflowId: exec.workflowId, runId: exec.runId };
+  }
+
+  armRunTimeout(exec: ExecutionState): void {
+    const deadline = Math.min(exec.runDeadline ?? Infinity, exec.executionDeadline ?? Infinity);
+    if (deadline === Infinity) return;
+    this.deadlines.set(`${this.keyOf(exec)}|run`, deadline, () => {
+      if (!this.isRunning(exec)) return;
+      this.log.info(`workflow ${exec.workflowId} run ${exec.runId} timed out`);
+      this.closeExecution(exec, WorkflowStatus.TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, 'workflowExecutionTimedOutEventAttributes', {
+        retryState: E.RetryState.RETRY_STATE_TIMEOUT,
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- external actions
+
+  signal(exec: ExecutionState, name: string, input: temporal.api.common.v1.IPayloads | null | undefined, header: temporal.api.common.v1.IHeader | null | undefined, identity: string, external?: { workflowId: string; runId: string }): void {
+    recordExternal(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
+      signalName: name,
+      input,
+      identity,
+      header,
+      externalWorkflowExecution: external,
+    });
+    this.scheduleWft(exec);
+    this.changed(exec);
+  }
+
+  requestCancel(exec: ExecutionState, reason: string, identity: string, external?: { initiatedEventId: number; workflowId: string; runId: string }): void {
+    if (exec.cancelRequested) return;
+    exec.cancelRequested = true;
+    recordExternal(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, 'workflowExecutionCancelRequestedEventAttributes', {
+      cause: reason,
+      identity,
+      externalInitiatedEventId: external?.initiatedEventId ?? 0,
+      externalWorkflowExecution: external ? { workflowId: external.workflowId, runId: external.runId } : undefined,
+    });
+    this.scheduleWft(exec);
+    this.changed(exec);
+  }
+
+  terminate(exec: ExecutionState, reason: string, details: temporal.api.common.v1.IPayloads | null | undefined, identity: string): void {
+    this.log.info(`terminating workflow ${exec.workflowId} run ${exec.runId}: ${reason}`);
+    this.closeExecution(exec, WorkflowStatus.TERMINATED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, 'workflowExecutionTerminatedEventAttributes', {
+      reason,
+      details,
+      identity,
+    });
+  }
+
+  /** Writes the close event and releases everything the run holds. */
+  closeExecution(exec: ExecutionState, status: number, eventType: number, key: string, attrs: Record<string, unknown>): void {
+    if (!this.isRunning(exec)) return;
+    const wft = exec.wft;
+    if (wft?.state === 'started' && !wft.transient) {
+      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+        identity: wft.identity ?? '',
+      });
+    }
+    exec.wft = null;
+    flushBuffered(exec);
+    appendEvent(exec, eventType, key, attrs);
+    exec.status = status;
+    exec.closeTime = Date.now();
+    exec.activities = [];
+    exec.timers = [];
+    exec.wftPending = false;
+    this.deadlines.clearPrefix(`${this.keyOf(exec)}|`);
+    this.log.info(`workflow ${exec.workflowId} run ${exec.runId} closed: ${Object.entries(WorkflowStatus).find(([, v]) => v === status)?.[0] ?? status}`);
+    this.interactions.onClosed(exec);
+    this.onWorkflowClosed(exec);
+    for (const l of this.closeListeners) {
+      try {
+        l(exec.namespace, exec.workflowId, exec.runId, status);
+      } catch (err) {
+        this.log.warn(`close listener failed: ${String(err)}`);
+      }
+    }
+    this.changed(exec);
+  }
+
+  // ---------------------------------------------------------------- workflow tasks
+
+  /** Ensures a workflow task will run (now, or after the in-flight one). */
+  scheduleWft(exec: ExecutionState, notBefore?: number): void {
+    if (!this.isRunning(exec)) return;
+    if (exec.wft) {
+      if (exec.wft.state === 'started') exec.wftPending = true;
+      return;
+    }
+    const attempt = exec.wftAttempt;
+    const transient = attempt > 1;
+    const seq = ++exec.seq;
+    const useSticky = !!exec.sticky && this.wfMatching.hasRecentPoller(exec.namespace, exec.sticky.queue, 'workflow', STICKY_ALIVE_MS);
+    const queue = useSticky ? exec.sticky!.queue : exec.taskQueue;
+    let scheduledEventId = 0;
+    if (!transient) {
+      scheduledEventId = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', {
+        taskQueue: useSticky
+          ? { name: queue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: exec.taskQueue }
+          : { name: queue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        startToCloseTimeout: dur(exec.taskTimeoutMs),
+        attempt,
+      });
+    }
+    exec.wft = {
+      scheduledEventId,
+      startedEventId: 0,
+      attempt,
+      transient,
+      state: 'scheduled',
+      queue,
+      sticky: useSticky,
+      scheduledTime: Date.now(),
+      startedTime: 0,
+      seq,
+      notBefore: notBefore && notBefore > Date.now() ? notBefore : undefined,
+    };
+    this.dispatchWft(exec);
+  }
+
+  /** Puts the scheduled workflow task on its queue (after any backoff) and arms the sticky fall-back. */
+  dispatchWft(exec: ExecutionState): void {
+    const wft = exec.wft;
+    if (!wft || wft.state !== 'scheduled') return;
+    const key = this.keyOf(exec);
+    if (wft.notBefore && wft.notBefore > Date.now()) {
+      this.deadlines.set(`${key}|wftdelay`, wft.notBefore, () => {
+        if (exec.wft?.seq === wft.seq) {
+          wft.notBefore = undefined;
+          this.dispatchWft(exec);
+        }
+      });
+      return;
+    }
+    this.wfMatching.add(exec.namespace, wft.queue, 'workflow', { type: 'wft', key, seq: wft.seq });
+    if (wft.sticky && exec.sticky) {
+      this.deadlines.set(`${key}|sticky`, Date.now() + exec.sticky.scheduleToStartMs, () => this.stickyFallback(exec, wft.seq));
+    }
+  }
+
+  private stickyFallback(exec: ExecutionState, seq: number): void {
+    const wft = exec.wft;
+    if (!wft || wft.seq !== seq || wft.state !== 'scheduled' || !wft.sticky) return;
+    const key = this.keyOf(exec);
+    this.wfMatching.remove(exec.namespace, wft.queue, 'workflow', (t) => t.type === 'wft' && t.key === key);
+    this.log.debug(`sticky queue ${wft.queue} did not pick up ${exec.workflowId}; using ${exec.taskQueue}`);
+    wft.queue = exec.taskQueue;
+    wft.sticky = false;
+    exec.sticky = null;
+    this.wfMatching.add(exec.namespace, wft.queue, 'workflow', { type: 'wft', key, seq: wft.seq });
+  }
+
+  /** A worker said its sticky queue is gone: move its tasks to the normal queues. */
+  dropStickyQueue(ns: string, queue: string): void {
+    const refs = this.wfMatching.drain(ns, queue, 'workflow');
+    for (const exec of this.executions.values()) {
+      if (exec.namespace === ns && exec.sticky?.queue === queue) exec.sticky = null;
+    }
+    for (const ref of refs) {
+      const exec = this.executions.get(ref.key);
+      if (!exec) continue;
+      if (ref.type === 'wft') {
+        if (exec.wft?.seq === ref.seq && exec.wft.state === 'scheduled') {
+          exec.wft.queue = exec.taskQueue;
+          exec.wft.sticky = false;
+          this.wfMatching.add(ns, exec.taskQueue, 'workflow', ref);
+        }
+      } else {
+        this.wfMatching.add(ns, exec.taskQueue, 'workflow', ref);
+      }
+    }
+  }
+
+  /** Turns a queued reference into a poll response (null when stale). */
+  startWorkflowTask(ref: WorkflowTaskRef, pollQueue: string, identity: string): PollWftResponse | null {
+    const exec = this.executions.get(ref.key);
+    if (!exec) return null;
+    if (ref.type === 'query') return this.interactions.startQueryTask(exec, ref.queryId, pollQueue);
+    const wft = exec.wft;
+    if (!wft || wft.seq !== ref.seq || wft.state !== 'scheduled' || !this.isRunning(exec)) return null;
+    const now = Date.now();
+    wft.state = 'started';
+    wft.startedTime = now;
+    wft.identity = identity;
+    this.deadlines.clear(`${ref.key}|sticky`);
+    const requestId = randomUUID();
+    let extra: HistoryEvent[] = [];
+    if (!wft.transient) {
+      wft.startedEventId = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
+        scheduledEventId: wft.scheduledEventId,
+        identity,
+        requestId,
+        historySizeBytes: 0,
+      });
+    } else {
+      wft.scheduledEventId = nextEventId(exec);
+      wft.startedEventId = wft.scheduledEventId + 1;
+      extra = [
+        synthesizeEvent(wft.scheduledEventId, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', {
+          taskQueue: { name: wft.queue, kind: wft.sticky ? E.TaskQueueKind.TASK_QUEUE_KIND_STICKY : E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          startToCloseTimeout: dur(exec.taskTimeoutMs),
+          attempt: wft.attempt,
+        }),
+        synthesizeEvent(wft.startedEventId, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
+          scheduledEventId: wft.scheduledEventId,
+          identity,
+          requestId,
+        }),
+      ];
+    }
+    this.deadlines.set(`${ref.key}|wft`, now + exec.taskTimeoutMs, () => this.timeoutWft(exec, wft.seq));
+    const partial = wft.sticky && pollQueue === wft.queue && exec.lastCompletedStartedEventId > 0;
+    const firstId = partial ? exec.lastCompletedStartedEventId + 1 : 1;
+    const events = [...exec.history.slice(firstId - 1), ...extra];
+    const token: WorkflowTaskToken = { k: 'wft', ns: exec.namespace, wid: exec.workflowId, rid: exec.runId, seq: wft.seq };
+    const { messages, queries } = this.interactions.onWorkflowTaskStarted(exec, wft.startedEventId, wft.seq);
+    this.onChange();
+    return {
+      taskToken: encodeToken(token),
+      workflowExecution: { workflowId: exec.workflowId, runId: exec.runId },
+      workflowType: { name: exec.workflowType },
+      previousStartedEventId: i64(exec.lastCompletedStartedEventId),
+      startedEventId: i64(wft.startedEventId),
+      attempt: wft.attempt,
+      backlogCountHint: i64(0),
+      history: { events },
+      workflowExecutionTaskQueue: { name: exec.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      scheduledTime: ts(wft.scheduledTime),
+      startedTime: ts(now),
+      queries,
+      messages,
+    };
+  }
+
+  /** Writes the scheduled/started events of a transient task that is now being recorded. */
+  materializeTransient(exec: ExecutionState): void {
+    const wft = exec.wft;
+    if (!wft || !wft.transient) return;
+    const s = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', {
+      taskQueue: { name: wft.queue, kind: wft.sticky ? E.TaskQueueKind.TASK_QUEUE_KIND_STICKY : E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      startToCloseTimeout: dur(exec.taskTimeoutMs),
+      attempt: wft.attempt,
+    });
+    const st = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
+      scheduledEventId: s,
+      identity: wft.identity ?? '',
+      requestId: randomUUID(),
+    });
+    wft.scheduledEventId = s;
+    wft.startedEventId = st;
+    wft.transient = false;
+  }
+
+  /** Finds the workflow task a token names, or throws NOT_FOUND. */
+  taskFor(token: WorkflowTaskToken): ExecutionState {
+    const exec = this.executions.get(execKey(token.ns, token.wid, token.rid));
+    if (!exec || !this.isRunning(exec) || !exec.wft || exec.wft.seq !== token.seq || exec.wft.state !== 'started') {
+      throw notFound('Workflow task not found.');
+    }
+    return exec;
+  }
+
+  /** After a workflow task ends: flush buffered events and schedule the next task if needed. */
+  afterWorkflowTask(exec: ExecutionState, needWft: boolean, notBefore?: number): void {
+    this.deadlines.clear(`${this.keyOf(exec)}|wft`);
+    exec.wft = null;
+    if (!this.isRunning(exec)) return;
+    const flushed = flushBuffered(exec);
+    const pending = exec.wftPending;
+    exec.wftPending = false;
+    if (flushed > 0 || needWft || pending || this.interactions.needsWorkflowTask(exec)) this.scheduleWft(exec, notBefore);
+    this.interactions.routePending(exec);
+  }
+
+  failWft(exec: ExecutionState, cause: number, failure: temporal.api.failure.v1.IFailure | null | undefined, identity: string): void {
+    const wft = exec.wft!;
+    if (!wft.transient) {
+      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        cause,
+        failure,
+        identity,
+      });
+    }
+    this.log.warn(`workflow task for ${exec.workflowId} failed (attempt ${wft.attempt}, cause ${cause}): ${failure?.message ?? ''}`);
+    exec.sticky = null;
+    exec.wftAttempt = wft.attempt + 1;
+    this.interactions.onWorkflowTaskLost(exec, wft.seq);
+    const backoff = wft.attempt < 2 ? 0 : Math.min(500 * 2 ** (wft.attempt - 2), 10_000);
+    this.afterWorkflowTask(exec, true, Date.now() + backoff);
+    this.changed(exec);
+  }
+
+  timeoutWft(exec: ExecutionState, seq: number): void {
+    const wft = exec.wft;
+    if (!wft || wft.seq !== seq || wft.state !== 'started' || !this.isRunning(exec)) return;
+    this.log.warn(`workflow task for ${exec.workflowId} timed out (attempt ${wft.attempt})`);
+    if (!wft.transient) {
+      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, 'workflowTaskTimedOutEventAttributes', {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.startedEventId,
+        timeoutType: E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+      });
+    }
+    exec.sticky = null;
+    exec.wftAttempt = wft.attempt + 1;
+    this.interactions.onWorkflowTaskLost(exec, wft.seq);
+    this.afterWorkflowTask(exec, true);
+    this.changed(exec);
+  }
+
+  /** Re-arms every timer-driven part of an execution (after a restore). */
+  rearm(exec: ExecutionState): void {
+    if (!this.isRunning(exec)) return;
+    this.armRunTimeout(exec);
+    const wft = exec.wft;
+    if (wft?.state === 'scheduled') {
+      wft.sticky = false;
+      wft.queue = exec.taskQueue;
+      this.dispatchWft(exec);
+    } else if (wft?.state === 'started') {
+      this.deadlines.set(`${this.keyOf(exec)}|wft`, wft.startedTime + exec.taskTimeoutMs, () => this.timeoutWft(exec, wft.seq));
+    }
+  }
+
+  upsertSearchAttributes(exec: ExecutionState, fields: Record<string, Payload> | null | undefined): void {
+    mergeSearchAttributes(exec.searchAttributes, fields);
+  }
+}

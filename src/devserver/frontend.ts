@@ -1,0 +1,394 @@
+/** WorkflowService and OperatorService handlers: request validation and mapping onto the engine. */
+import {
+  cancelActivityCompleted,
+  completeActivity,
+  describePendingActivities,
+  failActivity,
+  findStarted,
+  heartbeat,
+  startActivityTask,
+} from './activities.js';
+import { completeWorkflowTask } from './commands.js';
+import type { Engine } from './engine.js';
+import { invalidArgument, notFound } from './errors.js';
+import type { CallContext, HandlerMap } from './grpc.js';
+import { countExecutions, executionInfo, listExecutions } from './listing.js';
+import { describeNamespace } from './namespaces.js';
+import { api, dur, durMs, ts, type temporal } from './proto.js';
+import { systemAttributes } from './search-attributes.js';
+import { decodeToken, type TaskToken } from './tokens.js';
+
+const E = api.enums.v1;
+type WS = typeof ws;
+/** Request type of a WorkflowService method, e.g. temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Req<K extends keyof WS> = WS[K] extends abstract new (...args: any) => infer I ? I : never;
+
+export const SERVER_VERSION = '1.28.0';
+
+function tokenOf(t: Uint8Array | null | undefined, kind: TaskToken['k']): TaskToken {
+  const token = decodeToken(t);
+  if (token.k !== kind) throw invalidArgument('Task token of the wrong kind.');
+  return token;
+}
+
+export function workflowServiceHandlers(engine: Engine): HandlerMap {
+  const nsOf = (ns: string | null | undefined) => {
+    const name = ns || 'default';
+    engine.namespaces.get(name);
+    return name;
+  };
+  const emptyWorkflowPoll = {};
+
+  const handlers = {
+    async GetSystemInfo() {
+      return {
+        serverVersion: SERVER_VERSION,
+        capabilities: {
+          signalAndQueryHeader: true,
+          internalErrorDifferentiation: true,
+          activityFailureIncludeHeartbeat: true,
+          supportsSchedules: true,
+          encodedFailureAttributes: true,
+          buildIdBasedVersioning: false,
+          upsertMemo: true,
+          eagerWorkflowStart: false,
+          sdkMetadata: true,
+          countGroupByExecutionStatus: true,
+          nexus: false,
+        },
+      };
+    },
+
+    async GetClusterInfo() {
+      return {
+        supportedClients: { 'temporal-cli': '< 2.0.0', 'temporal-go': '< 2.0.0', 'temporal-typescript': '< 2.0.0' },
+        serverVersion: SERVER_VERSION,
+        clusterId: 'embedded-devserver',
+        clusterName: 'active',
+        historyShardCount: 1,
+        persistenceStore: 'embedded',
+        visibilityStore: 'embedded',
+        failoverVersionIncrement: 10,
+        initialFailoverVersion: 1,
+      };
+    },
+
+    async DescribeNamespace(req: temporal.api.workflowservice.v1.IDescribeNamespaceRequest) {
+      const rec = req.namespace
+        ? engine.namespaces.get(req.namespace)
+        : engine.namespaces.list().find((n) => n.id === req.id) ?? engine.namespaces.get(req.id ?? '');
+      return describeNamespace(rec, dur);
+    },
+
+    async ListNamespaces() {
+      return { namespaces: engine.namespaces.list().map((n) => describeNamespace(n, dur)), nextPageToken: Buffer.alloc(0) };
+    },
+
+    async RegisterNamespace(req: temporal.api.workflowservice.v1.IRegisterNamespaceRequest) {
+      if (!req.namespace) throw invalidArgument('Namespace is not set on request.');
+      engine.namespaces.add(req.namespace, {
+        description: req.description ?? '',
+        ownerEmail: req.ownerEmail ?? '',
+        retentionMs: durMs(req.workflowExecutionRetentionPeriod) || 24 * 3600_000,
+        data: (req.data ?? {}) as Record<string, string>,
+      });
+      engine.log.info(`registered namespace ${req.namespace}`);
+      engine.onChange();
+      return {};
+    },
+
+    async GetSearchAttributes() {
+      const keys: Record<string, number> = { ...systemAttributes, ...Object.fromEntries(engine.searchAttributes.customOf('default')) };
+      return { keys };
+    },
+
+    async StartWorkflowExecution(req: temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest) {
+      nsOf(req.namespace);
+      const { runId, started } = engine.startWorkflow(req);
+      return { runId, started };
+    },
+
+    async SignalWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWorkflowExecutionRequest) {
+      const exec = engine.getRunning(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      engine.signal(exec, req.signalName ?? '', req.input, req.header, req.identity ?? '');
+      return {};
+    },
+
+    async SignalWithStartWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest) {
+      const ns = nsOf(req.namespace);
+      const { runId, started } = engine.startWorkflow(
+        {
+          ...req,
+          namespace: ns,
+          workflowIdConflictPolicy: req.workflowIdConflictPolicy || E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+        },
+        { signal: { name: req.signalName ?? '', input: req.signalInput, header: req.header, identity: req.identity ?? '' } },
+      );
+      return { runId, started };
+    },
+
+    async RequestCancelWorkflowExecution(req: temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest) {
+      const exec = engine.getRunning(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      engine.requestCancel(exec, req.reason ?? '', req.identity ?? '');
+      return {};
+    },
+
+    async TerminateWorkflowExecution(req: temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest) {
+      const exec = engine.getRunning(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      engine.terminate(exec, req.reason ?? '', req.details, req.identity ?? '');
+      return {};
+    },
+
+    async DeleteWorkflowExecution(req: temporal.api.workflowservice.v1.IDeleteWorkflowExecutionRequest) {
+      const exec = engine.get(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      if (engine.isRunning(exec)) engine.terminate(exec, 'Delete workflow execution', null, '');
+      engine.executions.delete(engine.keyOf(exec));
+      engine.onChange();
+      return {};
+    },
+
+    async DescribeWorkflowExecution(req: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionRequest) {
+      const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
+      const wft = exec.wft;
+      return {
+        executionConfig: {
+          taskQueue: { name: exec.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          workflowExecutionTimeout: exec.executionTimeoutMs ? dur(exec.executionTimeoutMs) : undefined,
+          workflowRunTimeout: exec.runTimeoutMs ? dur(exec.runTimeoutMs) : undefined,
+          defaultWorkflowTaskTimeout: dur(exec.taskTimeoutMs),
+        },
+        workflowExecutionInfo: executionInfo(engine, exec),
+        pendingActivities: describePendingActivities(exec),
+        pendingChildren: exec.children
+          .filter((c) => c.runId)
+          .map((c) => ({ workflowId: c.workflowId, runId: c.runId, workflowTypeName: c.workflowType, initiatedId: c.initiatedEventId, parentClosePolicy: c.parentClosePolicy })),
+        pendingWorkflowTask: wft
+          ? {
+              state: wft.state === 'started' ? E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED : E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+              scheduledTime: ts(wft.scheduledTime),
+              originalScheduledTime: ts(wft.scheduledTime),
+              startedTime: wft.startedTime ? ts(wft.startedTime) : undefined,
+              attempt: wft.attempt,
+            }
+          : undefined,
+      };
+    },
+
+    async GetWorkflowExecutionHistory(req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryRequest, ctx: CallContext) {
+      const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
+      const limit = Date.now() + Math.max(0, Math.min(ctx.remainingMs() - 1000, 60_000));
+      if (req.historyEventFilterType === E.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT) {
+        while (req.waitNewEvent && engine.isRunning(exec) && Date.now() < limit && !ctx.isCancelled()) {
+          await engine.waitForChange(exec, limit - Date.now(), ctx.cancelled);
+        }
+        if (engine.isRunning(exec)) return { history: { events: [] }, nextPageToken: Buffer.from('close') };
+        return { history: { events: [exec.history[exec.history.length - 1]] }, nextPageToken: Buffer.alloc(0) };
+      }
+      const raw = req.nextPageToken && req.nextPageToken.length ? Number(Buffer.from(req.nextPageToken).toString()) : 0;
+      const offset = Number.isFinite(raw) ? raw : 0;
+      while (req.waitNewEvent && engine.isRunning(exec) && exec.history.length <= offset && Date.now() < limit && !ctx.isCancelled()) {
+        await engine.waitForChange(exec, limit - Date.now(), ctx.cancelled);
+      }
+      const size = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
+      const events = exec.history.slice(offset, offset + size);
+      const next = offset + events.length;
+      const more = next < exec.history.length || (req.waitNewEvent && engine.isRunning(exec));
+      return { history: { events }, nextPageToken: more ? Buffer.from(String(next)) : Buffer.alloc(0), archived: false };
+    },
+
+    async GetWorkflowExecutionHistoryReverse(req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseRequest) {
+      const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
+      const all = [...exec.history].reverse();
+      const offset = req.nextPageToken && req.nextPageToken.length ? Number(Buffer.from(req.nextPageToken).toString()) || 0 : 0;
+      const size = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
+      const events = all.slice(offset, offset + size);
+      return { history: { events }, nextPageToken: offset + size < all.length ? Buffer.from(String(offset + size)) : Buffer.alloc(0) };
+    },
+
+    async PollWorkflowTaskQueue(req: temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest, ctx: CallContext) {
+      const ns = nsOf(req.namespace);
+      const queue = req.taskQueue?.name ?? '';
+      if (!queue) throw invalidArgument('TaskQueue is not set on request.');
+      const res = await engine.wfMatching.poll(ns, queue, 'workflow', ctx, (ref) => engine.startWorkflowTask(ref, queue, req.identity ?? ''));
+      return res ?? emptyWorkflowPoll;
+    },
+
+    async RespondWorkflowTaskCompleted(req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest) {
+      const token = tokenOf(req.taskToken, 'wft');
+      if (token.k !== 'wft') throw invalidArgument('bad token');
+      completeWorkflowTask(engine, token, req);
+      return {};
+    },
+
+    async RespondWorkflowTaskFailed(req: temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest) {
+      const token = tokenOf(req.taskToken, 'wft');
+      if (token.k !== 'wft') throw invalidArgument('bad token');
+      const exec = engine.taskFor(token);
+      engine.failWft(exec, req.cause ?? 0, req.failure, req.identity ?? '');
+      return {};
+    },
+
+    async RespondQueryTaskCompleted(req: temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest) {
+      const token = tokenOf(req.taskToken, 'query');
+      if (token.k !== 'query') throw invalidArgument('bad token');
+      engine.interactions.respondQueryTask(token.qid, req);
+      return {};
+    },
+
+    async PollActivityTaskQueue(req: temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest, ctx: CallContext) {
+      const ns = nsOf(req.namespace);
+      const queue = req.taskQueue?.name ?? '';
+      if (!queue) throw invalidArgument('TaskQueue is not set on request.');
+      const res = await engine.actMatching.poll(ns, queue, 'activity', ctx, (ref) => startActivityTask(engine, ref, req.identity ?? ''));
+      return res ?? {};
+    },
+
+    async RecordActivityTaskHeartbeat(req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest) {
+      const token = tokenOf(req.taskToken, 'act');
+      if (token.k !== 'act') throw invalidArgument('bad token');
+      const { exec, act } = findStarted(engine, { token });
+      return { ...heartbeat(engine, exec, act, req.details), activityPaused: false, activityReset: false };
+    },
+
+    async RecordActivityTaskHeartbeatById(req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatByIdRequest) {
+      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+      return { ...heartbeat(engine, exec, act, req.details), activityPaused: false, activityReset: false };
+    },
+
+    async RespondActivityTaskCompleted(req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedRequest) {
+      const token = tokenOf(req.taskToken, 'act');
+      if (token.k !== 'act') throw invalidArgument('bad token');
+      const { exec, act } = findStarted(engine, { token });
+      completeActivity(engine, exec, act, req.result, req.identity ?? '');
+      return {};
+    },
+
+    async RespondActivityTaskCompletedById(req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest) {
+      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+      completeActivity(engine, exec, act, req.result, req.identity ?? '');
+      return {};
+    },
+
+    async RespondActivityTaskFailed(req: temporal.api.workflowservice.v1.IRespondActivityTaskFailedRequest) {
+      const token = tokenOf(req.taskToken, 'act');
+      if (token.k !== 'act') throw invalidArgument('bad token');
+      const { exec, act } = findStarted(engine, { token });
+      failActivity(engine, exec, act, req.failure, req.lastHeartbeatDetails, req.identity ?? '');
+      return { failures: [] };
+    },
+
+    async RespondActivityTaskFailedById(req: temporal.api.workflowservice.v1.IRespondActivityTaskFailedByIdRequest) {
+      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+      failActivity(engine, exec, act, req.failure, req.lastHeartbeatDetails, req.identity ?? '');
+      return { failures: [] };
+    },
+
+    async RespondActivityTaskCanceled(req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest) {
+      const token = tokenOf(req.taskToken, 'act');
+      if (token.k !== 'act') throw invalidArgument('bad token');
+      const { exec, act } = findStarted(engine, { token });
+      cancelActivityCompleted(engine, exec, act, req.details, req.identity ?? '');
+      return {};
+    },
+
+    async RespondActivityTaskCanceledById(req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledByIdRequest) {
+      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+      cancelActivityCompleted(engine, exec, act, req.details, req.identity ?? '');
+      return {};
+    },
+
+    async QueryWorkflow(req: temporal.api.workflowservice.v1.IQueryWorkflowRequest, ctx: CallContext) {
+      const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
+      if (!req.query?.queryType) throw invalidArgument('QueryType is not set on request.');
+      return engine.interactions.query(exec, req.query, ctx);
+    },
+
+    async UpdateWorkflowExecution(req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest, ctx: CallContext) {
+      const exec = engine.get(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      if (!req.request?.input?.name) throw invalidArgument('Update name is not set on request.');
+      return engine.interactions.update(exec, req, ctx);
+    },
+
+    async PollWorkflowExecutionUpdate(req: temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateRequest, ctx: CallContext) {
+      const we = req.updateRef?.workflowExecution;
+      const exec = engine.get(nsOf(req.namespace), we?.workflowId ?? '', we?.runId);
+      return engine.interactions.pollUpdate(exec, req, ctx);
+    },
+
+    async ResetStickyTaskQueue(req: temporal.api.workflowservice.v1.IResetStickyTaskQueueRequest) {
+      const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
+      exec.sticky = null;
+      return {};
+    },
+
+    async ShutdownWorker(req: temporal.api.workflowservice.v1.IShutdownWorkerRequest) {
+      const ns = nsOf(req.namespace);
+      if (req.stickyTaskQueue) {
+        engine.log.debug(`worker ${req.identity} shut down; dropping sticky queue ${req.stickyTaskQueue}`);
+        engine.dropStickyQueue(ns, req.stickyTaskQueue);
+      }
+      return {};
+    },
+
+    async DescribeTaskQueue(req: temporal.api.workflowservice.v1.IDescribeTaskQueueRequest) {
+      const ns = nsOf(req.namespace);
+      const name = req.taskQueue?.name ?? '';
+      const kind = req.taskQueueType === E.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY ? 'activity' : 'workflow';
+      const m = kind === 'activity' ? engine.actMatching : engine.wfMatching;
+      const last = m.lastPoll(ns, name, kind);
+      return {
+        pollers: last ? [{ lastAccessTime: ts(last), identity: 'worker', ratePerSecond: 100000 }] : [],
+        taskQueueStatus: { backlogCountHint: m.backlog(ns, name, kind) },
+      };
+    },
+
+    async ListWorkflowExecutions(req: temporal.api.workflowservice.v1.IListWorkflowExecutionsRequest) {
+      return listExecutions(engine, nsOf(req.namespace), req.query ?? '', req.pageSize ?? 0, req.nextPageToken);
+    },
+
+    async ScanWorkflowExecutions(req: temporal.api.workflowservice.v1.IScanWorkflowExecutionsRequest) {
+      return listExecutions(engine, nsOf(req.namespace), req.query ?? '', req.pageSize ?? 0, req.nextPageToken);
+    },
+
+    async CountWorkflowExecutions(req: temporal.api.workflowservice.v1.ICountWorkflowExecutionsRequest) {
+      return countExecutions(engine, nsOf(req.namespace), req.query ?? '');
+    },
+  };
+  return handlers as unknown as HandlerMap;
+}
+
+export function operatorServiceHandlers(engine: Engine): HandlerMap {
+  const handlers = {
+    async AddSearchAttributes(req: temporal.api.workflowservice.v1.IAddSearchAttributesRequest) {
+      const ns = req.namespace || 'default';
+      engine.namespaces.get(ns);
+      engine.searchAttributes.add(ns, (req.searchAttributes ?? {}) as Record<string, number>);
+      engine.log.info(`search attributes added in ${ns}: ${Object.keys(req.searchAttributes ?? {}).join(', ')}`);
+      engine.onChange();
+      return {};
+    },
+    async RemoveSearchAttributes(req: temporal.api.workflowservice.v1.IRemoveSearchAttributesRequest) {
+      const ns = req.namespace || 'default';
+      engine.namespaces.get(ns);
+      engine.searchAttributes.remove(ns, req.searchAttributeNames ?? []);
+      engine.onChange();
+      return {};
+    },
+    async ListSearchAttributes(req: temporal.api.workflowservice.v1.IListSearchAttributesRequest) {
+      const ns = req.namespace || 'default';
+      engine.namespaces.get(ns);
+      return {
+        customAttributes: Object.fromEntries(engine.searchAttributes.customOf(ns)),
+        systemAttributes: { ...systemAttributes },
+        storageSchema: {},
+      };
+    },
+    async DeleteNamespace(req: temporal.api.workflowservice.v1.IDeleteNamespaceRequest) {
+      throw notFound(`Deleting namespaces (${req.namespace}) is not supported by the embedded dev server.`);
+    },
+  };
+  return handlers as unknown as HandlerMap;
+}
+
+export type { temporal };

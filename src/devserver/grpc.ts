@@ -1,0 +1,90 @@
+/** Binds protobufjs reflection services to a grpc-js server: (de)serialization, deadlines, errors, UNIMPLEMENTED. */
+import * as grpc from '@grpc/grpc-js';
+import type * as protobuf from 'protobufjs';
+import { root } from './proto.js';
+import { ServiceError } from './errors.js';
+import type { Logger } from './log.js';
+
+/** Per-call context handed to handlers. */
+export interface CallContext {
+  /** Milliseconds until the client's deadline (Infinity when none). */
+  remainingMs(): number;
+  /** Resolves when the client cancels the call or the server stops. */
+  cancelled: Promise<void>;
+  isCancelled(): boolean;
+}
+
+export type Handler = (request: never, ctx: CallContext) => Promise<object>;
+export type HandlerMap = Record<string, Handler | undefined>;
+
+export function bindService(
+  server: grpc.Server,
+  serviceName: string,
+  handlers: HandlerMap,
+  log: Logger,
+  onStop: Promise<void>,
+): void {
+  const service = root.lookupService(serviceName);
+  const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const method of Object.values(service.methods) as protobuf.Method[]) {
+    method.resolve();
+    const reqType = method.resolvedRequestType as protobuf.Type;
+    const resType = method.resolvedResponseType as protobuf.Type;
+    const name = method.name;
+    definition[name] = {
+      path: `/${serviceName}/${name}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (v: object) => Buffer.from(reqType.encode(v).finish()),
+      requestDeserialize: (b: Buffer) => reqType.decode(b),
+      responseSerialize: (v: object) => Buffer.from(resType.encode(v).finish()),
+      responseDeserialize: (b: Buffer) => resType.decode(b),
+      originalName: name,
+    };
+    const handler = handlers[name];
+    impl[name] = (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+      if (!handler) {
+        callback({ code: grpc.status.UNIMPLEMENTED, details: `${serviceName}/${name} is not implemented by the embedded dev server` });
+        return;
+      }
+      const deadline = call.getDeadline();
+      const deadlineMs = deadline instanceof Date ? deadline.getTime() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline : Infinity;
+      let cancelled = false;
+      const cancelledPromise = new Promise<void>((resolve) => {
+        call.on('cancelled', () => {
+          cancelled = true;
+          resolve();
+        });
+        void onStop.then(() => {
+          cancelled = true;
+          resolve();
+        });
+      });
+      const ctx: CallContext = {
+        remainingMs: () => deadlineMs - Date.now(),
+        cancelled: cancelledPromise,
+        isCancelled: () => cancelled,
+      };
+      const started = Date.now();
+      (handler as (r: object, c: CallContext) => Promise<object>)(call.request, ctx).then(
+        (res) => {
+          log.debug(`${name} ok in ${Date.now() - started}ms`);
+          callback(null, res);
+        },
+        (err: unknown) => {
+          if (err instanceof ServiceError) {
+            log.debug(`${name} -> ${grpc.status[err.code]}: ${err.message}`);
+            callback({ code: err.code, details: err.message });
+          } else if (err instanceof Error && err.name === 'InvalidArgument') {
+            callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
+          } else {
+            log.error(`${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+            callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
+          }
+        },
+      );
+    };
+  }
+  server.addService(definition, impl);
+}

@@ -1,0 +1,33 @@
+/** CLI: npm run devserver -- --port 7233 [--db-file PATH] [--namespace NAME]... [--log-level info] */
+import { Command } from 'commander';
+import { startDevServer } from './index.js';
+import type { LogLevel } from './log.js';
+
+const program = new Command()
+  .name('devserver')
+  .description('Embedded Temporal dev server (WorkflowService + OperatorService over gRPC)')
+  .option('--port <port>', 'port to listen on', '7233')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--db-file <path>', 'persist state to this file (in memory when absent)')
+  .option('--namespace <name>', 'extra namespace to register (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--log-level <level>', 'debug | info | warn | error', 'info')
+  .parse();
+
+const opts = program.opts<{ port: string; host: string; dbFile?: string; namespace: string[]; logLevel: LogLevel }>();
+const server = await startDevServer({
+  port: Number(opts.port),
+  host: opts.host,
+  dbFile: opts.dbFile,
+  namespaces: opts.namespace,
+  logLevel: opts.logLevel,
+});
+process.stdout.write(`READY ${server.address}\n`);
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`received ${sig}, stopping\n`);
+    void server.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Serializable state of workflow executions (everything persisted lives here; timers, waiters and
+ * open calls live in the engine's runtime maps).
+ */
+import type { HistoryEvent, Payloads, Payload, Failure, RetryPolicy, temporal } from './proto.js';
+
+export type Header = temporal.api.common.v1.IHeader;
+export type Memo = temporal.api.common.v1.IMemo;
+
+export interface WorkflowTaskState {
+  /** Scheduled event id (virtual when transient). */
+  scheduledEventId: number;
+  /** Started event id, 0 until started. */
+  startedEventId: number;
+  attempt: number;
+  /** A transient task (attempt > 1) has no events in history until it completes. */
+  transient: boolean;
+  state: 'scheduled' | 'started';
+  /** Queue the task currently sits on. */
+  queue: string;
+  sticky: boolean;
+  scheduledTime: number;
+  startedTime: number;
+  /** Unique per dispatch: the task token names it. */
+  seq: number;
+  /** When set, the task is not dispatched before this time (retry backoff / start delay). */
+  notBefore?: number;
+  identity?: string;
+}
+
+export interface ActivityState {
+  scheduledEventId: number;
+  activityId: string;
+  activityType: string;
+  taskQueue: string;
+  input?: Payloads | null;
+  header?: Header | null;
+  scheduleToCloseMs: number;
+  scheduleToStartMs: number;
+  startToCloseMs: number;
+  heartbeatMs: number;
+  retryPolicy: RetryPolicy;
+  scheduledTime: number;
+  attempt: number;
+  attemptScheduledTime: number;
+  state: 'scheduled' | 'backoff' | 'started';
+  backoffUntil?: number;
+  startedTime?: number;
+  startedIdentity?: string;
+  requestId?: string;
+  heartbeatDetails?: Payloads | null;
+  lastHeartbeatTime?: number;
+  lastFailure?: Failure | null;
+  cancelRequested: boolean;
+  cancelRequestedEventId?: number;
+  seq: number;
+}
+
+export interface TimerState {
+  timerId: string;
+  startedEventId: number;
+  fireAt: number;
+}
+
+export interface ChildState {
+  initiatedEventId: number;
+  namespace: string;
+  workflowId: string;
+  workflowType: string;
+  runId?: string;
+  startedEventId?: number;
+  parentClosePolicy: number;
+}
+
+export interface ParentRef {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  initiatedEventId: number;
+}
+
+export interface ExecutionState {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  firstRunId: string;
+  workflowType: string;
+  taskQueue: string;
+  status: number;
+  startTime: number;
+  executionTime: number;
+  closeTime?: number;
+  requestIds: string[];
+  memo: Record<string, Payload>;
+  searchAttributes: Record<string, Payload>;
+  runTimeoutMs: number;
+  executionTimeoutMs: number;
+  taskTimeoutMs: number;
+  runDeadline?: number;
+  executionDeadline?: number;
+  history: HistoryEvent[];
+  /** Started event id of the last completed workflow task. */
+  lastCompletedStartedEventId: number;
+  /** Attempt the next workflow task gets. */
+  wftAttempt: number;
+  wft: WorkflowTaskState | null;
+  sticky: { queue: string; scheduleToStartMs: number } | null;
+  activities: ActivityState[];
+  timers: TimerState[];
+  children: ChildState[];
+  parent?: ParentRef;
+  parentClosePolicy?: number;
+  cancelRequested: boolean;
+  newExecutionRunId?: string;
+  /** Events that arrived while a workflow task was in flight (appended when it finishes). */
+  buffered: HistoryEvent[];
+  /** Set when a fresh workflow task is needed once the in-flight one finishes. */
+  wftPending: boolean;
+  seq: number;
+}
+
+export const WorkflowStatus = {
+  RUNNING: 1,
+  COMPLETED: 2,
+  FAILED: 3,
+  CANCELED: 4,
+  TERMINATED: 5,
+  CONTINUED_AS_NEW: 6,
+  TIMED_OUT: 7,
+} as const;
+
+export function execKey(ns: string, workflowId: string, runId: string): string {
+  return `${ns}\u0000${workflowId}\u0000${runId}`;
+}
+export function wfKey(ns: string, workflowId: string): string {
+  return `${ns}\u0000${workflowId}`;
+}

@@ -1,0 +1,82 @@
+/** Shared test plumbing: an in-process dev server, one cached workflow bundle, worker helpers. */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
+import { startDevServer } from '../../src/devserver/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const workflowsPath = join(here, 'fixtures', 'workflows.ts');
+
+let runtimeInstalled = false;
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN') });
+}
+
+/** Bundles the fixture workflows once per content hash (shared between test files through a tmp file). */
+export async function workflowBundle(): Promise<{ code: string }> {
+  const src = readFileSync(workflowsPath, 'utf8');
+  const hash = createHash('sha1').update(src).update('v1').digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'devserver-test-bundles');
+  const file = join(dir, `${hash}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, file);
+  return { code };
+}
+
+export interface TestEnv {
+  address: string;
+  client: Client;
+  connection: Connection;
+  stop(): Promise<void>;
+}
+
+export async function startEnv(): Promise<TestEnv> {
+  quietRuntime();
+  const server = await startDevServer({ port: 0, logLevel: (process.env.DEVSERVER_LOG as 'debug' | undefined) ?? 'warn' });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    address: server.address,
+    client,
+    connection,
+    stop: async () => {
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
+
+export async function createWorker(
+  address: string,
+  taskQueue: string,
+  activities: object,
+  bundle: { code: string },
+  extra: Partial<Parameters<typeof Worker.create>[0]> = {},
+): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: bundle,
+    activities,
+    ...extra,
+  });
+  return { worker, connection };
+}
+
+let counter = 0;
+export function uid(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
