@@ -36,7 +36,7 @@ async function repairBatch(auth: TableSide, other: TableSide, batch: Difference[
     await conn.beginTransaction();
     const where = auth.key.anyOf(keys);
     const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      `SELECT ${auth.columns.join(', ')} FROM ${auth.table} WHERE ${where.sql} LOCK IN SHARE MODE`,
+      `SELECT ${auth.readList} FROM ${auth.table} WHERE ${where.sql} LOCK IN SHARE MODE`,
       where.params,
     );
     // Exact key identity: a lookup of 'a' under a _ci collation also returns 'A'.

@@ -53,9 +53,12 @@ export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavo
   } else if (t === 'decimal' || t === 'numeric') {
     // Same type: printed identically. Different scale: strip trailing fractional zeros on both sides.
     e = col.columnType === other.columnType ? c : `IF(LOCATE('.', ${c}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${c})), ${c})`;
-  } else if (t === 'float' || t === 'double' || t === 'real') {
-    // FLOAT prints its shortest round-trip text; a FLOAT compared with a DOUBLE is compared as DOUBLE.
-    e = col.dataType === other.dataType ? c : `CAST(${c} AS DOUBLE)`;
+  } else if (t === 'float') {
+    // FLOAT prints 6 significant digits (16777216 and 16777214 both print 1.67772e7): hash its exact
+    // value as a DOUBLE, which prints the shortest text that round-trips.
+    e = `CAST(${c} AS DOUBLE)`;
+  } else if (t === 'double' || t === 'real') {
+    e = c;
   } else if (BINARY.has(t) || col.charset === 'binary') {
     e = lengthPrefixed(c);
   } else if (SPATIAL.has(t)) {
@@ -68,6 +71,20 @@ export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavo
     e = c;
   }
   return `IFNULL(${e}, '\\\\N')`;
+}
+
+/**
+ * How repair reads a column so that writing the value back stores exactly the same value: FLOAT and DOUBLE
+ * as the text of their exact DOUBLE value (FLOAT displays only 6 digits, and mysql2 3.15 parses
+ * '3.3333333333333335' into 3.333333333333333, a different double), spatial values in the server's own
+ * binary format (the driver would turn them into objects).
+ */
+export function readExpr(col: ColumnInfo): string {
+  const c = quoteIdent(col.name, 'column');
+  if (col.dataType === 'float') return `CAST(CAST(${c} AS DOUBLE) AS CHAR) AS ${c}`;
+  if (col.dataType === 'double' || col.dataType === 'real') return `CAST(${c} AS CHAR) AS ${c}`;
+  if (SPATIAL.has(col.dataType)) return `CAST(${c} AS BINARY) AS ${c}`;
+  return c;
 }
 
 /** MD5 (hex) of a row's canonical text over all compared columns (the key columns are among them). */

@@ -4,7 +4,7 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier, quoteIdent, quoteTable } from '../db/identifiers.js';
 import type { ColumnInfo } from '../schema/types.js';
 import { describeForVerify, type DescribedTable } from './describe.js';
-import { rowHashExpr, type ColumnPair } from './hashsql.js';
+import { readExpr, rowHashExpr, type ColumnPair } from './hashsql.js';
 import { KeyPredicates } from './keys.js';
 
 /** One side of a compared table: where it lives and how its rows are hashed and addressed. */
@@ -21,8 +21,10 @@ export interface TableSide {
   key: KeyPredicates;
   /** MD5 hex of the canonical row text. */
   hash: string;
-  /** Quoted compared columns, in pair order (for reading and writing rows). */
+  /** Quoted compared columns, in pair order (for writing rows). */
   columns: string[];
+  /** SELECT list reading those columns so that they round-trip exactly (for repair). */
+  readList: string;
   columnNames: string[];
 }
 
@@ -102,6 +104,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
       key: new KeyPredicates(keyPairs.map((p) => p[which])),
       hash: rowHashExpr(pairs, which, info),
       columns: cols.map((c) => quoteIdent(c.name, 'column')),
+      readList: cols.map(readExpr).join(', '),
       columnNames: cols.map((c) => c.name),
     };
   };
