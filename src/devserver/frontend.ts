@@ -19,10 +19,6 @@ import { systemAttributes } from './search-attributes.js';
 import { decodeToken, type TaskToken } from './tokens.js';
 
 const E = api.enums.v1;
-type WS = typeof ws;
-/** Request type of a WorkflowService method, e.g. temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Req<K extends keyof WS> = WS[K] extends abstract new (...args: any) => infer I ? I : never;
 
 export const SERVER_VERSION = '1.28.0';
 
@@ -360,7 +356,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
 
 export function operatorServiceHandlers(engine: Engine): HandlerMap {
   const handlers = {
-    async AddSearchAttributes(req: temporal.api.workflowservice.v1.IAddSearchAttributesRequest) {
+    async AddSearchAttributes(req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) {
       const ns = req.namespace || 'default';
       engine.namespaces.get(ns);
       engine.searchAttributes.add(ns, (req.searchAttributes ?? {}) as Record<string, number>);
@@ -368,14 +364,14 @@ export function operatorServiceHandlers(engine: Engine): HandlerMap {
       engine.onChange();
       return {};
     },
-    async RemoveSearchAttributes(req: temporal.api.workflowservice.v1.IRemoveSearchAttributesRequest) {
+    async RemoveSearchAttributes(req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) {
       const ns = req.namespace || 'default';
       engine.namespaces.get(ns);
-      engine.searchAttributes.remove(ns, req.searchAttributeNames ?? []);
+      engine.searchAttributes.remove(ns, req.searchAttributes ?? []);
       engine.onChange();
       return {};
     },
-    async ListSearchAttributes(req: temporal.api.workflowservice.v1.IListSearchAttributesRequest) {
+    async ListSearchAttributes(req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) {
       const ns = req.namespace || 'default';
       engine.namespaces.get(ns);
       return {
@@ -384,7 +380,7 @@ export function operatorServiceHandlers(engine: Engine): HandlerMap {
         storageSchema: {},
       };
     },
-    async DeleteNamespace(req: temporal.api.workflowservice.v1.IDeleteNamespaceRequest) {
+    async DeleteNamespace(req: temporal.api.operatorservice.v1.IDeleteNamespaceRequest) {
       throw notFound(`Deleting namespaces (${req.namespace}) is not supported by the embedded dev server.`);
     },
   };
