@@ -3,7 +3,7 @@ import type { BinlogPosition } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier } from '../db/identifiers.js';
 import { DdlOnWatchedTableError, StatementFormatError, type BinlogTransaction, type RowChange } from './events.js';
-import { headPosition } from './position.js';
+import { binlogFileIndex, headPosition } from './position.js';
 import { isTransactionControl, touchedTable } from './statements.js';
 
 export interface BinlogStreamOptions {
@@ -39,6 +39,8 @@ export interface BinlogStream extends AsyncIterable<BinlogTransaction> {
   readonly position: BinlogPosition;
   /** Connections made so far (1 + reconnects). */
   readonly connects: number;
+  /** Transactions received and not yet taken by the consumer (next() resolves at once while > 0). */
+  readonly buffered: number;
   close(): Promise<void>;
 }
 
@@ -234,6 +236,19 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
         case 'xid':
           commit(event.nextPosition);
           return;
+        case 'heartbeat': {
+          // Idle and between transactions: the server's position moves past non-transaction events
+          // (a new file after a restart or rotation), so report it as an empty transaction.
+          const e = event as Extract<AnyBinlogEvent, { getEventName(): 'heartbeat' }>;
+          const pos = typeof e.position === 'number' ? e.position : e.nextPosition;
+          if (tx || !e.binlogName || !(pos > 0)) return;
+          file = e.binlogName;
+          const ahead = file !== received.file ? binlogFileIndex(file) > binlogFileIndex(received.file) : pos > received.pos;
+          if (!ahead) return;
+          tx = { standalone: true, changes: [], timestamp: Date.now() };
+          commit(pos);
+          return;
+        }
         case 'query': {
           const e = event as Extract<AnyBinlogEvent, { getEventName(): 'query' }>;
           const control = isTransactionControl(e.query);
@@ -320,6 +335,9 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     },
     get connects() {
       return connects;
+    },
+    get buffered() {
+      return queue.length;
     },
     async close() {
       opts.signal?.removeEventListener('abort', onAbort);

@@ -1,0 +1,262 @@
+import type { Pool } from 'mysql2/promise';
+import type { BinlogPosition, RunContext, SyncProgress, SyncStatus, SyncStreamSpec } from '../contracts.js';
+import { getPool, resolveConnection } from '../db/connections.js';
+import { prepareWriterSession } from '../copier/rows.js';
+import { resolveMapping, type TableMapping } from '../schema/mapping.js';
+import { applyChanges } from './apply.js';
+import { assertStreamId, insertCheckpointIfAbsent, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { BinlogTransaction } from './events.js';
+import { binlogFileSizes, bytesBetween, comparePositions, headPosition } from './position.js';
+import { openBinlogStream, type BinlogStream } from './stream.js';
+
+export class SyncNotStartedError extends Error {
+  override name = 'SyncNotStartedError';
+}
+export class SyncCancelledError extends Error {
+  override name = 'SyncCancelledError';
+}
+export class ConcurrentApplierError extends Error {
+  override name = 'ConcurrentApplierError';
+}
+
+/** Streams applying on this worker (SyncStatus.running). */
+const running = new Set<string>();
+
+export interface SyncOptions {
+  /** Source transactions folded into one target transaction at most (never splitting one). Default 200. */
+  maxBatchTransactions?: number;
+  /** Rows per target transaction at most (a bigger source transaction still goes in one). Default 5000. */
+  maxBatchRows?: number;
+  /** An idle stream persists its advancing position at most this often (ms). Default 1000. */
+  idleCheckpointMs?: number;
+  /** Binlog heartbeat (ms); the watchdog reconnects after 4 silent periods. Default 1000. */
+  heartbeatMs?: number;
+  onReconnect?: (info: { attempt: number; error: string; from: BinlogPosition }) => void;
+  /** Observes every committed batch of source transactions (tests, metrics). */
+  onApplied?: (batch: readonly BinlogTransaction[]) => void;
+}
+
+/** The current binlog head of a connection (file/offset and, on MariaDB, the matching GTID position). */
+export function currentPosition(connection: string): Promise<BinlogPosition> {
+  return headPosition(getPool(connection));
+}
+
+/**
+ * Records where a stream starts: creates `_migrator_checkpoint` on the sink (spec.to) and the stream's
+ * row with the source's (spec.from) current position. Idempotent: an existing row is returned as is.
+ */
+export async function recordSyncStart(spec: SyncStreamSpec): Promise<BinlogPosition> {
+  assertStreamId(spec.stream);
+  const sink = getPool(spec.to);
+  const existing = await readCheckpoint(sink, spec.stream);
+  if (existing) return existing.position;
+  const head = await headPosition(getPool(spec.from));
+  return (await insertCheckpointIfAbsent(sink, spec.stream, head)).position;
+}
+
+async function tableMappings(spec: SyncStreamSpec): Promise<Map<string, TableMapping>> {
+  // The plan's tables are named source-side; forward reads spec.from = source, reverse reads spec.from = target.
+  const sourceName = spec.direction === 'forward' ? spec.from : spec.to;
+  const targetName = spec.direction === 'forward' ? spec.to : spec.from;
+  const source = { pool: getPool(sourceName), schema: resolveConnection(sourceName).database };
+  const target = { pool: getPool(targetName), schema: resolveConnection(targetName).database };
+  const out = new Map<string, TableMapping>();
+  for (const t of spec.tables) {
+    const m = await resolveMapping(t, source, target, spec.direction);
+    out.set(m.fromTable, m);
+  }
+  return out;
+}
+
+function isRetryableApply(err: unknown): boolean {
+  const e = err as { errno?: number };
+  return e.errno === 1213 || e.errno === 1205;
+}
+
+/**
+ * Applies the binlog of spec.from to spec.to from the stream's checkpoint: every row event in order and
+ * idempotently (insert/update = REPLACE of the full after-image, delete by key), each target
+ * transaction taking the checkpoint row's X lock first and moving it to the end of the source
+ * transactions it holds (consecutive source transactions may share one target transaction; one is never
+ * split). A restarted call resumes exactly after the last committed source transaction. Runs until the
+ * applied position reaches `stopAt` (returns) or ctx.signal aborts (throws SyncCancelledError).
+ */
+export async function runSync(
+  spec: SyncStreamSpec & { stopAt?: BinlogPosition },
+  ctx: RunContext<SyncProgress> = {},
+  options: SyncOptions = {},
+): Promise<SyncProgress> {
+  const stream = assertStreamId(spec.stream);
+  const sink = getPool(spec.to);
+  const mappings = await tableMappings(spec);
+  const checkpoint = await readCheckpoint(sink, stream);
+  if (!checkpoint) {
+    throw new SyncNotStartedError(`stream "${stream}" has no checkpoint on "${spec.to}": call recordSyncStart first`);
+  }
+  const progress: SyncProgress = {
+    applied: checkpoint.position,
+    transactions: ctx.resume?.transactions ?? 0,
+    rowsApplied: ctx.resume?.rowsApplied ?? 0,
+    lagSeconds: 0,
+  };
+  const reached = () => spec.stopAt !== undefined && progress.applied !== null && comparePositions(progress.applied, spec.stopAt) >= 0;
+  if (reached()) return progress;
+
+  const maxTx = options.maxBatchTransactions ?? 200;
+  const maxRows = options.maxBatchRows ?? 5000;
+  const idleMs = options.idleCheckpointMs ?? 1000;
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  ctx.signal?.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal?.aborted) abort.abort();
+
+  running.add(stream);
+  let binlog: BinlogStream | null = null;
+  let expected = checkpoint.position;
+  let lastWrite = Date.now();
+  let pendingEmpty: BinlogTransaction | null = null;
+  try {
+    binlog = await openBinlogStream({
+      connection: spec.from,
+      schema: resolveConnection(spec.from).database,
+      tables: [...mappings.keys()],
+      from: checkpoint.position,
+      heartbeatMs: options.heartbeatMs,
+      signal: abort.signal,
+      onReconnect: options.onReconnect,
+    });
+    const iterator = binlog[Symbol.asyncIterator]();
+
+    const commitBatch = async (batch: BinlogTransaction[]) => {
+      const last = batch[batch.length - 1];
+      const changes = batch.flatMap((t) => t.changes);
+      for (let attempt = 1; ; attempt++) {
+        const conn = await sink.getConnection();
+        try {
+          await prepareWriterSession(conn);
+          await conn.query('START TRANSACTION');
+          const cp = await readCheckpoint(conn, stream, 'update');
+          if (!cp || cp.position.file !== expected.file || cp.position.pos !== expected.pos) {
+            await conn.query('ROLLBACK');
+            throw new ConcurrentApplierError(
+              `checkpoint of stream "${stream}" moved under this applier (expected ${expected.file}:${expected.pos}, ` +
+                `found ${cp ? `${cp.position.file}:${cp.position.pos}` : 'none'}): another applier runs the same stream`,
+            );
+          }
+          const rows = await applyChanges(conn, changes, mappings);
+          await writeCheckpoint(conn, stream, last.position, {
+            transactions: batch.length,
+            rows,
+            sourceTimestamp: last.timestamp,
+          });
+          await conn.query('COMMIT');
+          expected = last.position;
+          lastWrite = Date.now();
+          progress.applied = last.position;
+          progress.transactions += batch.length;
+          progress.rowsApplied += rows;
+          progress.lagSeconds = binlog && binlog.buffered > 0 ? Math.max(0, (Date.now() - last.timestamp) / 1000) : 0;
+          ctx.progress?.({ ...progress });
+          options.onApplied?.(batch);
+          return;
+        } catch (err) {
+          await conn.query('ROLLBACK').catch(() => undefined);
+          if (attempt >= 5 || !isRetryableApply(err)) throw err;
+        } finally {
+          conn.release();
+        }
+      }
+    };
+
+    // One next() at a time: a tick that wins the race leaves it pending for the following round.
+    let pendingNext: Promise<IteratorResult<BinlogTransaction>> | null = null;
+    for (;;) {
+      if (reached()) break;
+      pendingNext ??= iterator.next();
+      let timer: NodeJS.Timeout | undefined;
+      const next = await Promise.race([
+        pendingNext,
+        new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), idleMs))),
+      ]);
+      clearTimeout(timer);
+      if (next === 'tick') {
+        if (pendingEmpty) {
+          const p = pendingEmpty;
+          pendingEmpty = null;
+          await commitBatch([p]);
+        }
+        continue;
+      }
+      pendingNext = null;
+      if (next.done) break;
+      const batch: BinlogTransaction[] = [next.value];
+      let rows = next.value.changes.length;
+      while (binlog.buffered > 0 && batch.length < maxTx && rows < maxRows) {
+        const more = await iterator.next();
+        if (more.done) break;
+        batch.push(more.value);
+        rows += more.value.changes.length;
+        if (spec.stopAt && comparePositions(more.value.position, spec.stopAt) >= 0) break;
+      }
+      const stopHere = spec.stopAt !== undefined && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0;
+      if (rows === 0 && !stopHere && Date.now() - lastWrite < idleMs) {
+        pendingEmpty = batch[batch.length - 1];
+        continue;
+      }
+      pendingEmpty = null;
+      await commitBatch(batch);
+    }
+    if (pendingEmpty && !abort.signal.aborted) await commitBatch([pendingEmpty]);
+  } finally {
+    ctx.signal?.removeEventListener('abort', onAbort);
+    running.delete(stream);
+    await binlog?.close();
+  }
+  if (reached()) return progress;
+  if (ctx.signal?.aborted) {
+    throw new SyncCancelledError(
+      `sync "${stream}" stopped at ${progress.applied?.file}:${progress.applied?.pos} after ${progress.transactions} transaction(s); it resumes from there`,
+    );
+  }
+  return progress;
+}
+
+/** Lag of a stream: its checkpoint (on `to`) against the head of `from`. */
+export async function syncStatus(stream: string, from: string, to: string): Promise<SyncStatus> {
+  const fromPool = getPool(from);
+  const [cp, head] = await Promise.all([readCheckpoint(getPool(to), assertStreamId(stream)), headPosition(fromPool)]);
+  const applied = cp?.position ?? null;
+  let lagBytes = 0;
+  if (applied) {
+    const sizes = applied.file === head.file ? undefined : await binlogFileSizes(fromPool).catch(() => undefined);
+    lagBytes = bytesBetween(applied, head, sizes);
+  }
+  const lagSeconds =
+    !applied || lagBytes === 0 ? 0 : cp?.sourceTimestamp ? Math.max(0, (Date.now() - cp.sourceTimestamp) / 1000) : 0;
+  return { stream, applied, head, lagBytes, lagSeconds, running: running.has(stream) };
+}
+
+export interface WaitForSyncInput {
+  stream: string;
+  from?: string;
+  to: string;
+  position: BinlogPosition;
+  timeoutMs: number;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Waits until the stream's committed checkpoint on `to` is at or past `position`. */
+export async function waitForSyncPosition(
+  input: WaitForSyncInput,
+): Promise<{ reached: boolean; applied: BinlogPosition | null; waitedMs: number }> {
+  const started = Date.now();
+  const pool: Pool = getPool(input.to);
+  for (;;) {
+    const cp = await readCheckpoint(pool, assertStreamId(input.stream));
+    const applied = cp?.position ?? null;
+    if (applied && comparePositions(applied, input.position) >= 0) return { reached: true, applied, waitedMs: Date.now() - started };
+    if (Date.now() - started >= input.timeoutMs || input.signal?.aborted) return { reached: false, applied, waitedMs: Date.now() - started };
+    await new Promise((r) => setTimeout(r, input.pollMs ?? 200));
+  }
+}
