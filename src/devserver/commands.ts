@@ -55,6 +55,9 @@ export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, r
   });
   exec.lastCompletedStartedEventId = wft.startedEventId;
   exec.wftAttempt = 1;
+  // The task is done: commands below must not see it as in flight.
+  exec.wft = null;
+  engine.deadlines.clear(`${engine.keyOf(exec)}|wft`);
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
   exec.sticky = stickyName ? { queue: stickyName, scheduleToStartMs: durMs(req.stickyAttributes?.scheduleToStartTimeout) || 5000 } : null;
 
