@@ -10,6 +10,8 @@ import { Interactions } from './interactions.js';
 import { createLogger, type LogLevel } from './log.js';
 import type { NamespaceRecord } from './namespaces.js';
 import { StateFile } from './persistence.js';
+import { ScheduleManager } from './schedules/index.js';
+import { engineScheduleHost, scheduleHandlers } from './schedules/service.js';
 import { execKey, wfKey, type ExecutionState } from './state.js';
 
 export interface DevServerOptions {
@@ -40,6 +42,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const engine = new Engine(log, options.namespaces ?? []);
   engine.interactions = new Interactions(engine);
   engine.onWorkflowClosed = (exec) => onWorkflowClosed(engine, exec);
+  const schedules = new ScheduleManager(engineScheduleHost(engine));
 
   let stateFile: StateFile | undefined;
   if (options.dbFile) {
@@ -49,9 +52,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       namespaces: engine.namespaces.snapshot(),
       searchAttributes: engine.searchAttributes.snapshot(),
       executions: [...engine.executions.values()],
+      schedules: schedules.snapshot(),
     }));
     const loaded = stateFile.load() as Snapshot | undefined;
     if (loaded) restore(engine, loaded);
+    if (loaded) schedules.restore(loaded.schedules);
     engine.onChange = () => stateFile!.requestSave();
   }
 
@@ -63,7 +68,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1000,
   });
-  bindService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), log, stopped);
+  bindService(server, 'temporal.api.workflowservice.v1.WorkflowService', { ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) }, log, stopped);
   bindService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), log, stopped);
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
@@ -80,6 +85,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       stopping ??= (async () => {
         stopSignal();
         engine.deadlines.clearAll();
+        schedules.stop();
         stateFile?.stop();
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
