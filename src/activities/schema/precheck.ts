@@ -1,0 +1,201 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { BinlogPosition, MigrationEndpoints, PrecheckReport, Problem, TableSpec } from '../contracts.js';
+import { getPool, resolveConnection } from '../db/connections.js';
+import { quoteTable } from '../db/identifiers.js';
+import { headPosition } from '../cdc/position.js';
+import { incompatibility } from './compat.js';
+import { describeColumns, describeTable, estimateRows } from './describe.js';
+import { sourceToTargetColumns } from './mapping.js';
+import { createdByUs } from './prepare.js';
+import type { TableInfo } from './types.js';
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Privileges granted to the session's user on *.* and on `db`.* (from SHOW GRANTS). */
+async function grantedPrivileges(pool: Pool, db: string): Promise<Set<string>> {
+  const [rows] = await pool.query<RowDataPacket[]>('SHOW GRANTS');
+  const out = new Set<string>();
+  for (const r of rows) {
+    const line = String(Object.values(r)[0]);
+    const m = /^GRANT (.+?) ON (\S+) TO /i.exec(line);
+    if (!m) continue;
+    const on = m[2].replace(/`/g, '');
+    if (on !== '*.*' && on !== `${db}.*`) continue;
+    for (const p of m[1].split(',')) out.add(p.trim().toUpperCase());
+  }
+  return out;
+}
+
+function has(granted: Set<string>, ...anyOf: string[]): boolean {
+  return granted.has('ALL PRIVILEGES') || anyOf.some((p) => granted.has(p));
+}
+
+async function checkConnection(name: string, side: 'source' | 'target', problems: Problem[]): Promise<Pool | null> {
+  try {
+    const pool = getPool(name);
+    await pool.query('SELECT 1');
+    return pool;
+  } catch (err) {
+    problems.push({
+      side,
+      setting: 'connection',
+      message: `cannot connect to ${side} connection "${name}": ${message(err)}`,
+      fix: `check MIGRATOR_DB_${name.toUpperCase()} on this worker, that the server is up, and the user's password/host grants`,
+    });
+    return null;
+  }
+}
+
+async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): Promise<void> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    'SELECT @@log_bin AS logBin, @@binlog_format AS format, @@binlog_row_image AS image',
+  );
+  const s = rows[0];
+  if (Number(s.logBin) !== 1) {
+    problems.push({ side: 'source', setting: 'log_bin', message: 'the source has no binary log (log_bin=OFF)', fix: 'start the source with --log-bin (restart needed)' });
+  }
+  if (String(s.format).toUpperCase() !== 'ROW') {
+    problems.push({
+      side: 'source',
+      setting: 'binlog_format',
+      message: `binlog_format is ${s.format}, CDC needs ROW`,
+      fix: "SET GLOBAL binlog_format='ROW' (and in the server config); writers pick it up on reconnect",
+    });
+  }
+  if (String(s.image).toUpperCase() !== 'FULL') {
+    problems.push({
+      side: 'source',
+      setting: 'binlog_row_image',
+      message: `binlog_row_image is ${s.image}, CDC needs FULL row images`,
+      fix: "SET GLOBAL binlog_row_image='FULL' (and in the server config)",
+    });
+  }
+  const granted = await grantedPrivileges(pool, db);
+  if (!has(granted, 'REPLICATION SLAVE')) {
+    problems.push({ side: 'source', setting: 'privilege REPLICATION SLAVE', message: 'the source user lacks REPLICATION SLAVE (needed to read the binlog)', fix: 'GRANT REPLICATION SLAVE ON *.* TO <user>' });
+  }
+  if (!has(granted, 'BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER')) {
+    problems.push({ side: 'source', setting: 'privilege BINLOG MONITOR', message: 'the source user lacks BINLOG MONITOR / REPLICATION CLIENT (needed for SHOW MASTER STATUS)', fix: 'GRANT BINLOG MONITOR ON *.* TO <user> (MySQL: REPLICATION CLIENT)' });
+  }
+  if (!has(granted, 'SELECT')) {
+    problems.push({ side: 'source', setting: 'privilege SELECT', message: `the source user lacks SELECT on ${db}`, fix: `GRANT SELECT ON \`${db}\`.* TO <user>` });
+  }
+}
+
+async function checkTargetServer(pool: Pool, db: string, problems: Problem[]): Promise<void> {
+  const granted = await grantedPrivileges(pool, db);
+  const missing = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP'].filter((p) => !has(granted, p));
+  if (missing.length) {
+    problems.push({
+      side: 'target',
+      setting: `privilege ${missing.join(', ')}`,
+      message: `the target user lacks ${missing.join(', ')} on ${db}`,
+      fix: `GRANT ${missing.join(', ')} ON \`${db}\`.* TO <user>`,
+    });
+  }
+}
+
+async function checkTargetTable(
+  spec: TableSpec,
+  source: TableInfo,
+  target: Pool,
+  targetConn: string,
+  targetDb: string,
+  problems: Problem[],
+): Promise<void> {
+  const name = spec.targetName ?? spec.name;
+  let cols;
+  try {
+    cols = await describeColumns(target, targetDb, name);
+  } catch {
+    return; // absent: PREPARE_TARGET creates it
+  }
+  const byName = new Map(cols.map((c) => [c.name, c]));
+  for (const m of sourceToTargetColumns(spec, source)) {
+    const t = byName.get(m.to);
+    const s = source.columns.find((c) => c.name === m.from)!;
+    if (!t) {
+      problems.push({ table: spec.name, column: m.from, side: 'target', message: `target table ${name} has no column ${m.to}`, fix: 'add the column on the target, map it (columnMap) or exclude it (excludeColumns)' });
+      continue;
+    }
+    if (t.generated) {
+      problems.push({ table: spec.name, column: m.from, side: 'target', message: `target column ${name}.${m.to} is generated`, fix: 'exclude the source column (excludeColumns) or make the target column a plain one' });
+      continue;
+    }
+    const why = incompatibility(s, t);
+    if (why) {
+      problems.push({ table: spec.name, column: m.from, side: 'target', message: `column ${spec.name}.${m.from} -> ${name}.${m.to}: ${why}`, fix: `change the target column to ${s.columnType} (or a wider compatible type)` });
+    }
+  }
+  const [rows] = await target.query<RowDataPacket[]>(`SELECT 1 FROM ${quoteTable(targetDb, name)} LIMIT 1`);
+  if (rows.length && !(await createdByUs(targetConn, name))) {
+    problems.push({
+      table: spec.name,
+      side: 'target',
+      message: `target table ${name} already holds rows and was not created by this migration`,
+      fix: 'empty it (TRUNCATE) if its rows are disposable, or point the plan at an empty table',
+    });
+  }
+}
+
+/**
+ * Checks everything a migration needs before it starts: both connections, source binlog settings and
+ * privileges, target privileges, every table present with a usable key, configured columns existing,
+ * existing target tables compatible and empty. Never throws for a finding: each is a Problem naming the
+ * table/column/setting and the fix.
+ */
+export async function precheck(input: MigrationEndpoints): Promise<PrecheckReport> {
+  const problems: Problem[] = [];
+  const tables: PrecheckReport['tables'] = [];
+  let sourcePosition: BinlogPosition = { file: '', pos: 0 };
+  const source = await checkConnection(input.source, 'source', problems);
+  const target = await checkConnection(input.target, 'target', problems);
+  const sourceDb = resolveConnection(input.source).database;
+  const targetDb = resolveConnection(input.target).database;
+  if (source) {
+    await checkSourceServer(source, sourceDb, problems).catch((err) =>
+      problems.push({ side: 'source', setting: 'server', message: `cannot read source settings: ${message(err)}`, fix: 'check the source user can run SHOW GRANTS and read @@ variables' }),
+    );
+    try {
+      sourcePosition = await headPosition(source);
+    } catch (err) {
+      if (!problems.some((p) => p.setting === 'log_bin')) {
+        problems.push({ side: 'source', setting: 'binlog position', message: `cannot read the source binlog position: ${message(err)}`, fix: 'GRANT BINLOG MONITOR ON *.* TO <user>' });
+      }
+    }
+  }
+  if (target) {
+    await checkTargetServer(target, targetDb, problems).catch((err) =>
+      problems.push({ side: 'target', setting: 'server', message: `cannot read target grants: ${message(err)}`, fix: 'check the target user can run SHOW GRANTS' }),
+    );
+  }
+  for (const spec of input.tables) {
+    if (!source) break;
+    let info: TableInfo;
+    try {
+      info = await describeTable(source, sourceDb, spec.name, spec.key);
+      sourceToTargetColumns(spec, info);
+    } catch (err) {
+      problems.push({ table: spec.name, side: 'source', message: message(err), fix: fixFor(err) });
+      continue;
+    }
+    try {
+      await source.query(`SELECT 1 FROM ${quoteTable(sourceDb, spec.name)} LIMIT 0`);
+    } catch (err) {
+      problems.push({ table: spec.name, side: 'source', setting: 'privilege SELECT', message: `cannot read ${spec.name}: ${message(err)}`, fix: `GRANT SELECT ON \`${sourceDb}\`.\`${spec.name}\` TO <user>` });
+    }
+    tables.push({ name: spec.name, key: info.key.columns, estimatedRows: await estimateRows(source, sourceDb, spec.name) });
+    if (target) await checkTargetTable(spec, info, target, input.target, targetDb, problems);
+  }
+  return { ok: problems.length === 0, problems, tables, sourcePosition };
+}
+
+function fixFor(err: unknown): string {
+  const name = (err as Error).name;
+  if (name === 'TableNotFoundError') return 'fix the table name in the plan, or create the table on the source';
+  if (name === 'NoUsableKeyError') return 'add a PRIMARY KEY or a UNIQUE key over NOT NULL columns, or set tables[].key';
+  if (name === 'UnknownColumnError') return 'fix the column name in columnMap/excludeColumns/key';
+  return 'fix the table entry in the plan';
+}
