@@ -21,6 +21,8 @@ export interface TableSide {
   key: KeyPredicates;
   /** MD5 hex of the canonical row text. */
   hash: string;
+  /** MD5 hex of the canonical key text only (reverse scans for deletes). */
+  keyHash: string;
   /** Quoted compared columns, in pair order (for writing rows). */
   columns: string[];
   /** SELECT list reading those columns so that they round-trip exactly (for repair). */
@@ -103,6 +105,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
       info,
       key: new KeyPredicates(keyPairs.map((p) => p[which])),
       hash: rowHashExpr(pairs, which, info),
+      keyHash: rowHashExpr(keyPairs, which, info),
       columns: cols.map((c) => quoteIdent(c.name, 'column')),
       readList: cols.map(readExpr).join(', '),
       columnNames: cols.map((c) => c.name),

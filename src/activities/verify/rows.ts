@@ -10,10 +10,10 @@ export interface ChunkAggregate {
 }
 
 /** Count + 64-bit XOR of row hashes over a key range, computed inside the server. */
-export async function aggregate(side: TableSide, range: KeyRange, pool: mysql.Pool = side.pool): Promise<ChunkAggregate> {
+export async function aggregate(side: TableSide, range: KeyRange, pool: mysql.Pool = side.pool, hash = side.hash): Promise<ChunkAggregate> {
   const where = side.key.range(range.lower, range.upper);
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT ${aggregateExprs(side.hash)} FROM ${side.table} WHERE ${where.sql}`,
+    `SELECT ${aggregateExprs(hash)} FROM ${side.table} WHERE ${where.sql}`,
     where.params,
   );
   return { n: Number(rows[0].n), x: String(rows[0].x) };
@@ -38,10 +38,10 @@ function toMap(side: TableSide, rows: mysql.RowDataPacket[], into: HashMap = new
 }
 
 /** Key + row hash of every row in a range (ordered by key; at most `limit` rows if given). */
-export async function hashesInRange(side: TableSide, range: KeyRange, limit?: number): Promise<RowHash[]> {
+export async function hashesInRange(side: TableSide, range: KeyRange, hash = side.hash, limit?: number): Promise<RowHash[]> {
   const where = side.key.range(range.lower, range.upper);
   const [rows] = await side.pool.query<mysql.RowDataPacket[]>(
-    `SELECT ${side.key.list}, ${side.hash} AS ${HASH_ALIAS} FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list}` +
+    `SELECT ${side.key.list}, ${hash} AS ${HASH_ALIAS} FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list}` +
       (limit ? ` LIMIT ${Math.floor(limit)}` : ''),
     where.params,
   );

@@ -1,0 +1,74 @@
+import type mysql from 'mysql2/promise';
+import type { EncodedKey, KeyRange } from '../contracts.js';
+import { abortIfNeeded } from './catchup.js';
+import { keyId } from './keys.js';
+import type { TableSide } from './pair.js';
+
+/** The key n rows after `lower` on one side (the chunk's upper bound), or none: the last chunk. */
+export async function nextBoundary(side: TableSide, lower: EncodedKey | undefined, upper: EncodedKey | undefined, n: number): Promise<EncodedKey | undefined> {
+  const where = side.key.range(lower, upper);
+  const pool: mysql.Pool = side.replica ?? side.pool;
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    `SELECT ${side.key.list} FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list} LIMIT 1 OFFSET ${Math.max(0, Math.floor(n) - 1)}`,
+    where.params,
+  );
+  return rows.length ? side.key.encode(rows[0]) : undefined;
+}
+
+export interface WalkOptions {
+  /** The side whose key cuts the chunks. */
+  driver: TableSide;
+  range?: KeyRange;
+  /** Start after this key (resume). */
+  after?: EncodedKey;
+  chunkSize: number;
+  concurrency: number;
+  signal?: AbortSignal;
+  /** Compares (and repairs) one chunk. */
+  chunk: (range: KeyRange) => Promise<void>;
+  /** Called in order, once every chunk up to and including this one is done. */
+  done: (upper: EncodedKey | undefined) => void;
+}
+
+/**
+ * Cuts chunks sequentially on the driver side and processes `concurrency` of them at a time; `done` only
+ * advances over a contiguous prefix of finished chunks, so a resume point never skips an unfinished chunk.
+ * The last chunk is unbounded above (or ends at range.upper), so rows beyond the driver's last key on the
+ * other side are compared too.
+ */
+export async function walkChunks(o: WalkOptions): Promise<void> {
+  const rangeUpper = o.range?.upper;
+  const inflight = new Set<Promise<void>>();
+  const finished = new Map<number, EncodedKey | undefined>();
+  let nextToRecord = 0;
+  let failure: unknown;
+  let lower: EncodedKey | undefined = o.after ?? o.range?.lower;
+  for (let index = 0; ; index++) {
+    abortIfNeeded(o.signal);
+    if (failure) break;
+    const upper = (await nextBoundary(o.driver, lower, rangeUpper, o.chunkSize)) ?? rangeUpper;
+    const last = !upper || (rangeUpper !== undefined && keyId(upper) === keyId(rangeUpper));
+    const range: KeyRange = { lower, upper: last ? rangeUpper : upper };
+    const job = (async () => {
+      try {
+        await o.chunk(range);
+        finished.set(index, range.upper);
+        while (finished.has(nextToRecord)) {
+          const u = finished.get(nextToRecord);
+          finished.delete(nextToRecord);
+          nextToRecord++;
+          o.done(u);
+        }
+      } catch (err) {
+        failure ??= err;
+      }
+    })();
+    inflight.add(job);
+    void job.finally(() => inflight.delete(job));
+    if (inflight.size >= Math.max(1, o.concurrency)) await Promise.race(inflight);
+    if (last) break;
+    lower = upper;
+  }
+  await Promise.all(inflight);
+  if (failure) throw failure;
+}
