@@ -37,7 +37,7 @@ export interface StartExtras {
 export type CloseListener = (namespace: string, workflowId: string, runId: string, status: number) => void;
 
 /** How long a sticky queue counts as alive after its last poll. */
-const STICKY_ALIVE_MS = 10_000;
+const STICKY_ALIVE_MS = 2_000;
 const DEFAULT_TASK_TIMEOUT_MS = 10_000;
 
 export class Engine {

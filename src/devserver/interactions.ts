@@ -44,7 +44,7 @@ interface UpdateEntry {
   waiters: Set<() => void>;
 }
 
-const STICKY_ALIVE_MS = 10_000;
+const STICKY_ALIVE_MS = 2_000;
 
 export class Interactions {
   private readonly queries = new Map<string, QueryEntry>();

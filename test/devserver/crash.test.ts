@@ -1,0 +1,120 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client, Connection } from '@temporalio/client';
+import { createWorker, quietRuntime, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
+import { durableWorkflow, timerAndRetryWorkflow } from './fixtures/workflows.js';
+
+let env: TestEnv;
+let bundle: { code: string };
+const children: ChildProcess[] = [];
+
+before(async () => {
+  quietRuntime();
+  env = await startEnv();
+  bundle = await workflowBundle();
+});
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await env?.stop();
+});
+
+/** Spawns a node process (through tsx) and resolves when it prints a line matching `ready`. */
+function spawnNode(args: string[], ready: RegExp, onLine?: (line: string) => void): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: process.cwd() });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    rl.on('line', (line) => {
+      onLine?.(line);
+      if (ready.test(line)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before ready: ${stderr.slice(-2000)}`)));
+  });
+}
+
+test('a worker killed with SIGKILL mid-workflow: a second worker finishes it', async () => {
+  const taskQueue = uid('crash');
+  let activityStarted!: () => void;
+  const started = new Promise<void>((r) => (activityStarted = r));
+  const proc = await spawnNode(['test/devserver/fixtures/worker-process.ts', env.address, taskQueue], /^READY/, (line) => {
+    if (line.startsWith('ACTIVITY_STARTED')) activityStarted();
+  });
+  const handle = await env.client.workflow.start(durableWorkflow, { taskQueue, workflowId: uid('crash'), args: ['k', 100] });
+  await started;
+  proc.kill('SIGKILL');
+  await new Promise((r) => proc.once('exit', r));
+  const { worker, connection } = await createWorker(env.address, taskQueue, { echo: async (s: string) => `echo:${s}`, flaky: async () => 99 }, bundle);
+  try {
+    const result = await worker.runUntil(handle.result());
+    assert.equal(result, 'echo:after-2');
+    const history = await handle.fetchHistory();
+    const timedOut = history.events!.filter((e) => e.activityTaskTimedOutEventAttributes);
+    assert.equal(timedOut.length, 0, 'the timed out attempt was retried, not reported');
+    const completed = history.events!.find((e) => e.activityTaskCompletedEventAttributes && Number(e.eventId) > 10);
+    assert.ok(completed, 'second activity completed');
+  } finally {
+    await connection.close();
+  }
+});
+
+test('with a state file, a killed server process restarts and the workflow completes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'devserver-durable-'));
+  const dbFile = join(dir, 'state.json');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const serverArgs = ['src/devserver/main.ts', '--port', String(port), '--db-file', dbFile, '--log-level', 'warn'];
+  let server = await spawnNode(serverArgs, /^READY/);
+  const address = `127.0.0.1:${port}`;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const taskQueue = uid('durable');
+  const attempts: number[] = [];
+  let firstFailure!: () => void;
+  const failed = new Promise<void>((r) => (firstFailure = r));
+  const { worker, connection: workerConnection } = await createWorker(
+    address,
+    taskQueue,
+    {
+      async flaky() {
+        attempts.push(Date.now());
+        if (attempts.length === 1) {
+          setTimeout(firstFailure, 0);
+          throw new Error('first attempt fails');
+        }
+        return attempts.length;
+      },
+    },
+    bundle,
+  );
+  const running = worker.run();
+  try {
+    const workflowId = uid('durable');
+    const handle = await client.workflow.start(timerAndRetryWorkflow, { taskQueue, workflowId, args: ['k'] });
+    await failed;
+    // Timer (3s) and activity retry (2s backoff) are both pending now; let the state file catch up.
+    await new Promise((r) => setTimeout(r, 500));
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    await new Promise((r) => setTimeout(r, 300));
+    server = await spawnNode(serverArgs, /^READY/);
+    const result = await client.workflow.getHandle(workflowId).result();
+    assert.equal(result, 'timer+activity:2');
+    assert.equal(attempts.length, 2);
+    const desc = await handle.describe();
+    assert.equal(desc.status.name, 'COMPLETED');
+  } finally {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await workerConnection.close();
+    await connection.close();
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
