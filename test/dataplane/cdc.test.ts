@@ -1,0 +1,131 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Stack } from '../../scripts/localstack/index.js';
+import type { SyncProgress, TableSpec } from '../../src/activities/contracts.js';
+import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from '../../src/activities/cdc/sync.js';
+import type { BinlogTransaction } from '../../src/activities/cdc/events.js';
+import { openBinlogStream } from '../../src/activities/cdc/stream.js';
+import { prepareTarget } from '../../src/activities/schema/prepare.js';
+import { checksum, dumpTable, rootExec, sleep, startPair, stopPair } from './copy-fixtures.js';
+
+let stack: Stack;
+const tables: TableSpec[] = [{ name: 'acct' }];
+const spec = { stream: 'cdc1', from: 'source', to: 'target', tables, direction: 'forward' as const };
+
+before(async () => {
+  stack = await startPair();
+  await rootExec(stack.source, 'CREATE TABLE acct (id INT PRIMARY KEY, bal BIGINT NOT NULL, note VARCHAR(30))', 'CREATE TABLE other (id INT PRIMARY KEY)');
+  await prepareTarget({ source: 'source', target: 'target', tables });
+});
+after(() => stopPair(stack));
+
+/** Autocommit writes, one transaction each; counts those that changed a row (each is one binlog transaction). */
+function startLoad() {
+  let stop = false;
+  let changed = 0;
+  const run = async () => {
+    let conn = await stack.source.rootConnection('app').catch(() => null);
+    while (!stop) {
+      try {
+        conn ??= await stack.source.rootConnection('app');
+        const id = Math.floor(Math.random() * 300);
+        const r = Math.random();
+        const [res] = await conn.query(
+          r < 0.5 ? 'INSERT INTO acct VALUES (?, 1, "n") ON DUPLICATE KEY UPDATE bal = bal + 1' : r < 0.8 ? 'UPDATE acct SET bal = bal * 2 + 1 WHERE id = ?' : 'DELETE FROM acct WHERE id = ?',
+          [id],
+        );
+        if ((res as { affectedRows: number }).affectedRows > 0) changed++;
+      } catch {
+        // the server is restarting: reconnect
+        await conn?.end().catch(() => undefined);
+        conn = null;
+        await sleep(100);
+      }
+    }
+    await conn?.end().catch(() => undefined);
+  };
+  const done = Promise.all([run(), run()]);
+  return {
+    get changed() {
+      return changed;
+    },
+    async stop() {
+      stop = true;
+      await done;
+    },
+  };
+}
+
+test('a sync killed and restarted, and a source server restarted, lose and duplicate nothing', async () => {
+  await recordSyncStart(spec);
+  assert.deepEqual(await recordSyncStart(spec), await recordSyncStart(spec), 'recordSyncStart is idempotent');
+  const applied: string[] = [];
+  const onApplied = (batch: readonly BinlogTransaction[]) => {
+    for (const tx of batch) if (tx.changes.length) applied.push(tx.gtid ?? '');
+  };
+  const load = startLoad();
+  let last: SyncProgress | undefined;
+  // Run 1: killed (aborted) mid-load.
+  let abort = new AbortController();
+  let run = runSync(spec, { signal: abort.signal, progress: (p) => (last = p) }, { onApplied }).catch((e: Error) => e);
+  await sleep(1500);
+  abort.abort();
+  assert.equal(((await run) as Error).name, 'SyncCancelledError');
+  const afterKill = applied.length;
+  assert.ok(afterKill > 0);
+  // Run 2: restarted from the checkpoint; meanwhile the source restarts.
+  abort = new AbortController();
+  let reconnects = 0;
+  run = runSync(spec, { signal: abort.signal, resume: last, progress: (p) => (last = p) }, { onApplied, heartbeatMs: 300, onReconnect: () => reconnects++ }).catch(
+    (e: Error) => e,
+  );
+  await sleep(1000);
+  await stack.source.restart();
+  await sleep(1500);
+  await load.stop();
+  const head = await currentPosition('source');
+  const waited = await waitForSyncPosition({ stream: 'cdc1', to: 'target', position: head, timeoutMs: 30_000 });
+  assert.ok(waited.reached, `not caught up: ${JSON.stringify(waited)} vs ${JSON.stringify(head)}`);
+  const status = await syncStatus('cdc1', 'source', 'target');
+  assert.equal(status.lagBytes, 0);
+  assert.equal(status.running, true);
+  abort.abort();
+  await run;
+  assert.ok(reconnects >= 1, 'the stream reconnected after the source restart');
+  assert.equal(new Set(applied).size, applied.length, 'no source transaction applied twice');
+  assert.equal(applied.length, load.changed, 'every changing source transaction applied once');
+  assert.deepEqual(await dumpTable(stack.target, 'acct', 'id'), await dumpTable(stack.source, 'acct', 'id'));
+  assert.equal(await checksum(stack.target, 'acct'), await checksum(stack.source, 'acct'));
+});
+
+test('runSync stops at stopAt; DDL on a migrated table stops the stream with a clear error', async () => {
+  await rootExec(stack.source, 'INSERT INTO acct VALUES (1000, 5, "x")', 'INSERT INTO other VALUES (1)');
+  const stopAt = await currentPosition('source');
+  const p = await runSync({ ...spec, stopAt });
+  assert.ok(p.applied && p.applied.pos >= 0);
+  await rootExec(stack.source, 'ALTER TABLE acct ADD COLUMN extra INT', 'INSERT INTO other VALUES (2)');
+  // With the target left behind, the applier refuses to start (column mapping) ...
+  await assert.rejects(runSync(spec, {}), /has no column extra/);
+  // ... and with both sides altered, the stream still stops at the DDL event itself.
+  await rootExec(stack.target, 'ALTER TABLE acct ADD COLUMN extra INT');
+  await assert.rejects(runSync(spec, {}), (e: Error) => {
+    assert.equal(e.name, 'DdlOnWatchedTableError');
+    assert.match(e.message, /DDL on migrated table acct/);
+    assert.match(e.message, /ADD COLUMN extra/);
+    return true;
+  });
+});
+
+test('openBinlogStream delivers grouped row changes of watched tables with their GTID', async () => {
+  const stream = await openBinlogStream({ connection: 'source', tables: ['other'], from: 'head', heartbeatMs: 200 });
+  try {
+    await rootExec(stack.source, 'INSERT INTO other VALUES (3)');
+    const it = stream[Symbol.asyncIterator]();
+    let tx = await it.next();
+    while (!tx.value.changes.length) tx = await it.next();
+    assert.deepEqual(tx.value.changes[0], { kind: 'insert', table: 'other', after: { id: 3 } });
+    assert.match(tx.value.gtid ?? '', /^0-1-\d+$/);
+  } finally {
+    await stream.close();
+  }
+});
