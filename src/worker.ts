@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities/index.js';
+import { createActivities, type MigrationActivities } from './activities/index.js';
 import { ensureSearchAttributes } from './activities/temporal/schedules.js';
 import { closePools } from './activities/db/connections.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/api.js';
@@ -25,6 +25,8 @@ export interface RunWorkerOptions {
   /** How soon heartbeats (and so cancellations) reach the server. Default 1 s. */
   maxHeartbeatThrottleInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
   identity?: string;
+  /** Replace some activities (tests: fault injection). */
+  activityOverrides?: Partial<MigrationActivities>;
 }
 
 export interface RunningWorker {
@@ -51,8 +53,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
     connection,
     namespace,
     taskQueue,
-    identity: options.identity,
-    activities,
+    ...(options.identity ? { identity: options.identity } : {}),
+    activities: { ...activities, ...options.activityOverrides },
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),

@@ -53,7 +53,14 @@ export interface ActivityOptions {
 export function createActivities(options: ActivityOptions = {}): MigrationActivities & { closeActivities(): Promise<void> } {
   let redis: Redis | undefined;
   let switches: SwitchStore | undefined;
-  const getRedis = () => (redis ??= new Redis(redisUrl(), { maxRetriesPerRequest: 3 }));
+  const getRedis = () => {
+    if (!redis) {
+      redis = new Redis(redisUrl(), { maxRetriesPerRequest: 3 });
+      // Errors surface on the commands that fail (and retry as activities); no unhandled 'error' events.
+      redis.on('error', () => undefined);
+    }
+    return redis;
+  };
   const store = () => (switches ??= new SwitchStore(getRedis()));
   const checkpoints = new RedisCheckpoints(getRedis);
 
@@ -93,10 +100,10 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
         const fn = await dataPlane<(c: string) => Promise<BinlogPosition>>('currentPosition', CDC);
         return fn(connection);
       }),
-    recordSyncStart: ({ spec, position }) =>
+    recordSyncStart: ({ spec }) =>
       classify(async () => {
-        const fn = await dataPlane<(s: SyncStreamSpec, p: BinlogPosition) => Promise<unknown>>('recordSyncStart', CDC);
-        await fn(spec, position);
+        const fn = await dataPlane<(s: SyncStreamSpec) => Promise<BinlogPosition>>('recordSyncStart', CDC);
+        return fn(spec);
       }),
     runSync: (spec) =>
       classify(async () => {
@@ -110,18 +117,20 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     syncStatus: (spec) =>
       classify(async () => {
-        const fn = await dataPlane<(s: SyncStreamSpec) => Promise<SyncStatus>>('syncStatus', CDC);
-        return fn(spec);
+        const fn = await dataPlane<(stream: string, from: string, to: string) => Promise<SyncStatus>>('syncStatus', CDC);
+        return fn(spec.stream, spec.from, spec.to);
       }),
     waitForSyncPosition: ({ spec, position, timeoutMs }) =>
       classify(async () => {
-        const fn = await dataPlane<(s: SyncStreamSpec, p: BinlogPosition, o: { timeoutMs: number; signal?: AbortSignal }) => Promise<SyncStatus>>(
-          'waitForSyncPosition',
-          CDC,
-        );
+        type Wait = (i: { stream: string; from?: string; to: string; position: BinlogPosition; timeoutMs: number; signal?: AbortSignal }) => Promise<{
+          reached: boolean;
+          applied: BinlogPosition | null;
+        }>;
+        const fn = await dataPlane<Wait>('waitForSyncPosition', CDC);
         const run = await activityRun<never>();
         try {
-          return await fn(spec, position, { timeoutMs, signal: run.ctx.signal });
+          const r = await fn({ stream: spec.stream, from: spec.from, to: spec.to, position, timeoutMs, signal: run.ctx.signal });
+          return { reached: r.reached, applied: r.applied };
         } finally {
           await run.close();
         }

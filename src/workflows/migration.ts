@@ -395,10 +395,11 @@ class MigrationRun {
         return;
       }
       case 'PREPARE_TARGET': {
-        const undo = this.ensure(frame, { kind: 'dropCreatedTables', tables: [] });
+        // The data plane records the tables it creates on the target; its drop removes only those, and only
+        // while empty. So the undo can name every target table of the plan before anything is created.
+        this.ensure(frame, { kind: 'dropCreatedTables', tables: p.tables.map((t) => t.targetName ?? t.name) });
         this.doing('creating missing target tables');
         const res = await this.short('prepareTarget', endpoints, 'create missing target tables');
-        if (undo.kind === 'dropCreatedTables') undo.tables = [...new Set([...undo.tables, ...res.created])];
         s.createdTables = [...new Set([...s.createdTables, ...res.created])];
         return;
       }
@@ -464,8 +465,7 @@ class MigrationRun {
         // Reverse CDC starts from a target position recorded BEFORE writes leave the source.
         if (!s.loops.reverseSync) {
           this.doing('starting reverse CDC target -> source');
-          const pos = await this.short('currentPosition', { connection: p.target }, 'target position for reverse CDC');
-          await this.short('recordSyncStart', { spec: this.reverseSpec, position: pos }, 'record reverse CDC start');
+          await this.short('recordSyncStart', { spec: this.reverseSpec }, 'record reverse CDC start (target head)');
           s.loops.reverseSync = true;
           await this.settleLoops();
         }
@@ -473,6 +473,11 @@ class MigrationRun {
         return;
       }
       case 'FINALIZE': {
+        if (s.loops.reverseSync) {
+          // Leave the old database as a consistent fallback copy: reverse CDC catches up first.
+          const pos = await this.short('currentPosition', { connection: p.target }, 'target position at FINALIZE');
+          await this.waitSyncPast(this.reverseSpec, pos);
+        }
         this.doing('finalizing: stopping reverse sync, loops and schedules');
         s.loops = { forwardSync: false, reverseSync: false, repair: null };
         await this.settleLoops();
@@ -490,9 +495,10 @@ class MigrationRun {
   private async startForwardSync(): Promise<void> {
     const s = this.s;
     if (s.loops.forwardSync) return;
-    this.doing('recording the source position and starting forward CDC');
-    const pos = await this.short('currentPosition', { connection: this.plan.source }, 'source position for CDC');
-    await this.short('recordSyncStart', { spec: this.forwardSpec, position: pos }, 'record forward CDC start');
+    // Idempotent: a stream that ran before resumes from its checkpoint (every event since is replayed,
+    // idempotently), so stopping and restarting CDC never leaves a gap.
+    this.doing('recording the CDC start position and starting forward CDC');
+    const pos = await this.short('recordSyncStart', { spec: this.forwardSpec }, 'record forward CDC start');
     s.loops.forwardSync = true;
     if (!s.sync.some((x) => x.stream === this.forwardSpec.stream)) {
       s.sync.push({ stream: this.forwardSpec.stream, direction: 'forward', running: false, applied: null, head: pos, lagSeconds: null, lagBytes: null, checkedAt: null });
@@ -504,10 +510,7 @@ class MigrationRun {
     this.doing(`letting ${spec.stream} run past ${pos.gtid ?? `${pos.file}:${pos.pos}`}`);
     for (;;) {
       const st = await this.long('waitForSyncPosition', { spec, position: pos, timeoutMs: 60_000 }, `wait for ${spec.stream} to pass the hand-over point`);
-      if (st.running || st.applied) {
-        const reached = await this.short('syncStatus', spec, `CDC status ${spec.stream}`);
-        if (positionReached(reached.applied, pos)) return;
-      }
+      if (st.reached) return;
       pushWarning(this.s, nowIso(), `${spec.stream} has not reached the hand-over position yet; still waiting`);
     }
   }
@@ -875,20 +878,6 @@ class MigrationRun {
     return buildStatus(s);
   }
 }
-
-function positionReached(applied: BinlogPosition | null, wanted: BinlogPosition): boolean {
-  if (!applied) return false;
-  if (applied.gtid && wanted.gtid) {
-    const seqs = (g: string) => new Map(g.split(',').filter(Boolean).map((x) => { const [d, sv, n] = x.split('-'); return [`${d}-${sv}`, Number(n)] as const; }));
-    const a = seqs(applied.gtid);
-    for (const [k, n] of seqs(wanted.gtid)) if ((a.get(k) ?? -1) < n) return false;
-    return true;
-  }
-  if (applied.file !== wanted.file) return applied.file > wanted.file;
-  return applied.pos >= wanted.pos;
-}
-
-
 
 /** The migration workflow (type name `migrationWorkflow`). */
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationStatus> {

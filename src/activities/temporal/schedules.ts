@@ -3,7 +3,10 @@
  * client connection) and search-attribute registration.
  */
 import { Client, ScheduleNotFoundError, ScheduleOverlapPolicy, type Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
+type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 import { SEARCH_ATTRIBUTES, VERIFICATION_WORKFLOW_TYPE } from '../../workflows/api.js';
 import type { ScheduleActivityInput } from './types.js';
 
@@ -47,7 +50,7 @@ export function scheduleActivities(client: Client) {
   };
 }
 
-const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+const INDEXED: Record<string, IndexedValueType> = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
   KeywordList: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,

@@ -58,10 +58,11 @@ export interface MigrationActivities {
   setSwitches(input: { migrationId: string; change: SwitchChange; by: string }): Promise<Switches>;
   waitForRouterAcks(input: { migrationId: string; version: number; timeoutMs: number }): Promise<RouterAcks>;
   currentPosition(input: { connection: string }): Promise<BinlogPosition>;
-  recordSyncStart(input: { spec: SyncStreamSpec; position: BinlogPosition }): Promise<void>;
+  /** Records where a stream starts (the `from` side's head), idempotently: an existing checkpoint is kept. */
+  recordSyncStart(input: { spec: SyncStreamSpec }): Promise<BinlogPosition>;
   runSync(spec: SyncStreamSpec): Promise<void>;
   syncStatus(spec: SyncStreamSpec): Promise<SyncStatus>;
-  waitForSyncPosition(input: { spec: SyncStreamSpec; position: BinlogPosition; timeoutMs: number }): Promise<SyncStatus>;
+  waitForSyncPosition(input: { spec: SyncStreamSpec; position: BinlogPosition; timeoutMs: number }): Promise<{ reached: boolean; applied: BinlogPosition | null }>;
   splitKeyRanges(input: { source: string; table: TableSpec; ranges: number }): Promise<KeyRange[]>;
   copyTable(input: CopyActivityInput): Promise<CopyResult>;
   clearCopyCheckpoints(input: { prefix: string }): Promise<void>;

@@ -1,0 +1,308 @@
+/**
+ * Workflow test plumbing: a stack (MariaDB pair, Redis, embedded Temporal), one workflow bundle per
+ * content hash, an in-process (or child-process) worker, a write load that obeys the switches like the
+ * router library does, and table comparison.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { startStack, type Stack } from '../../scripts/localstack/index.js';
+import { runWorker, type RunningWorker, type RunWorkerOptions } from '../../src/worker.js';
+import { defaultPlan } from '../../src/config/index.js';
+import {
+  MIGRATION_WORKFLOW_TYPE,
+  SA_PHASE,
+  SA_TABLES,
+  migrationWorkflowId,
+  type MigrationPlan,
+  type MigrationStatus,
+  type Phase,
+} from '../../src/workflows/api.js';
+import { SwitchStore, writeHeartbeat } from '../../src/switches/index.js';
+import type { Switches } from '../../src/activities/contracts.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const workflowsDir = join(here, '..', '..', 'src', 'workflows');
+
+let runtimeInstalled = false;
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN') });
+}
+
+/** Bundles src/workflows once per content hash (shared between test files through a tmp file). */
+export async function workflowBundle(): Promise<{ code: string }> {
+  const hash = createHash('sha1');
+  for (const f of readdirSync(workflowsDir).sort()) hash.update(f).update(readFileSync(join(workflowsDir, f)));
+  const digest = hash.digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'migration-workflow-bundles');
+  const file = join(dir, `${digest}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  const { code } = await bundleWorkflowCode({ workflowsPath: join(workflowsDir, 'index.ts'), logger: new DefaultLogger('WARN') });
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, file);
+  return { code };
+}
+
+export interface Env {
+  stack: Stack;
+  client: Client;
+  connection: Connection;
+  bundle: { code: string };
+  worker?: RunningWorker;
+  startWorker(options?: Partial<RunWorkerOptions>): Promise<RunningWorker>;
+  stop(): Promise<void>;
+}
+
+export async function startEnv(options: { worker?: boolean } = {}): Promise<Env> {
+  quietRuntime();
+  const [stack, bundle] = await Promise.all([startStack({ temporal: true }), workflowBundle()]);
+  Object.assign(process.env, stack.env);
+  const connection = await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: stack.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const env: Env = {
+    stack,
+    client,
+    connection,
+    bundle,
+    async startWorker(extra = {}) {
+      const w = await runWorker({ workflowBundle: bundle, ...extra });
+      env.worker = w;
+      return w;
+    },
+    async stop() {
+      await env.worker?.shutdown().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await stack.stop();
+    },
+  };
+  if (options.worker ?? true) await env.startWorker();
+  return env;
+}
+
+// ---- schema and data ------------------------------------------------------------------------------------
+
+export const TABLES = ['customers', 'orders', 'order_lines'];
+
+export async function createSchema(stack: Stack, rows = 300): Promise<void> {
+  const conn = await mysql.createConnection({ uri: stack.source.url(), multipleStatements: true });
+  try {
+    await conn.query(`
+      CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(60) NOT NULL, email VARCHAR(100) NULL,
+        updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6));
+      CREATE TABLE orders (id BIGINT UNSIGNED PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(12,2) NOT NULL,
+        note VARCHAR(200) NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6));
+      CREATE TABLE order_lines (order_id BIGINT UNSIGNED NOT NULL, line INT NOT NULL, sku VARCHAR(20) NOT NULL, qty INT NOT NULL,
+        updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), PRIMARY KEY (order_id, line));
+    `);
+    for (let i = 1; i <= rows; i++) {
+      await conn.query('INSERT INTO customers (id, name, email) VALUES (?, ?, ?)', [i, `customer ${i}`, i % 7 ? `c${i}@example.com` : null]);
+      await conn.query('INSERT INTO orders (id, customer_id, amount, note) VALUES (?, ?, ?, ?)', [i, (i % 50) + 1, (i * 3.17).toFixed(2), `order ${i}`]);
+      await conn.query('INSERT INTO order_lines (order_id, line, sku, qty) VALUES (?, 1, ?, ?), (?, 2, ?, ?)', [i, `sku-${i}`, i % 5, i, `sku-${i + 1}`, 1]);
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
+export function testPlan(id: string, overrides: Record<string, unknown> = {}): MigrationPlan {
+  return defaultPlan(
+    id,
+    [{ name: 'customers', chunkSize: 50, updatedAtColumn: 'updated_at' }, { name: 'orders', chunkSize: 64 }, { name: 'order_lines', chunkSize: 100 }],
+    {
+      gates: { default: { soakSeconds: 1, maxLagSeconds: 5 } },
+      cdc: { catchUpLagSeconds: 2, routerAckTimeoutSeconds: 5 },
+      verification: { intervalSeconds: 5 },
+      repairLoop: { mode: 'full', intervalSeconds: 2 },
+      temporal: { heartbeatTimeoutSeconds: 5, gatePollSeconds: 1 },
+      ...overrides,
+    },
+  );
+}
+
+/** Rows of a table on one side, keyed, as comparable text. */
+export async function tableRows(url: string, table: string): Promise<Map<string, string>> {
+  const conn = await mysql.createConnection({ uri: url, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  try {
+    const key = table === 'order_lines' ? 'order_id, line' : 'id';
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT * FROM \`${table}\` ORDER BY ${key}`);
+    const out = new Map<string, string>();
+    for (const r of rows) {
+      const { updated_at: _skip, ...rest } = r;
+      void _skip;
+      out.set(table === 'order_lines' ? `${r.order_id}/${r.line}` : String(r.id), JSON.stringify(rest));
+    }
+    return out;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Differences between source and target for every table (empty: equal). */
+export async function diffSides(stack: Stack, tables = TABLES): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of tables) {
+    const [a, b] = await Promise.all([tableRows(stack.source.url(), t), tableRows(stack.target.url(), t)]);
+    for (const [k, v] of a) if (b.get(k) !== v) out.push(`${t} ${k}: source ${v} target ${b.get(k) ?? 'missing'}`);
+    for (const k of b.keys()) if (!a.has(k)) out.push(`${t} ${k}: extra on target`);
+  }
+  return out;
+}
+
+// ---- a write load that obeys the switches (what the router library does) ---------------------------------
+
+export interface Load {
+  /** Ops done, keys deleted/inserted (the ledger of acknowledged writes). */
+  ops: number;
+  errors: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Inserts, updates and deletes rows continuously, in the order the write mode says (authoritative side
+ * first), acknowledging each switch version it applies like a router does.
+ */
+export function startLoad(stack: Stack, migrationId: string, options: { routerId?: string; pauseMs?: number; baseId?: number } = {}): Load {
+  const routerId = options.routerId ?? `test-router-${process.pid}`;
+  const redis = new Redis(stack.redis.url);
+  const store = new SwitchStore(redis);
+  let running = true;
+  const load: Load = { ops: 0, errors: [], stop: async () => {} };
+  let nextId = options.baseId ?? 100_000;
+  const loop = (async () => {
+    const src = await mysql.createConnection({ uri: stack.source.url() });
+    const tgt = await mysql.createConnection({ uri: stack.target.url() });
+    let switches: Switches | undefined;
+    let lastBeat = 0;
+    try {
+      while (running) {
+        switches = (await store.get(migrationId)) ?? switches;
+        const mode = switches?.writeMode ?? 'SOURCE_ONLY';
+        if (Date.now() - lastBeat > 200) {
+          await writeHeartbeat(redis, migrationId, { routerId, version: switches?.version ?? 0 }, 3000);
+          lastBeat = Date.now();
+        }
+        const sides = mode === 'SOURCE_ONLY' ? [src] : mode === 'DUAL_SOURCE_FIRST' ? [src, tgt] : mode === 'DUAL_TARGET_FIRST' ? [tgt, src] : [tgt];
+        const r = load.ops % 4;
+        let sql: string;
+        let params: unknown[];
+        if (r === 0) {
+          const id = nextId++;
+          sql = 'INSERT INTO orders (id, customer_id, amount, note) VALUES (?, ?, ?, ?)';
+          params = [id, (id % 50) + 1, '9.99', `load ${id}`];
+        } else if (r === 1) {
+          sql = 'UPDATE orders SET amount = amount + 1, note = ? WHERE id = ?';
+          params = [`upd ${load.ops}`, 1 + (load.ops % 300)];
+        } else if (r === 2) {
+          sql = 'UPDATE customers SET name = ? WHERE id = ?';
+          params = [`name ${load.ops}`, 1 + ((load.ops * 7) % 300)];
+        } else {
+          sql = 'DELETE FROM order_lines WHERE order_id = ? AND line = 2';
+          params = [1 + ((load.ops * 13) % 300)];
+        }
+        for (const side of sides) {
+          try {
+            await side.query(sql, params);
+          } catch (err) {
+            // Tables may be missing on the target while a rollback drops them; the authoritative side
+            // failing is an error, the other side is left to repair.
+            if (side === sides[0]) load.errors.push((err as Error).message);
+          }
+        }
+        load.ops++;
+        await sleep(options.pauseMs ?? 15);
+      }
+    } finally {
+      await src.end().catch(() => undefined);
+      await tgt.end().catch(() => undefined);
+    }
+  })();
+  load.stop = async () => {
+    running = false;
+    await loop.catch((err: Error) => load.errors.push(err.message));
+    await store.close();
+    redis.disconnect();
+  };
+  return load;
+}
+
+// ---- workflow helpers -----------------------------------------------------------------------------------
+
+export async function startMigration(env: Env, plan: MigrationPlan): Promise<WorkflowHandle> {
+  return env.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+    workflowId: migrationWorkflowId(plan.id),
+    taskQueue: 'migrations',
+    args: [{ plan }],
+    typedSearchAttributes: [
+      { key: SA_PHASE, value: 'PRECHECK' },
+      { key: SA_TABLES, value: plan.tables.map((t) => t.name) },
+    ],
+  });
+}
+
+export async function status(handle: WorkflowHandle): Promise<MigrationStatus> {
+  return handle.query<MigrationStatus>('status');
+}
+
+/** Polls the status query until pred holds; fails with the last status on timeout. */
+export async function waitStatus(handle: WorkflowHandle, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 60_000): Promise<MigrationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: MigrationStatus | undefined;
+  for (;;) {
+    try {
+      last = await status(handle);
+      if (pred(last)) return last;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(summary(last), null, 1)}`);
+    }
+    await sleep(250);
+  }
+}
+
+export function summary(s: MigrationStatus | undefined): unknown {
+  if (!s) return null;
+  return {
+    phase: s.phase,
+    readStep: s.readStep,
+    state: s.state,
+    activity: s.activity,
+    gate: s.gate?.waitingFor,
+    switches: s.switches,
+    error: s.error,
+    warnings: s.warnings.slice(-5),
+    frames: s.compensation.map((f) => `${f.phase}${f.readPercent !== undefined ? '@' + f.readPercent : ''}`),
+  };
+}
+
+/** Waits at the gate leading to `next` (and read percent). */
+export function atGate(handle: WorkflowHandle, next: Phase, percent?: number, timeoutMs = 90_000): Promise<MigrationStatus> {
+  return waitStatus(
+    handle,
+    (s) => s.state === 'WAITING' && s.gate?.next === next && (percent === undefined || s.gate.nextReadPercent === percent),
+    `gate before ${next}${percent !== undefined ? ` ${percent}%` : ''}`,
+    timeoutMs,
+  );
+}
+
+/** Sends a signal by NAME with a JSON payload, the way `temporal workflow signal --name X --input '{...}'` does. */
+export async function signal(handle: WorkflowHandle, name: string, payload: Record<string, unknown> = {}): Promise<void> {
+  await handle.signal(name, payload);
+}
+
+/** Every password of the stack (to search histories for). */
+export function stackSecrets(stack: Stack): string[] {
+  return [stack.source.password, stack.target.password].filter((p) => p.length > 0);
+}
