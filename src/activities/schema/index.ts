@@ -4,3 +4,6 @@ export { TableNotFoundError, NoUsableKeyError, UnknownColumnError } from './erro
 export { encodeKey, decodeKey, encodeValue, decodeValue, rowKey, keyString } from './keycodec.js';
 export { keyCompare, rangeCondition, orderBy, keysetSelect, type SqlFragment, type SqlParam, type KeysetQuery } from './keyset.js';
 export type { ColumnInfo, TableInfo, TableKey, TableRef } from './types.js';
+export { precheck } from './precheck.js';
+export { prepareTarget, dropCreatedTables } from './prepare.js';
+export { resolveMapping, type TableMapping } from './mapping.js';
