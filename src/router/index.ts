@@ -1,0 +1,6 @@
+export { createRouter, Router, authoritativeSide, isDual, type RouterOptions } from './router.js';
+export { RouterConnection } from './connection.js';
+export type { RouterQueryOptions } from './args.js';
+export type { RouterEvent, RouterStats } from './stats.js';
+export type { TableConfig } from './schema.js';
+export { bucketOf, readsTarget, BUCKETS } from './routing.js';

@@ -1,0 +1,348 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { format, type FieldPacket, type Pool, type QueryOptions, type QueryResult } from 'mysql2/promise';
+import type { Side, Switches, WriteMode } from '../activities/contracts.js';
+import { assertMigrationId, assertRouterId } from '../switches/keys.js';
+import type { RedisLike } from '../switches/redis.js';
+import { defaultRouterId } from '../switches/store.js';
+import { applyOps, repairEntries } from './apply.js';
+import { needsFormatting, normaliseCall, type NormalisedCall, type RouterQueryOptions } from './args.js';
+import { RouterConnection } from './connection.js';
+import type { Method, PoolLike, Queryable, QueryReturn } from './db.js';
+import { fallbackSwitches, SwitchFollower } from './follower.js';
+import { captureWrite, type CaptureContext, type MirrorOp } from './mirror.js';
+import { RepairLog } from './repair-log.js';
+import { readsTarget } from './routing.js';
+import { readAutoIncSettings, SchemaCache, type AutoIncSettings, type TableConfig } from './schema.js';
+import { rowCount, sameResult } from './shadow.js';
+import { AnalysisCache, analyzeTemplate } from './sql/analyze.js';
+import { analysisTables, isWrite, type Analysis } from './sql/analysis.js';
+import { emptyStats, type RouterEvent, type RouterStats } from './stats.js';
+
+export interface RouterOptions {
+  migrationId: string;
+  /** mysql2/promise pools of the old (source) and new (target) database. */
+  source: Pool;
+  target: Pool;
+  /** ioredis options, a URL, or a connection (its settings are used for the router's own connections). */
+  redis: RedisLike;
+  routerId?: string;
+  /**
+   * The migrated tables. When given, statements on other tables always go to the source; the entries
+   * override introspected keys. When absent, every table is migrated and introspected on first use.
+   */
+  tables?: Record<string, TableConfig>;
+  onEvent?: (event: RouterEvent) => void;
+  /** Switches until the first successful load from Redis (default SOURCE_ONLY, 0 %, no shadow). */
+  fallbackSwitches?: Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
+  heartbeatMs?: number;
+  heartbeatTtlMs?: number;
+  /** Timeout of each statement on the non-authoritative side (default 5000 ms). */
+  mirrorTimeoutMs?: number;
+  /** Above this many rows touched by one statement, log a table-level repair entry instead (default 10000). */
+  maxMirrorRows?: number;
+  /** end() also ends both pools (default true: router.end() replaces pool.end()). */
+  endPools?: boolean;
+}
+
+type QueryArgs = [first: string | RouterQueryOptions, second?: unknown];
+
+export function authoritativeSide(mode: WriteMode): Side {
+  return mode === 'SOURCE_ONLY' || mode === 'DUAL_SOURCE_FIRST' ? 'source' : 'target';
+}
+
+export function isDual(mode: WriteMode): boolean {
+  return mode === 'DUAL_SOURCE_FIRST' || mode === 'DUAL_TARGET_FIRST';
+}
+
+export const other = (side: Side): Side => (side === 'source' ? 'target' : 'source');
+
+/**
+ * A mysql2-pool-compatible object that obeys the migration's switches. See README.md.
+ */
+export class Router {
+  readonly migrationId: string;
+  readonly routerId: string;
+  /** @internal */ readonly pools: Record<Side, PoolLike>;
+  /** @internal */ readonly follower: SwitchFollower;
+  private readonly schema: SchemaCache;
+  private readonly cache = new AnalysisCache();
+  private readonly autoInc = new Map<Side, Promise<AutoIncSettings>>();
+  private readonly repairs: RepairLog;
+  private readonly counters: RouterStats = emptyStats();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly routingKeys = new AsyncLocalStorage<string | number>();
+  private readonly migrated?: Set<string>;
+  private ended = false;
+
+  constructor(private readonly options: RouterOptions) {
+    this.migrationId = assertMigrationId(options.migrationId);
+    this.routerId = assertRouterId(options.routerId ?? defaultRouterId());
+    this.pools = { source: options.source as unknown as PoolLike, target: options.target as unknown as PoolLike };
+    this.schema = new SchemaCache(options.tables ?? {});
+    this.migrated = options.tables ? new Set(Object.keys(options.tables)) : undefined;
+    this.follower = new SwitchFollower({
+      redis: options.redis,
+      migrationId: this.migrationId,
+      routerId: this.routerId,
+      heartbeatMs: options.heartbeatMs ?? 1000,
+      ttlMs: options.heartbeatTtlMs ?? 5000,
+      fallback: fallbackSwitches(options.fallbackSwitches),
+      onChange: (next, previous) => {
+        this.counters.switchVersion = next.version;
+        this.counters.switchesLoaded = true;
+        this.emit({ type: 'switches', switches: next, previous });
+      },
+      onRedis: (connected, error) => {
+        if (this.counters.redisConnected === connected) return;
+        this.counters.redisConnected = connected;
+        this.emit({ type: 'redis', state: connected ? 'connected' : 'disconnected', error: error?.message });
+      },
+    });
+    this.repairs = new RepairLog(this.follower.redis, this.migrationId, (err, pending) =>
+      this.emit({ type: 'repair-log-error', error: err.message, pending }),
+    );
+    this.follower.start();
+  }
+
+  /** The switches this router applies right now. */
+  get switches(): Switches {
+    return this.follower.switches;
+  }
+
+  stats(): RouterStats {
+    return {
+      ...this.counters,
+      reads: { ...this.counters.reads },
+      writes: { ...this.counters.writes },
+      repairEntriesWritten: this.repairs.written,
+      repairEntriesPending: this.repairs.size,
+      switchVersion: this.follower.switches.version,
+      switchesLoaded: this.follower.isLoaded,
+    };
+  }
+
+  query<T extends QueryResult = QueryResult>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
+    return this.dispatch('query', normaliseCall(...args)) as Promise<[T, FieldPacket[]]>;
+  }
+
+  execute<T extends QueryResult = QueryResult>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
+    return this.dispatch('execute', normaliseCall(...args)) as Promise<[T, FieldPacket[]]>;
+  }
+
+  /** Runs fn with a routing key for every read it makes through this router (sticky reads). */
+  withRoutingKey<R>(routingKey: string | number, fn: () => R): R {
+    return this.routingKeys.run(routingKey, fn);
+  }
+
+  async getConnection(): Promise<RouterConnection> {
+    return new RouterConnection(this);
+  }
+
+  /** Waits for background work: shadow comparisons and the repair log (bounded by Redis being up). */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.repairs.flush();
+  }
+
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await Promise.allSettled([...this.pending]);
+    await this.repairs.flush();
+    this.repairs.stop();
+    await this.follower.stop();
+    if (this.options.endPools ?? true) await Promise.allSettled([this.pools.source.end(), this.pools.target.end()]);
+  }
+
+  // ---- internals shared with RouterConnection ------------------------------------------------------
+
+  /** @internal */
+  emit(event: RouterEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // an observer's failure never affects a query
+    }
+  }
+
+  /** @internal */
+  analyse(call: NormalisedCall): Analysis {
+    const sql = call.options.sql;
+    if (needsFormatting(call.values)) {
+      return analyzeTemplate(format(sql, call.values as never[]))?.analysis ?? { kind: 'unparsed', write: false };
+    }
+    const t = this.cache.get(sql);
+    if (t) return t.analysis;
+    // `??` identifier placeholders: analyse the formatted statement.
+    return analyzeTemplate(format(sql, call.values as never[]))?.analysis ?? { kind: 'unparsed', write: false };
+  }
+
+  /** @internal Whether every table of the statement takes part in the migration. */
+  isMigrated(a: Analysis): boolean {
+    if (!this.migrated) return true;
+    return analysisTables(a).every((t) => this.migrated?.has(t));
+  }
+
+  /** @internal */
+  captureContext(db: Queryable, side: Side, inTransaction: boolean): CaptureContext {
+    return {
+      db,
+      inTransaction,
+      meta: (table) => this.schema.get(db, table),
+      autoInc: () => {
+        let p = this.autoInc.get(side);
+        if (!p) {
+          p = readAutoIncSettings(this.pools[side]);
+          p.catch(() => this.autoInc.delete(side));
+          this.autoInc.set(side, p);
+        }
+        return p;
+      },
+      maxRows: this.options.maxMirrorRows ?? 10_000,
+    };
+  }
+
+  /** @internal Makes `side` follow the ops; failures go to the repair stream, never to the caller. */
+  async mirror(ops: MirrorOp[], side: Side): Promise<void> {
+    if (ops.length === 0) return;
+    try {
+      await applyOps(this.pools[side], ops, this.options.mirrorTimeoutMs ?? 5000);
+      this.counters.mirrored++;
+    } catch (err) {
+      const message = (err as Error).message;
+      this.counters.dualWriteFailures++;
+      const entries = repairEntries(ops, side, message);
+      this.repairs.add(entries);
+      for (const op of ops) {
+        this.emit({ type: 'dual-write-failed', table: op.table, op: op.op, side, keys: entries.filter((e) => e.table === op.table).length, error: message });
+      }
+      return;
+    }
+    const tableLevel = ops.filter((o) => o.tableLevel);
+    if (tableLevel.length > 0) {
+      const at = new Date().toISOString();
+      this.repairs.add(tableLevel.map((o) => ({ table: o.table, key: null, op: o.op, side, error: o.tableLevel ?? '', at })));
+      for (const o of tableLevel) {
+        this.counters.tableLevelRepairs++;
+        this.emit({ type: 'table-level-repair', table: o.table, op: o.op, reason: o.tableLevel ?? '' });
+      }
+    }
+  }
+
+  /** @internal */
+  countRead(side: Side): void {
+    this.counters.reads[side]++;
+  }
+
+  /** @internal */
+  countWrite(side: Side): void {
+    this.counters.writes[side]++;
+  }
+
+  /** @internal */
+  countTransaction(): void {
+    this.counters.transactions++;
+  }
+
+  /** @internal */
+  unparsed(sql: string, write: boolean, switches: Switches): void {
+    this.counters.unparsed++;
+    this.emit({ type: 'unparsed', sql: sql.slice(0, 200) });
+    if (write && isDual(switches.writeMode)) {
+      const side = other(authoritativeSide(switches.writeMode));
+      this.repairs.add([{ table: '*', key: null, op: 'update', side, error: 'statement not understood by the router', at: new Date().toISOString() }]);
+      this.counters.tableLevelRepairs++;
+    }
+  }
+
+  /** @internal */
+  track<T>(p: Promise<T>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private async dispatch(method: Method, call: NormalisedCall): Promise<QueryReturn> {
+    const s = this.follower.switches;
+    const routingKey = call.routingKey ?? this.routingKeys.getStore();
+    // Fast paths: nothing to decide, no parse.
+    if (s.writeMode === 'SOURCE_ONLY' && s.readPercent <= 0 && !s.shadowRead) {
+      return this.direct(method, call, 'source', 'unknown');
+    }
+    if (s.writeMode === 'TARGET_ONLY' && s.readPercent >= 100 && !s.shadowRead && !this.migrated) {
+      return this.direct(method, call, 'target', 'unknown');
+    }
+    const a = this.analyse(call);
+    if (a.kind === 'read' && !a.locking) return this.read(method, call, a.ordered, this.isMigrated(a), routingKey);
+    return this.write(method, call, a);
+  }
+
+  private async direct(method: Method, call: NormalisedCall, side: Side, kind: 'read' | 'write' | 'unknown'): Promise<QueryReturn> {
+    const result = await this.pools[side][method](call.options);
+    if (kind === 'read') this.countRead(side);
+    else if (kind === 'write') this.countWrite(side);
+    else if (Array.isArray(result[0])) this.countRead(side);
+    else this.countWrite(side);
+    return result;
+  }
+
+  /** @internal A read outside a transaction: by percentage and routing key, optionally shadowed. */
+  async read(method: Method, call: NormalisedCall, ordered: boolean, migrated: boolean, routingKey: string | number | undefined): Promise<QueryReturn> {
+    const s = this.follower.switches;
+    const side: Side = migrated && readsTarget(s.readPercent, routingKey, this.migrationId) ? 'target' : 'source';
+    if (!s.shadowRead || !migrated) return this.direct(method, call, side, 'read');
+    const primary = this.pools[side][method](call.options);
+    const shadowSide = other(side);
+    const shadow = this.pools[shadowSide][method](call.options);
+    this.track(
+      Promise.allSettled([primary, shadow]).then(([p, sh]) => {
+        if (p.status !== 'fulfilled') return;
+        this.counters.shadowReads++;
+        if (sh.status === 'rejected') {
+          this.counters.shadowErrors++;
+          this.emit({ type: 'shadow-error', sql: call.options.sql.slice(0, 200), side: shadowSide, error: (sh.reason as Error).message });
+          return;
+        }
+        if (!sameResult(p.value[0], sh.value[0], ordered)) {
+          this.counters.shadowMismatches++;
+          this.emit({ type: 'shadow-mismatch', sql: call.options.sql.slice(0, 200), primary: side, primaryRows: rowCount(p.value[0]), shadowRows: rowCount(sh.value[0]) });
+        }
+      }),
+    );
+    const result = await primary;
+    this.countRead(side);
+    return result;
+  }
+
+  /** A write (or anything that is not a plain read) outside a transaction. */
+  private async write(method: Method, call: NormalisedCall, a: Analysis): Promise<QueryReturn> {
+    const s = this.follower.beginWrite();
+    try {
+      const auth = authoritativeSide(s.writeMode);
+      if (!this.isMigrated(a)) return await this.direct(method, call, 'source', 'write');
+      if (a.kind === 'unparsed') {
+        this.unparsed(call.options.sql, a.write, s);
+        return await this.direct(method, call, auth, 'write');
+      }
+      if (!isWrite(a) || !isDual(s.writeMode)) return await this.direct(method, call, auth, 'write');
+      const conn = await this.pools[auth].getConnection();
+      let captured: { result: QueryReturn; op: MirrorOp };
+      try {
+        const db = conn as unknown as Queryable;
+        captured = await captureWrite(this.captureContext(db, auth, false), a, call.values, () => db[method](call.options));
+      } finally {
+        conn.release();
+      }
+      this.countWrite(auth);
+      await this.mirror([captured.op], other(auth));
+      return captured.result;
+    } finally {
+      this.follower.endWrite(s);
+    }
+  }
+}
+
+export function createRouter(options: RouterOptions): Router {
+  return new Router(options);
+}
+
+export type { QueryOptions };

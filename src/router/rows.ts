@@ -1,0 +1,79 @@
+import type { QueryOptions } from 'mysql2/promise';
+import { q, type Cell, type Queryable } from './db.js';
+import type { TableMeta } from './schema.js';
+
+/** SQL text with its values. */
+export interface Bound {
+  sql: string;
+  values: unknown[];
+}
+
+const CHUNK = 500;
+
+export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `k IN (?, ...)` for one key column, `(a = ? AND b = ?) OR ...` for composite keys. */
+export function keysPredicate(columns: readonly string[], keys: readonly unknown[][], alias?: string): Bound {
+  const col = (c: string) => (alias ? `${q(alias)}.${q(c)}` : q(c));
+  if (columns.length === 1) {
+    return { sql: `${col(columns[0])} IN (${keys.map(() => '?').join(', ')})`, values: keys.map((k) => k[0]) };
+  }
+  const one = `(${columns.map((c) => `${col(c)} = ?`).join(' AND ')})`;
+  return { sql: keys.map(() => one).join(' OR '), values: keys.flat() };
+}
+
+/**
+ * Reads rows losslessly: every value as text (exact decimals, big integers, dates with fractions,
+ * JSON text) or as bytes for binary columns, in the order of meta.writable.
+ */
+export async function readRows(db: Queryable, meta: TableMeta, where: Bound): Promise<Cell[][]> {
+  const options: QueryOptions = {
+    sql: `SELECT ${meta.writable.map(q).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
+    values: where.values,
+    rowsAsArray: true,
+    typeCast: (field, next) => {
+      void next;
+      return meta.binary.has(field.name) ? field.buffer() : field.string('utf8');
+    },
+  };
+  const [rows] = await db.query(options);
+  return rows as unknown as Cell[][];
+}
+
+/** Rows of the given keys, read in chunks. */
+export async function readRowsByKeys(db: Queryable, meta: TableMeta, keys: readonly unknown[][]): Promise<Cell[][]> {
+  const out: Cell[][] = [];
+  for (const part of chunks(keys)) out.push(...(await readRows(db, meta, keysPredicate(meta.key, part))));
+  return out;
+}
+
+/** Key values of rows (in meta.key order). */
+export function keyOf(meta: TableMeta, row: readonly Cell[]): Cell[] {
+  return meta.key.map((k) => row[meta.writable.indexOf(k)] ?? null);
+}
+
+/** Statements that make the other side hold exactly these row images (upsert, or REPLACE). */
+export function upsertStatements(meta: TableMeta, rows: readonly Cell[][], replace: boolean): Bound[] {
+  const cols = meta.writable;
+  const nonKey = cols.filter((c) => !meta.key.includes(c));
+  const update = (nonKey.length > 0 ? nonKey : meta.key).map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ');
+  return chunks(rows).map((part) => {
+    const tuple = `(${cols.map(() => '?').join(', ')})`;
+    const head = `${replace ? 'REPLACE' : 'INSERT'} INTO ${q(meta.name)} (${cols.map(q).join(', ')}) VALUES `;
+    return {
+      sql: head + part.map(() => tuple).join(', ') + (replace ? '' : ` ON DUPLICATE KEY UPDATE ${update}`),
+      values: part.flat(),
+    };
+  });
+}
+
+export function deleteStatements(meta: TableMeta, keys: readonly unknown[][]): Bound[] {
+  return chunks(keys).map((part) => {
+    const where = keysPredicate(meta.key, part);
+    return { sql: `DELETE FROM ${q(meta.name)} WHERE ${where.sql}`, values: where.values };
+  });
+}

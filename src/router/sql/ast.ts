@@ -1,0 +1,51 @@
+/** Loading node-sql-parser (MariaDB grammar first, MySQL grammar as a fallback) and typed AST access. */
+import mariadb from 'node-sql-parser/build/mariadb.js';
+import mysql from 'node-sql-parser/build/mysql.js';
+
+/** A node of node-sql-parser's AST, read defensively: only the fields the router uses. */
+export interface Node {
+  type?: string;
+  [field: string]: unknown;
+}
+
+interface ParserLike {
+  astify(sql: string, opt?: { database?: string }): unknown;
+  exprToSQL(ast: unknown, opt?: { database?: string }): string;
+}
+
+const grammars: { parser: ParserLike; database: string }[] = [
+  { parser: new mariadb.Parser() as ParserLike, database: 'MariaDB' },
+  // The MariaDB grammar of node-sql-parser 5.3 rejects UPDATE/DELETE ... ORDER BY/LIMIT.
+  { parser: new mysql.Parser() as ParserLike, database: 'MySQL' },
+];
+
+export interface Parsed {
+  statements: Node[];
+  /** Renders an expression node of this parse back to SQL. */
+  toSql(node: unknown): string;
+}
+
+export function parseSql(sql: string): Parsed | undefined {
+  for (const g of grammars) {
+    try {
+      const ast = g.parser.astify(sql, { database: g.database });
+      const statements = (Array.isArray(ast) ? ast : [ast]).filter(isNode);
+      return { statements, toSql: (node) => g.parser.exprToSQL(node, { database: g.database }) };
+    } catch {
+      // try the next grammar
+    }
+  }
+  return undefined;
+}
+
+export function isNode(v: unknown): v is Node {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function nodes(v: unknown): Node[] {
+  return Array.isArray(v) ? v.filter(isNode) : [];
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
