@@ -24,6 +24,13 @@ export function bindService(
   log: Logger,
   onStop: Promise<void>,
 ): void {
+  // One listener on the stop promise for all calls (not one per call).
+  const live = new Set<() => void>();
+  let stopped = false;
+  void onStop.then(() => {
+    stopped = true;
+    for (const fn of [...live]) fn();
+  });
   const service = root.lookupService(serviceName);
   const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
   const impl: grpc.UntypedServiceImplementation = {};
@@ -50,17 +57,18 @@ export function bindService(
       }
       const deadline = call.getDeadline();
       const deadlineMs = deadline instanceof Date ? deadline.getTime() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline : Infinity;
-      let cancelled = false;
+      let cancelled = stopped;
+      let cancel!: () => void;
       const cancelledPromise = new Promise<void>((resolve) => {
-        call.on('cancelled', () => {
+        cancel = () => {
           cancelled = true;
+          live.delete(cancel);
           resolve();
-        });
-        void onStop.then(() => {
-          cancelled = true;
-          resolve();
-        });
+        };
       });
+      if (cancelled) cancel();
+      else live.add(cancel);
+      call.on('cancelled', cancel);
       const ctx: CallContext = {
         remainingMs: () => deadlineMs - Date.now(),
         cancelled: cancelledPromise,
@@ -69,10 +77,12 @@ export function bindService(
       const started = Date.now();
       (handler as (r: object, c: CallContext) => Promise<object>)(call.request, ctx).then(
         (res) => {
+          live.delete(cancel);
           log.debug(`${name} ok in ${Date.now() - started}ms`);
           callback(null, res);
         },
         (err: unknown) => {
+          live.delete(cancel);
           if (err instanceof ServiceError) {
             log.debug(`${name} -> ${grpc.status[err.code]}: ${err.message}`);
             callback({ code: err.code, details: err.message });
