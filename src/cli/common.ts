@@ -90,7 +90,7 @@ export function action<A extends unknown[]>(
       await impl(ctx, ...(raw.slice(0, -2) as A));
       result.exitCode = ctx.exitCode;
     } catch (err) {
-      result.exitCode = out.error(toCliError(err, ctx.errorContext));
+      result.exitCode = out.error(await toCliError(err, ctx.errorContext));
     } finally {
       if (session) {
         const s = await session.catch(() => undefined);

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { CliError, ExitCode } from './exit-codes.js';
 import { rootMessage, toCliError, unreachableMessage } from './errors.js';
 import type { TemporalSettings } from './settings.js';
@@ -18,6 +18,7 @@ export interface Session {
  * exit code 4 (or 2 for a namespace that does not exist) before the command does anything.
  */
 export async function openSession(settings: TemporalSettings): Promise<Session> {
+  const { Client, Connection } = await import('@temporalio/client');
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -33,7 +34,7 @@ export async function openSession(settings: TemporalSettings): Promise<Session> 
     );
   } catch (err) {
     await connection.close().catch(() => undefined);
-    const mapped = toCliError(err, { settings });
+    const mapped = await toCliError(err, { settings });
     if (mapped.exitCode === ExitCode.NotFound) {
       throw new CliError(
         ExitCode.Usage,

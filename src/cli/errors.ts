@@ -1,20 +1,3 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import {
-  isGrpcServiceError,
-  QueryNotRegisteredError,
-  QueryRejectedError,
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ServiceError,
-  WorkflowFailedError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
-import {
-  NamespaceNotFoundError,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-} from '@temporalio/common';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { TemporalSettings } from './settings.js';
 
@@ -39,11 +22,22 @@ export function rootMessage(err: unknown): string {
   return message;
 }
 
+/** gRPC status codes (stable numbers; not importing @grpc/grpc-js keeps usage errors fast). */
+const GrpcStatus = {
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  UNIMPLEMENTED: 12,
+  UNAVAILABLE: 14,
+} as const;
+
+/** The gRPC status code somewhere in an error's cause chain. */
 function grpcCode(err: unknown): number | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 8 && current; depth++) {
-    if (isGrpcServiceError(current)) return current.code;
-    current = (current as { cause?: unknown }).cause;
+    const c = current as { code?: unknown; metadata?: unknown; cause?: unknown };
+    if (typeof c.code === 'number' && c.metadata !== undefined) return c.code;
+    current = c.cause;
   }
   return undefined;
 }
@@ -70,12 +64,28 @@ function noWorkerMessage(ctx: ErrorContext): string {
   );
 }
 
-/** Maps anything a command throws to a CliError with the documented exit code. */
-export function toCliError(err: unknown, ctx: ErrorContext): CliError {
+/**
+ * Maps anything a command throws to a CliError with the documented exit code. The Temporal client is
+ * loaded only here and when connecting, so usage errors answer without loading it.
+ */
+export async function toCliError(err: unknown, ctx: ErrorContext): Promise<CliError> {
   if (err instanceof CliError) return err;
+  const {
+    QueryNotRegisteredError,
+    QueryRejectedError,
+    ScheduleAlreadyRunning,
+    ScheduleNotFoundError,
+    ServiceError,
+    WorkflowFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+  } = await import('@temporalio/client');
+  const { NamespaceNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } =
+    await import('@temporalio/common');
   if (err instanceof WorkflowUpdateFailedError) {
-    return new CliError(ExitCode.Rejected, `rejected: ${rootMessage(err.cause ?? err)}`, {
-      reason: rootMessage(err.cause ?? err),
+    const reason = rootMessage(err.cause ?? err);
+    return new CliError(ExitCode.Rejected, /\brejected\b/i.test(reason) ? reason : `rejected: ${reason}`, {
+      reason,
     });
   }
   if (err instanceof WorkflowNotFoundError) {

@@ -1,5 +1,4 @@
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { MIGRATION_WORKFLOW_TYPE, migrationWorkflowId } from '../workflows/api.js';
 import type { CommandContext } from './common.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -34,6 +33,7 @@ async function describe(
   try {
     return { handle, description: await handle.describe() };
   } catch (err) {
+    const { WorkflowNotFoundError } = await import('@temporalio/common');
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }

@@ -85,7 +85,7 @@ export function registerListCommand(program: Command, runtime: Runtime, result: 
           if (rows.length >= options.limit) break;
         }
       } catch (err) {
-        const mapped = toCliError(err, ctx.errorContext);
+        const mapped = await toCliError(err, ctx.errorContext);
         if (mapped.exitCode !== ExitCode.Usage) throw mapped;
         throw new CliError(
           ExitCode.Usage,

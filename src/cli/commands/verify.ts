@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { ScheduleNotFoundError } from '@temporalio/client';
 import {
   planQuery,
   statusQuery,
@@ -86,6 +85,7 @@ async function verify(ctx: CommandContext, idArg: string | undefined): Promise<v
       );
       return;
     } catch (err) {
+      const { ScheduleNotFoundError } = await import('@temporalio/client');
       if (!(err instanceof ScheduleNotFoundError)) throw err;
       // No schedule (yet, or any more): run a one-off verification instead.
     }

@@ -56,7 +56,7 @@ async function watch(ctx: CommandContext, idArg: string | undefined, intervalSec
         last = await session.withDeadline(() => target.handle.query(statusQuery), queryTimeout);
         waitingNoted = false;
       } catch (err) {
-        const mapped = toCliError(err, ctx.errorContext);
+        const mapped = await toCliError(err, ctx.errorContext);
         if (mapped.exitCode !== ExitCode.Unavailable || target.description.status.name !== 'RUNNING') {
           if (!last) throw mapped;
         } else if (!waitingNoted) {

@@ -11,14 +11,19 @@ export interface LiveDisplay {
   stop(): void;
 }
 
-const BAR_FORMAT = '{label} {bar} {percentage}% {detail}';
-const TEXT_FORMAT = '{text}';
-
+/** What each cli-progress bar carries: a text row or a bar row of the frame. */
 type Payload = { text: string } | { label: string; detail: string };
 
 function payloadOf(row: LiveRow): Payload {
   return row.kind === 'text' ? { text: row.text } : { label: row.label, detail: row.detail };
 }
+
+/** One format for every row, so a row can turn from text into a bar without recreating it. */
+const formatRow: cliProgress.GenericFormatter = (options, params, payload: Payload) => {
+  if ('text' in payload) return payload.text;
+  const pct = `${Math.floor(params.progress * 100)}%`.padStart(4);
+  return `${payload.label} ${cliProgress.Format.BarFormat(params.progress, options)} ${pct} ${payload.detail}`;
+};
 
 /**
  * TTY display on cli-progress: one MultiBar whose rows are real bars (phase, read percent, one per
@@ -26,47 +31,39 @@ function payloadOf(row: LiveRow): Payload {
  */
 export class ProgressDisplay implements LiveDisplay {
   private readonly multibar: cliProgress.MultiBar;
-  private rows: { key: string; kind: LiveRow['kind']; bar: cliProgress.SingleBar }[] = [];
+  private readonly bars: cliProgress.SingleBar[] = [];
 
   constructor(stream: NodeJS.WritableStream) {
     this.multibar = new cliProgress.MultiBar(
       {
         stream: stream as NodeJS.WritableStream & { isTTY: boolean },
+        format: formatRow,
         clearOnComplete: false,
         hideCursor: true,
         gracefulExit: false,
-        autopadding: true,
         barsize: 30,
         linewrap: false,
         forceRedraw: true,
-        emptyOnZero: true,
       },
       cliProgress.Presets.shades_classic,
     );
   }
 
   show(frame: LiveFrame): void {
-    const sameLayout =
-      this.rows.length === frame.rows.length &&
-      this.rows.every((r, i) => r.key === frame.rows[i].key && r.kind === frame.rows[i].kind);
-    if (!sameLayout) {
-      for (const r of this.rows) this.multibar.remove(r.bar);
-      this.rows = frame.rows.map((row) => ({
-        key: row.key,
-        kind: row.kind,
-        bar:
-          row.kind === 'text'
-            ? this.multibar.create(1, 0, payloadOf(row), { format: TEXT_FORMAT })
-            : this.multibar.create(row.total, row.value, payloadOf(row), { format: BAR_FORMAT }),
-      }));
+    // Rows keep their position; the frame grows or shrinks at the end (cli-progress clears the rest).
+    while (this.bars.length > frame.rows.length) {
+      const bar = this.bars.pop();
+      if (bar) this.multibar.remove(bar);
     }
     frame.rows.forEach((row, i) => {
-      const { bar } = this.rows[i];
-      if (row.kind === 'bar') {
-        bar.setTotal(row.total);
-        bar.update(row.value, payloadOf(row));
+      const total = row.kind === 'bar' ? Math.max(row.total, 1) : 1;
+      const value = row.kind === 'bar' ? row.value : 0;
+      const bar = this.bars[i];
+      if (!bar) {
+        this.bars.push(this.multibar.create(total, value, payloadOf(row)));
       } else {
-        bar.update(0, payloadOf(row));
+        bar.setTotal(total);
+        bar.update(value, payloadOf(row));
       }
     });
   }
