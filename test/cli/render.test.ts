@@ -140,8 +140,8 @@ test('live frame as plain text is stable and deterministic', () => {
     'l [----]   0% ',
   );
   const text = renderFrameText(frame, 10);
-  assert.match(text, /^phase +\[######----\]  63% READ_SWITCH @ 25% \(8\/11\)$/m);
-  assert.match(text, /^copy customers +\[###-------\]  25% copying/m);
+  assert.match(text, /^phase +\[######----\] {2}63% READ_SWITCH @ 25% \(8\/11\)$/m);
+  assert.match(text, /^copy customers +\[###-------\] {2}25% copying/m);
 });
 
 /** A writable that claims to be a TTY and keeps what is written. */
@@ -175,7 +175,7 @@ test('TTY display draws the frame with cli-progress bars and redraws a changed l
   await sleep(150);
   display.show(liveFrame(sampleStatus({ tables: sampleStatus().tables.slice(0, 1) })));
   display.stop();
-  const plain = tty.output().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const plain = tty.output().replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g'), '');
   assert.match(plain, /phase +\S+ +63% READ_SWITCH @ 25%/);
   assert.match(plain, /reads on target +\S+ +25% write DUAL_SOURCE_FIRST/);
   assert.match(plain, /copy customers +\S+ +25% copying/);
