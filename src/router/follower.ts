@@ -68,9 +68,8 @@ export class SwitchFollower {
   }
 
   private apply(next: Switches): void {
+    // The watcher reports only newer states (or a re-created hash); the fallback is always replaced.
     const previous = this.current;
-    // Before the first load the fallback's version means nothing: always take what Redis says.
-    if (this.loaded && next.version <= previous.version) return;
     this.current = next;
     this.loaded = true;
     this.options.onChange(next, previous);

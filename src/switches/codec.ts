@@ -85,3 +85,17 @@ export function switchesFromMessage(message: string): Switches | undefined {
     return undefined;
   }
 }
+
+/** The lifetime of a migration's switch hash (see scripts.ts); '' when unknown. */
+export function epochOfFields(fields: Record<string, string>): string {
+  return fields.epoch ?? '';
+}
+
+export function epochOfMessage(message: string): string {
+  try {
+    const v = JSON.parse(message) as { epoch?: unknown };
+    return typeof v.epoch === 'string' ? v.epoch : '';
+  } catch {
+    return '';
+  }
+}

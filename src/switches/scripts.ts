@@ -6,19 +6,22 @@
 /**
  * KEYS: switches hash, history stream.
  * ARGV: writeMode, readPercent, shadowRead ('' = unchanged; canonical strings), actor, now (ISO),
- *       channel, historyMaxLen.
+ *       channel, historyMaxLen, epoch (used only when the hash is created).
  * Creates the defaults (version 1) when the hash is absent, then applies the change; a change equal
  * to the current values writes, publishes and records nothing.
- * Returns: writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed (1/0).
+ * The epoch names one lifetime of the hash: if Redis loses it (no persistence) and it is created again,
+ * versions restart under a new epoch, which tells followers to accept the lower version.
+ * Returns: writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed (1/0), epoch.
  */
 export const SET_SWITCHES = `
-local cur = redis.call('HMGET', KEYS[1], 'writeMode', 'readPercent', 'shadowRead', 'version', 'updatedAt', 'updatedBy')
-local wm, rp, sr, ver, at, by = cur[1], cur[2], cur[3], cur[4], cur[5], cur[6]
+local cur = redis.call('HMGET', KEYS[1], 'writeMode', 'readPercent', 'shadowRead', 'version', 'updatedAt', 'updatedBy', 'epoch')
+local wm, rp, sr, ver, at, by, ep = cur[1], cur[2], cur[3], cur[4], cur[5], cur[6], cur[7]
 local created = false
 if not ver then
-  wm, rp, sr, ver, at, by = 'SOURCE_ONLY', '0', '0', '1', ARGV[5], ARGV[4]
+  wm, rp, sr, ver, at, by, ep = 'SOURCE_ONLY', '0', '0', '1', ARGV[5], ARGV[4], ARGV[8]
   created = true
 end
+if not ep then ep = '' end
 local nwm, nrp, nsr = wm, rp, sr
 if ARGV[1] ~= '' then nwm = ARGV[1] end
 if ARGV[2] ~= '' then nrp = ARGV[2] end
@@ -29,9 +32,9 @@ if changed then
   at, by = ARGV[5], ARGV[4]
 end
 if changed or created then
-  redis.call('HSET', KEYS[1], 'writeMode', nwm, 'readPercent', nrp, 'shadowRead', nsr, 'version', ver, 'updatedAt', at, 'updatedBy', by)
+  redis.call('HSET', KEYS[1], 'writeMode', nwm, 'readPercent', nrp, 'shadowRead', nsr, 'version', ver, 'updatedAt', at, 'updatedBy', by, 'epoch', ep)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'version', ver, 'writeMode', nwm, 'readPercent', nrp, 'shadowRead', nsr, 'at', at, 'by', by)
-  redis.call('PUBLISH', ARGV[6], cjson.encode({ writeMode = nwm, readPercent = tonumber(nrp), shadowRead = (nsr == '1'), version = tonumber(ver), updatedAt = at, updatedBy = by }))
+  redis.call('PUBLISH', ARGV[6], cjson.encode({ writeMode = nwm, readPercent = tonumber(nrp), shadowRead = (nsr == '1'), version = tonumber(ver), updatedAt = at, updatedBy = by, epoch = ep }))
 end
-return { nwm, nrp, nsr, ver, at, by, changed and 1 or 0 }
+return { nwm, nrp, nsr, ver, at, by, changed and 1 or 0, ep }
 `;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RouterAcks, SwitchChange, Switches } from '../activities/contracts.js';
 import { changeToFields, switchesFromFields, validateChange } from './codec.js';
@@ -74,7 +75,8 @@ export class SwitchStore {
       new Date().toISOString(),
       keys.channel,
       String(HISTORY_MAX_LEN),
-    )) as [string, string, string, string, string, string, number];
+      randomUUID(),
+    )) as [string, string, string, string, string, string, number, string];
     const [writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed] = reply;
     const switches = switchesFromFields({ writeMode, readPercent, shadowRead, version, updatedAt, updatedBy });
     if (!switches) throw new Error(`switches of ${migrationId} are malformed in Redis`);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Switches } from '../activities/contracts.js';
-import { switchesFromFields, switchesFromMessage } from './codec.js';
+import { epochOfFields, epochOfMessage, switchesFromFields, switchesFromMessage } from './codec.js';
 import { migrationKeys } from './keys.js';
 import { BACKGROUND_OPTIONS, newConnection, type RedisLike } from './redis.js';
 
@@ -27,6 +27,7 @@ export class SwitchWatcher {
   private readonly keys;
   private timer?: NodeJS.Timeout;
   private latest?: Switches;
+  private epoch = '';
   private stopped = false;
 
   constructor(private readonly options: SwitchWatcherOptions) {
@@ -53,7 +54,7 @@ export class SwitchWatcher {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.keys.channel) return;
       const s = switchesFromMessage(message);
-      if (s) this.offer(s);
+      if (s) this.offer(s, epochOfMessage(message));
     });
     this.command.connect().catch(onError);
     this.subscriber.connect().catch(onError);
@@ -66,16 +67,23 @@ export class SwitchWatcher {
   async refresh(): Promise<void> {
     if (this.stopped || this.command.status !== 'ready') return;
     try {
-      const s = switchesFromFields(await this.command.hgetall(this.keys.switches));
-      if (s) this.offer(s);
+      const fields = await this.command.hgetall(this.keys.switches);
+      const s = switchesFromFields(fields);
+      if (s) this.offer(s, epochOfFields(fields));
     } catch (err) {
       this.options.onError?.(err as Error);
     }
   }
 
-  private offer(s: Switches): void {
-    if (this.stopped || (this.latest && s.version <= this.latest.version)) return;
+  /**
+   * Newer versions of the same epoch are reported; a different epoch (the hash was lost and created
+   * again, e.g. Redis restarted without persistence) is reported whatever its version.
+   */
+  private offer(s: Switches, epoch: string): void {
+    if (this.stopped) return;
+    if (this.latest && epoch === this.epoch && s.version <= this.latest.version) return;
     this.latest = s;
+    this.epoch = epoch;
     this.options.onChange(s);
   }
 
