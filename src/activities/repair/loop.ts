@@ -6,7 +6,7 @@ import { redisUrl } from '../db/connections.js';
 import { rowKey } from '../schema/index.js';
 import { newConnection } from '../../switches/index.js';
 import { readFailures } from './failures.js';
-import { sleep } from '../verify/catchup.js';
+import { sleep } from '../verify/abort.js';
 import { confirmDifferences } from '../verify/confirm.js';
 import { reverseScanDeletes, verifyUpdatedSince } from '../verify/incremental.js';
 import { loadPair, sides, type TablePair, type TableSide } from '../verify/pair.js';

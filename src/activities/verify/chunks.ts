@@ -1,6 +1,6 @@
 import type mysql from 'mysql2/promise';
 import type { EncodedKey, KeyRange } from '../contracts.js';
-import { abortIfNeeded } from './catchup.js';
+import { abortIfNeeded } from './abort.js';
 import { keyId } from './keys.js';
 import type { TableSide } from './pair.js';
 

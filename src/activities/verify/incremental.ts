@@ -2,14 +2,14 @@ import type mysql from 'mysql2/promise';
 import type { EncodedKey, KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult, VerifyWindowInput } from '../contracts.js';
 import { quoteIdent } from '../db/identifiers.js';
 import { repairKeys } from '../repair/repairKeys.js';
-import { abortIfNeeded } from './catchup.js';
+import { abortIfNeeded } from './abort.js';
 import { walkChunks } from './chunks.js';
 import { confirmDifferences } from './confirm.js';
 import { keyId } from './keys.js';
 import { loadPair, sides, type TableSide } from './pair.js';
 import { aggregate, compareKeys, diff, hashesInRange, type Difference } from './rows.js';
 import { Tally } from './tally.js';
-import { catchUpFor, type VerifyTuning } from './verifyTable.js';
+import { recheckFor, type VerifyTuning } from './verifyTable.js';
 
 /** Keys of rows whose `column` lies in [since, until), in key order, one page after `after`. */
 async function windowKeys(side: TableSide, column: string, since: string, until: string, after: EncodedKey | undefined, n: number): Promise<EncodedKey[]> {
@@ -31,7 +31,7 @@ export async function verifyUpdatedSince(input: VerifyWindowInput, ctx: RunConte
   const pair = await loadPair(input, input.table);
   const { auth, other } = sides(pair, input.authoritative);
   const tally = new Tally(pair.name);
-  const catchUp = catchUpFor(input, tuning);
+  const recheck = recheckFor(input, tuning, auth, other);
   const colPair = pair.pairs.find((p) => p.source.name === input.column);
   if (!colPair) throw new Error(`${pair.name}: ${input.column} is not a compared column`);
   let until = input.until;
@@ -49,7 +49,7 @@ export async function verifyUpdatedSince(input: VerifyWindowInput, ctx: RunConte
       if (keys.length === 0) break;
       after = keys[keys.length - 1];
       const found = (await compareKeys(auth, other, keys)).filter((d) => !reported.has(keyId(d.key)));
-      const diffs = found.length ? await confirmDifferences(auth, other, found, { catchUp, rounds: tuning.recheckRounds, signal: ctx.signal }) : [];
+      const diffs = found.length ? await confirmDifferences(auth, other, found, { recheck, rounds: tuning.recheckRounds, signal: ctx.signal }) : [];
       tally.chunks++;
       if (side === auth) tally.rowsCompared += keys.length;
       if (diffs.length) {
@@ -76,7 +76,7 @@ export async function reverseScanDeletes(input: VerifyInput, ctx: RunContext<Ver
   const pair = await loadPair(input, input.table);
   const { auth, other } = sides(pair, input.authoritative);
   const tally = new Tally(pair.name, ctx.resume);
-  const catchUp = catchUpFor(input, tuning);
+  const recheck = recheckFor(input, tuning, auth, other);
   const chunk = async (range: KeyRange): Promise<void> => {
     const [a, o] = await Promise.all([
       aggregate(auth, range, auth.replica, auth.keyHash),
@@ -87,7 +87,7 @@ export async function reverseScanDeletes(input: VerifyInput, ctx: RunContext<Ver
       const [ar, or] = await Promise.all([hashesInRange(auth, range, auth.keyHash), hashesInRange(other, range, other.keyHash)]);
       rows = Math.max(rows, or.length);
       const found = diff(ar, or).filter((d) => d.kind !== 'different');
-      const confirmed = await confirmDifferences(auth, other, found, { catchUp, rounds: tuning.recheckRounds, signal: ctx.signal });
+      const confirmed = await confirmDifferences(auth, other, found, { recheck, rounds: tuning.recheckRounds, signal: ctx.signal });
       const diffs: Difference[] = confirmed.filter((d) => d.kind !== 'different');
       if (diffs.length) {
         tally.chunksDiffering++;

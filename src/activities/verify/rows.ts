@@ -27,7 +27,7 @@ export interface RowHash {
 /** key -> hash, by exact key identity. */
 export type HashMap = Map<string, RowHash>;
 
-const HASH_ALIAS = '__verify_hash';
+export const HASH_ALIAS = '__verify_hash';
 
 function toMap(side: TableSide, rows: mysql.RowDataPacket[], into: HashMap = new Map()): HashMap {
   for (const r of rows) {

@@ -1,65 +1,81 @@
 import type mysql from 'mysql2/promise';
-import type { Side } from '../contracts.js';
-import { getPool } from '../db/connections.js';
-import { type CatchUpWaiter, sleep } from './catchup.js';
+import type { BinlogPosition, EncodedKey, Side } from '../contracts.js';
+import { readCheckpoint } from '../cdc/checkpoint.js';
+import { headPosition } from '../cdc/position.js';
+import { waitForSyncPosition } from '../cdc/sync.js';
+import { keyId } from './keys.js';
+import type { TableSide } from './pair.js';
+import { diff, HASH_ALIAS, type Difference, type RowHash } from './rows.js';
 
-/** MariaDB GTID list 'd-s-n,...' -> domain -> seq. */
-function parseGtids(text: string): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^(\d+)-(\d+)-(\d+)$/.exec(part);
-    if (m) {
-      const prev = out.get(m[1]);
-      const seq = BigInt(m[3]);
-      if (prev === undefined || seq > prev) out.set(m[1], seq);
-    }
-  }
-  return out;
+export class StreamBehindError extends Error {
+  override name = 'StreamBehindError';
 }
 
-/** applied covers head: every domain of head is applied at least up to head's sequence number. */
-export function gtidCovers(applied: string, head: string): boolean {
-  const a = parseGtids(applied);
-  for (const [domain, seq] of parseGtids(head)) {
-    const got = a.get(domain);
-    if (got === undefined || got < seq) return false;
-  }
-  return true;
+/** Re-compares keys and returns those that still differ. */
+export type Recheck = (keys: EncodedKey[], signal?: AbortSignal) => Promise<Difference[]>;
+
+async function hashesIn(conn: mysql.PoolConnection, side: TableSide, keys: EncodedKey[]): Promise<RowHash[]> {
+  const where = side.key.anyOf(keys);
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(
+    `SELECT ${side.key.list}, ${side.hash} AS ${HASH_ALIAS} FROM ${side.table} WHERE ${where.sql}`,
+    where.params,
+  );
+  const wanted = new Set(keys.map(keyId));
+  return rows.map((r) => ({ key: side.key.encode(r), hash: String(r[HASH_ALIAS]) })).filter((r) => wanted.has(keyId(r.key)));
 }
 
-async function appliedGtid(sink: mysql.Pool, stream: string): Promise<string | undefined> {
-  const [rows] = await sink.query<mysql.RowDataPacket[]>('SELECT * FROM `_migrator_checkpoint` WHERE `stream` = ?', [stream]);
-  if (!rows.length) return undefined;
-  for (const v of Object.values(rows[0])) {
-    if (typeof v === 'string' && /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/.test(v.trim())) return v.trim();
-    if (typeof v === 'string' && v.startsWith('{')) {
-      try {
-        const parsed = JSON.parse(v) as { gtid?: unknown };
-        if (typeof parsed.gtid === 'string') return parsed.gtid;
-      } catch {
-        /* not JSON */
-      }
-    }
+/** The authoritative rows as of one binlog position P (MariaDB: the consistent snapshot's exact position). */
+async function authAt(auth: TableSide, keys: EncodedKey[]): Promise<{ position?: BinlogPosition; rows: RowHash[] }> {
+  const conn = await auth.pool.getConnection();
+  try {
+    await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
+    const [st] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'");
+    const get = (n: string) => st.find((r) => String(r.Variable_name).toLowerCase() === n)?.Value as unknown;
+    const file = get('binlog_snapshot_file');
+    const rows = await hashesIn(conn, auth, keys);
+    await conn.commit();
+    return { position: file ? { file: String(file), pos: Number(get('binlog_snapshot_position')) } : undefined, rows };
+  } finally {
+    conn.release();
   }
-  return undefined;
+}
+
+/** The sink's rows with the applier frozen (its checkpoint row share-locked): exactly the state at `applied`. */
+async function sinkFrozen(other: TableSide, stream: string, keys: EncodedKey[]): Promise<RowHash[]> {
+  const conn = await other.pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    await readCheckpoint(conn, stream, 'share');
+    const rows = await hashesIn(conn, other, keys);
+    await conn.commit();
+    return rows;
+  } finally {
+    conn.release();
+  }
 }
 
 /**
- * A waiter for the CDC stream that feeds the non-authoritative side: records the authoritative side's
- * GTID position now, then polls the stream's checkpoint row on the sink until it covers that position.
+ * A lag-proof re-check with the CDC stream that feeds the non-authoritative side: read the authoritative
+ * rows in a consistent snapshot whose binlog position P is known, wait until the stream has applied P,
+ * then read the other side while the applier is frozen (its checkpoint row share-locked, the same ordering
+ * the copier uses). The other side then reflects P plus at most the applier's last batches, a window of
+ * milliseconds instead of the whole replication lag, so even rows rewritten many times a second converge
+ * within a few rounds. Without a snapshot position (MySQL), the head position is used.
  */
-export function streamCatchUp(stream: string, ep: { source: string; target: string }, authoritative: Side, timeoutMs = 120_000): CatchUpWaiter {
-  const from = getPool(authoritative === 'source' ? ep.source : ep.target);
-  const sink = getPool(authoritative === 'source' ? ep.target : ep.source);
-  return async (signal) => {
-    const [[row]] = await from.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS pos');
-    const head = String(row.pos ?? '');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const applied = await appliedGtid(sink, stream);
-      if (applied !== undefined && gtidCovers(applied, head)) return;
-      if (Date.now() > deadline) throw new Error(`stream ${stream} did not catch up with ${head} within ${timeoutMs} ms`);
-      await sleep(100, signal);
+export function streamRecheck(stream: string, ep: { source: string; target: string }, authoritative: Side, auth: TableSide, other: TableSide, timeoutMs = 120_000): Recheck {
+  const from = authoritative === 'source' ? ep.source : ep.target;
+  const to = authoritative === 'source' ? ep.target : ep.source;
+  return async (keys, signal) => {
+    const a = await authAt(auth, keys);
+    const position: BinlogPosition = a.position ?? (await headPosition(auth.pool));
+    const r = await waitForSyncPosition({ stream, from, to, position, timeoutMs, pollMs: 20, signal });
+    if (!r.reached) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+      throw new StreamBehindError(
+        `CDC stream ${stream} did not reach ${position.file}:${position.pos} within ${timeoutMs} ms (applied: ${r.applied ? `${r.applied.file}:${r.applied.pos}` : 'none'})`,
+      );
     }
+    const o = await sinkFrozen(other, stream, keys);
+    return diff(a.rows, o);
   };
 }

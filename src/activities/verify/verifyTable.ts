@@ -1,11 +1,10 @@
 import type { KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult } from '../contracts.js';
 import { repairKeys } from '../repair/repairKeys.js';
-import type { CatchUpWaiter } from './catchup.js';
 import { walkChunks } from './chunks.js';
 import { confirmDifferences } from './confirm.js';
-import { loadPair, sides } from './pair.js';
+import { loadPair, sides, type TableSide } from './pair.js';
 import { aggregate, diff, hashesInRange } from './rows.js';
-import { streamCatchUp } from './stream.js';
+import { streamRecheck, type Recheck } from './stream.js';
 import { Tally } from './tally.js';
 
 export interface VerifyTuning {
@@ -13,12 +12,14 @@ export interface VerifyTuning {
   concurrency?: number;
   /** Re-check rounds for differing rows (default 3 with a stream, else 2). */
   recheckRounds?: number;
-  /** Overrides the stream catch-up (tests). */
-  catchUp?: CatchUpWaiter;
+  /** Overrides the lag-aware re-check (tests). */
+  recheck?: Recheck;
+  /** Filled in: rows that differed at first sight but converged on re-check (lag), chunks drilled into. */
+  stats?: { transient: number; drilled: number };
 }
 
-export function catchUpFor(input: VerifyInput, tuning: VerifyTuning): CatchUpWaiter | undefined {
-  return tuning.catchUp ?? (input.stream ? streamCatchUp(input.stream, input, input.authoritative) : undefined);
+export function recheckFor(input: VerifyInput, tuning: VerifyTuning, auth: TableSide, other: TableSide): Recheck | undefined {
+  return tuning.recheck ?? (input.stream ? streamRecheck(input.stream, input, input.authoritative, auth, other) : undefined);
 }
 
 /**
@@ -32,7 +33,7 @@ export async function verifyTable(input: VerifyInput, ctx: RunContext<VerifyProg
   const pair = await loadPair(input, input.table);
   const { auth, other } = sides(pair, input.authoritative);
   const tally = new Tally(pair.name, ctx.resume);
-  const catchUp = catchUpFor(input, tuning);
+  const recheck = recheckFor(input, tuning, auth, other);
   const useReplica = Boolean(auth.replica ?? other.replica);
 
   const chunk = async (range: KeyRange): Promise<void> => {
@@ -45,7 +46,12 @@ export async function verifyTable(input: VerifyInput, ctx: RunContext<VerifyProg
     if (a.n !== o.n || a.x !== o.x) {
       const [ar, or] = await Promise.all([hashesInRange(auth, range), hashesInRange(other, range)]);
       rows = Math.max(rows, ar.length);
-      const diffs = await confirmDifferences(auth, other, diff(ar, or), { catchUp, rounds: tuning.recheckRounds, signal: ctx.signal });
+      const found = diff(ar, or);
+      const diffs = await confirmDifferences(auth, other, found, { recheck, rounds: tuning.recheckRounds, signal: ctx.signal });
+      if (tuning.stats) {
+        tuning.stats.drilled++;
+        tuning.stats.transient += found.length - diffs.length;
+      }
       if (diffs.length > 0) {
         tally.chunksDiffering++;
         tally.addDifferences(diffs);

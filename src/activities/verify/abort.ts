@@ -1,11 +1,3 @@
-import type { RunContext } from '../contracts.js';
-
-/**
- * Waits until the CDC stream feeding the non-authoritative side has applied everything the authoritative
- * side had committed when this was called. Differences seen before that may be replication lag.
- */
-export type CatchUpWaiter = (signal?: AbortSignal) => Promise<void>;
-
 export function abortIfNeeded(signal?: AbortSignal): void {
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
@@ -27,5 +19,3 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-export type Ctx<P> = RunContext<P>;
