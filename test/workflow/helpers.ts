@@ -165,6 +165,9 @@ export interface Load {
   /** Ops done, keys deleted/inserted (the ledger of acknowledged writes). */
   ops: number;
   errors: string[];
+  /** Stops writing (after the write in flight) until release(). */
+  hold(): Promise<void>;
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -177,7 +180,21 @@ export function startLoad(stack: Stack, migrationId: string, options: { routerId
   const redis = new Redis(stack.redis.url);
   const store = new SwitchStore(redis);
   let running = true;
-  const load: Load = { ops: 0, errors: [], stop: async () => {} };
+  let held = false;
+  const idle: { notify: (() => void) | null } = { notify: null };
+  const load: Load = {
+    ops: 0,
+    errors: [],
+    stop: async () => {},
+    hold: () =>
+      new Promise<void>((resolve) => {
+        held = true;
+        idle.notify = resolve;
+      }),
+    release: () => {
+      held = false;
+    },
+  };
   let nextId = options.baseId ?? 100_000;
   const loop = (async () => {
     const src = await mysql.createConnection({ uri: stack.source.url() });
@@ -186,6 +203,17 @@ export function startLoad(stack: Stack, migrationId: string, options: { routerId
     let lastBeat = 0;
     try {
       while (running) {
+        if (held) {
+          idle.notify?.();
+          idle.notify = null;
+          await sleep(20);
+          if (Date.now() - lastBeat > 200) {
+            await writeHeartbeat(redis, migrationId, { routerId, version: switches?.version ?? 0 }, 3000);
+            lastBeat = Date.now();
+          }
+          switches = (await store.get(migrationId)) ?? switches;
+          continue;
+        }
         switches = (await store.get(migrationId)) ?? switches;
         const mode = switches?.writeMode ?? 'SOURCE_ONLY';
         if (Date.now() - lastBeat > 200) {
@@ -229,6 +257,7 @@ export function startLoad(stack: Stack, migrationId: string, options: { routerId
   })();
   load.stop = async () => {
     running = false;
+    idle.notify?.();
     await loop.catch((err: Error) => load.errors.push(err.message));
     await store.close();
     redis.disconnect();
@@ -300,6 +329,17 @@ export function atGate(handle: WorkflowHandle, next: Phase, percent?: number, ti
 /** Sends a signal by NAME with a JSON payload, the way `temporal workflow signal --name X --input '{...}'` does. */
 export async function signal(handle: WorkflowHandle, name: string, payload: Record<string, unknown> = {}): Promise<void> {
   await handle.signal(name, payload);
+}
+
+/** Waits until source and target hold the same rows (CDC / dual writes / repair converge). */
+export async function waitEqual(stack: Stack, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const diffs = await diffSides(stack);
+    if (diffs.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${what}: sides differ (${diffs.length}): ${diffs.slice(0, 5).join('; ')}`);
+    await sleep(500);
+  }
 }
 
 /** Every password of the stack (to search histories for). */
