@@ -77,7 +77,10 @@ export class Router {
   constructor(private readonly options: RouterOptions) {
     this.migrationId = assertMigrationId(options.migrationId);
     this.routerId = assertRouterId(options.routerId ?? defaultRouterId());
-    this.pools = { source: options.source as unknown as PoolLike, target: options.target as unknown as PoolLike };
+    this.pools = {
+      source: options.source as unknown as PoolLike,
+      target: options.target as unknown as PoolLike,
+    };
     this.schema = new SchemaCache(options.tables ?? {});
     this.migrated = options.tables ? new Set(Object.keys(options.tables)) : undefined;
     this.follower = new SwitchFollower({
@@ -151,7 +154,8 @@ export class Router {
     await this.repairs.flush();
     this.repairs.stop();
     await this.follower.stop();
-    if (this.options.endPools ?? true) await Promise.allSettled([this.pools.source.end(), this.pools.target.end()]);
+    if (this.options.endPools ?? true)
+      await Promise.allSettled([this.pools.source.end(), this.pools.target.end()]);
   }
 
   // ---- internals shared with RouterConnection ------------------------------------------------------
@@ -169,12 +173,16 @@ export class Router {
   analyse(call: NormalisedCall): Analysis {
     const sql = call.options.sql;
     if (needsFormatting(call.values)) {
-      return analyzeTemplate(format(sql, call.values as never[]))?.analysis ?? { kind: 'unparsed', write: false };
+      return (
+        analyzeTemplate(format(sql, call.values as never[]))?.analysis ?? { kind: 'unparsed', write: false }
+      );
     }
     const t = this.cache.get(sql);
     if (t) return t.analysis;
     // `??` identifier placeholders: analyse the formatted statement.
-    return analyzeTemplate(format(sql, call.values as never[]))?.analysis ?? { kind: 'unparsed', write: false };
+    return (
+      analyzeTemplate(format(sql, call.values as never[]))?.analysis ?? { kind: 'unparsed', write: false }
+    );
   }
 
   /** @internal Whether every table of the statement takes part in the migration. */
@@ -214,14 +222,23 @@ export class Router {
       const entries = repairEntries(ops, side, message);
       this.repairs.add(entries);
       for (const op of ops) {
-        this.emit({ type: 'dual-write-failed', table: op.table, op: op.op, side, keys: entries.filter((e) => e.table === op.table).length, error: message });
+        this.emit({
+          type: 'dual-write-failed',
+          table: op.table,
+          op: op.op,
+          side,
+          keys: entries.filter((e) => e.table === op.table).length,
+          error: message,
+        });
       }
       return;
     }
     const tableLevel = ops.filter((o) => o.tableLevel);
     if (tableLevel.length > 0) {
       const at = new Date().toISOString();
-      this.repairs.add(tableLevel.map((o) => ({ table: o.table, key: null, op: o.op, side, error: o.tableLevel ?? '', at })));
+      this.repairs.add(
+        tableLevel.map((o) => ({ table: o.table, key: null, op: o.op, side, error: o.tableLevel ?? '', at })),
+      );
       for (const o of tableLevel) {
         this.counters.tableLevelRepairs++;
         this.emit({ type: 'table-level-repair', table: o.table, op: o.op, reason: o.tableLevel ?? '' });
@@ -250,7 +267,16 @@ export class Router {
     this.emit({ type: 'unparsed', sql: sql.slice(0, 200) });
     if (write && isDual(switches.writeMode)) {
       const side = other(authoritativeSide(switches.writeMode));
-      this.repairs.add([{ table: '*', key: null, op: 'update', side, error: 'statement not understood by the router', at: new Date().toISOString() }]);
+      this.repairs.add([
+        {
+          table: '*',
+          key: null,
+          op: 'update',
+          side,
+          error: 'statement not understood by the router',
+          at: new Date().toISOString(),
+        },
+      ]);
       this.counters.tableLevelRepairs++;
     }
   }
@@ -264,19 +290,34 @@ export class Router {
   private async dispatch(method: Method, call: NormalisedCall): Promise<QueryReturn> {
     const s = this.follower.switches;
     const routingKey = call.routingKey ?? this.routingKeys.getStore();
-    // Fast paths: nothing to decide, no parse.
-    if (s.writeMode === 'SOURCE_ONLY' && s.readPercent <= 0 && !s.shadowRead) {
-      return this.direct(method, call, 'source', 'unknown');
-    }
-    if (s.writeMode === 'TARGET_ONLY' && s.readPercent >= 100 && !s.shadowRead && !this.migrated) {
-      return this.direct(method, call, 'target', 'unknown');
+    // Fast paths: one side for everything, no parse. Still counted as a possible write, so that a
+    // switch is acknowledged only after the statements started under the old switches are done.
+    const only =
+      s.writeMode === 'SOURCE_ONLY' && s.readPercent <= 0 && !s.shadowRead
+        ? 'source'
+        : s.writeMode === 'TARGET_ONLY' && s.readPercent >= 100 && !s.shadowRead && !this.migrated
+          ? 'target'
+          : undefined;
+    if (only) {
+      const w = this.follower.beginWrite();
+      try {
+        return await this.direct(method, call, only, 'unknown');
+      } finally {
+        this.follower.endWrite(w);
+      }
     }
     const a = this.analyse(call);
-    if (a.kind === 'read' && !a.locking) return this.read(method, call, a.ordered, this.isMigrated(a), routingKey);
+    if (a.kind === 'read' && !a.locking)
+      return this.read(method, call, a.ordered, this.isMigrated(a), routingKey);
     return this.write(method, call, a);
   }
 
-  private async direct(method: Method, call: NormalisedCall, side: Side, kind: 'read' | 'write' | 'unknown'): Promise<QueryReturn> {
+  private async direct(
+    method: Method,
+    call: NormalisedCall,
+    side: Side,
+    kind: 'read' | 'write' | 'unknown',
+  ): Promise<QueryReturn> {
     const result = await this.pools[side][method](call.options);
     if (kind === 'read') this.countRead(side);
     else if (kind === 'write') this.countWrite(side);
@@ -286,9 +327,16 @@ export class Router {
   }
 
   /** @internal A read outside a transaction: by percentage and routing key, optionally shadowed. */
-  async read(method: Method, call: NormalisedCall, ordered: boolean, migrated: boolean, routingKey: string | number | undefined): Promise<QueryReturn> {
+  async read(
+    method: Method,
+    call: NormalisedCall,
+    ordered: boolean,
+    migrated: boolean,
+    routingKey: string | number | undefined,
+  ): Promise<QueryReturn> {
     const s = this.follower.switches;
-    const side: Side = migrated && readsTarget(s.readPercent, routingKey, this.migrationId) ? 'target' : 'source';
+    const side: Side =
+      migrated && readsTarget(s.readPercent, routingKey, this.migrationId) ? 'target' : 'source';
     if (!s.shadowRead || !migrated) return this.direct(method, call, side, 'read');
     const primary = this.pools[side][method](call.options);
     const shadowSide = other(side);
@@ -299,12 +347,23 @@ export class Router {
         this.counters.shadowReads++;
         if (sh.status === 'rejected') {
           this.counters.shadowErrors++;
-          this.emit({ type: 'shadow-error', sql: call.options.sql.slice(0, 200), side: shadowSide, error: (sh.reason as Error).message });
+          this.emit({
+            type: 'shadow-error',
+            sql: call.options.sql.slice(0, 200),
+            side: shadowSide,
+            error: (sh.reason as Error).message,
+          });
           return;
         }
         if (!sameResult(p.value[0], sh.value[0], ordered)) {
           this.counters.shadowMismatches++;
-          this.emit({ type: 'shadow-mismatch', sql: call.options.sql.slice(0, 200), primary: side, primaryRows: rowCount(p.value[0]), shadowRows: rowCount(sh.value[0]) });
+          this.emit({
+            type: 'shadow-mismatch',
+            sql: call.options.sql.slice(0, 200),
+            primary: side,
+            primaryRows: rowCount(p.value[0]),
+            shadowRows: rowCount(sh.value[0]),
+          });
         }
       }),
     );
@@ -328,7 +387,9 @@ export class Router {
       let captured: { result: QueryReturn; op: MirrorOp };
       try {
         const db = conn as unknown as Queryable;
-        captured = await captureWrite(this.captureContext(db, auth, false), a, call.values, () => db[method](call.options));
+        captured = await captureWrite(this.captureContext(db, auth, false), a, call.values, () =>
+          db[method](call.options),
+        );
       } finally {
         conn.release();
       }

@@ -1,0 +1,138 @@
+// Router figures: switch-change propagation to 8 router instances (p50/p99), and the per-query cost
+// of the wrapper in each write mode next to a bare mysql2 pool measured in the same run.
+import { performance } from 'node:perf_hooks';
+import mysql from 'mysql2/promise';
+import { startStack, type Stack } from '../../scripts/localstack/index.js';
+import { SwitchStore, type WriteMode } from '../../src/switches/index.js';
+import { createRouter, type Router } from '../../src/router/index.js';
+
+const ROUTERS = 8;
+const CHANGES = 200;
+const OPS = 1200;
+const ROUNDS = 4;
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function pool(stack: Stack, side: 'source' | 'target'): mysql.Pool {
+  return mysql.createPool({ uri: stack[side].url('app'), connectionLimit: 4 });
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timeout');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+async function propagation(stack: Stack, store: SwitchStore): Promise<void> {
+  const id = 'bench-propagation';
+  await store.initialise(id);
+  const seenAt = new Map<number, number[]>();
+  const routers: Router[] = [];
+  for (let i = 0; i < ROUTERS; i++) {
+    routers.push(
+      createRouter({
+        migrationId: id,
+        routerId: `bench-${i}`,
+        source: pool(stack, 'source'),
+        target: pool(stack, 'target'),
+        redis: stack.redis.url,
+        onEvent: (e) => {
+          if (e.type === 'switches') seenAt.set(e.switches.version, [...(seenAt.get(e.switches.version) ?? []), performance.now()]);
+        },
+      }),
+    );
+  }
+  await waitUntil(() => routers.every((r) => r.stats().switchesLoaded));
+  const applied: number[] = [];
+  const acked: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const t0 = performance.now();
+    const s = await store.set(id, { readPercent: (i % 100) + 1 }, 'bench');
+    await waitUntil(() => (seenAt.get(s.version)?.length ?? 0) === ROUTERS);
+    for (const t of seenAt.get(s.version) ?? []) applied.push(t - t0);
+    const acks = await store.waitForRouterAcks({ migrationId: id, version: s.version, timeoutMs: 5000, pollMs: 1 });
+    if (!acks.allAcked) throw new Error('acks timed out');
+    acked.push(performance.now() - t0);
+  }
+  applied.sort((a, b) => a - b);
+  acked.sort((a, b) => a - b);
+  console.log(`switch change -> applied by each of ${ROUTERS} routers (${applied.length} samples): p50 ${pct(applied, 50).toFixed(2)} ms, p99 ${pct(applied, 99).toFixed(2)} ms`);
+  console.log(`switch change -> all ${ROUTERS} routers acked (waitForRouterAcks, 1 ms poll): p50 ${pct(acked, 50).toFixed(2)} ms, p99 ${pct(acked, 99).toFixed(2)} ms`);
+  await Promise.all(routers.map((r) => r.end()));
+}
+
+type Runner = { query(sql: string, values?: unknown[]): Promise<unknown> };
+
+async function timeOps(runner: Runner, kind: 'select' | 'insert' | 'update', tag: string, ops = OPS): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < ops; i++) {
+    if (kind === 'select') await runner.query('SELECT id, sku, qty FROM items WHERE id = ?', [1 + (i % 100)]);
+    else if (kind === 'insert') await runner.query('INSERT INTO items (sku, qty) VALUES (?, ?)', [`${tag}-${i}`, i]);
+    else await runner.query('UPDATE items SET qty = qty + 1 WHERE id = ?', [1 + (i % 100)]);
+  }
+  return ((performance.now() - t0) / ops) * 1000;
+}
+
+async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
+  const id = 'bench-overhead';
+  for (const side of [stack.source, stack.target]) {
+    const admin = await side.rootConnection('app');
+    await admin.query('CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, sku VARCHAR(40) NOT NULL UNIQUE, qty INT NOT NULL)');
+    await admin.query("INSERT INTO items (sku, qty) SELECT CONCAT('seed-', seq), seq FROM seq_1_to_100");
+    await admin.end();
+  }
+  await store.initialise(id);
+  const bare = pool(stack, 'source');
+  const router = createRouter({ migrationId: id, source: pool(stack, 'source'), target: pool(stack, 'target'), redis: stack.redis.url });
+  const kinds = ['select', 'insert', 'update'] as const;
+  const modes: [WriteMode, number][] = [
+    ['SOURCE_ONLY', 0],
+    ['DUAL_SOURCE_FIRST', 0],
+    ['DUAL_SOURCE_FIRST', 50],
+    ['DUAL_TARGET_FIRST', 100],
+    ['TARGET_ONLY', 100],
+  ];
+  const widths = [38, 26, 26, 26];
+  const line = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join(' '));
+  console.log(`per-query latency, sequential; bare pool and router measured in alternating rounds (${ROUNDS} x ${OPS / ROUNDS} ops each):`);
+  line(['', 'SELECT by PK', 'INSERT 1 row', 'UPDATE by PK']);
+  await timeOps(bare, 'select', 'warm');
+  let serial = 0;
+  for (const [mode, readPercent] of modes) {
+    const s = await store.set(id, { writeMode: mode, readPercent }, 'bench');
+    await waitUntil(() => router.switches.version === s.version);
+    await timeOps(router, 'select', `warm-${mode}-${readPercent}`, 200);
+    await timeOps(router, 'update', `warm-${mode}-${readPercent}`, 200);
+    const cells: string[] = [];
+    for (const k of kinds) {
+      let bareUs = 0;
+      let routerUs = 0;
+      for (let r = 0; r < ROUNDS; r++) {
+        bareUs += await timeOps(bare, k, `b${serial++}`, OPS / ROUNDS);
+        routerUs += await timeOps(router, k, `r${serial++}`, OPS / ROUNDS);
+      }
+      cells.push(`${(routerUs / ROUNDS).toFixed(0)} vs ${(bareUs / ROUNDS).toFixed(0)} us (x${(routerUs / bareUs).toFixed(2)})`);
+    }
+    line([`${mode}, reads ${readPercent}% to target`, ...cells]);
+  }
+  const st = router.stats();
+  console.log(`router stats: reads ${JSON.stringify(st.reads)}, writes ${JSON.stringify(st.writes)}, mirrored ${st.mirrored}, dual-write failures ${st.dualWriteFailures}`);
+  await router.end();
+  await bare.end();
+}
+
+export async function run(): Promise<void> {
+  const stack = await startStack();
+  const store = new SwitchStore(stack.redis.url);
+  try {
+    await propagation(stack, store);
+    await overhead(stack, store);
+  } finally {
+    await store.close();
+    await stack.stop();
+  }
+}
