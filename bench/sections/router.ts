@@ -41,7 +41,8 @@ async function propagation(stack: Stack, store: SwitchStore): Promise<void> {
         target: pool(stack, 'target'),
         redis: stack.redis.url,
         onEvent: (e) => {
-          if (e.type === 'switches') seenAt.set(e.switches.version, [...(seenAt.get(e.switches.version) ?? []), performance.now()]);
+          if (e.type === 'switches')
+            seenAt.set(e.switches.version, [...(seenAt.get(e.switches.version) ?? []), performance.now()]);
         },
       }),
     );
@@ -54,24 +55,39 @@ async function propagation(stack: Stack, store: SwitchStore): Promise<void> {
     const s = await store.set(id, { readPercent: (i % 100) + 1 }, 'bench');
     await waitUntil(() => (seenAt.get(s.version)?.length ?? 0) === ROUTERS);
     for (const t of seenAt.get(s.version) ?? []) applied.push(t - t0);
-    const acks = await store.waitForRouterAcks({ migrationId: id, version: s.version, timeoutMs: 5000, pollMs: 1 });
+    const acks = await store.waitForRouterAcks({
+      migrationId: id,
+      version: s.version,
+      timeoutMs: 5000,
+      pollMs: 1,
+    });
     if (!acks.allAcked) throw new Error('acks timed out');
     acked.push(performance.now() - t0);
   }
   applied.sort((a, b) => a - b);
   acked.sort((a, b) => a - b);
-  console.log(`switch change -> applied by each of ${ROUTERS} routers (${applied.length} samples): p50 ${pct(applied, 50).toFixed(2)} ms, p99 ${pct(applied, 99).toFixed(2)} ms`);
-  console.log(`switch change -> all ${ROUTERS} routers acked (waitForRouterAcks, 1 ms poll): p50 ${pct(acked, 50).toFixed(2)} ms, p99 ${pct(acked, 99).toFixed(2)} ms`);
+  console.log(
+    `switch change -> applied by each of ${ROUTERS} routers (${applied.length} samples): p50 ${pct(applied, 50).toFixed(2)} ms, p99 ${pct(applied, 99).toFixed(2)} ms`,
+  );
+  console.log(
+    `switch change -> all ${ROUTERS} routers acked (waitForRouterAcks, 1 ms poll): p50 ${pct(acked, 50).toFixed(2)} ms, p99 ${pct(acked, 99).toFixed(2)} ms`,
+  );
   await Promise.all(routers.map((r) => r.end()));
 }
 
 type Runner = { query(sql: string, values?: unknown[]): Promise<unknown> };
 
-async function timeOps(runner: Runner, kind: 'select' | 'insert' | 'update', tag: string, ops = OPS): Promise<number> {
+async function timeOps(
+  runner: Runner,
+  kind: 'select' | 'insert' | 'update',
+  tag: string,
+  ops = OPS,
+): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < ops; i++) {
     if (kind === 'select') await runner.query('SELECT id, sku, qty FROM items WHERE id = ?', [1 + (i % 100)]);
-    else if (kind === 'insert') await runner.query('INSERT INTO items (sku, qty) VALUES (?, ?)', [`${tag}-${i}`, i]);
+    else if (kind === 'insert')
+      await runner.query('INSERT INTO items (sku, qty) VALUES (?, ?)', [`${tag}-${i}`, i]);
     else await runner.query('UPDATE items SET qty = qty + 1 WHERE id = ?', [1 + (i % 100)]);
   }
   return ((performance.now() - t0) / ops) * 1000;
@@ -81,13 +97,20 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
   const id = 'bench-overhead';
   for (const side of [stack.source, stack.target]) {
     const admin = await side.rootConnection('app');
-    await admin.query('CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, sku VARCHAR(40) NOT NULL UNIQUE, qty INT NOT NULL)');
+    await admin.query(
+      'CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, sku VARCHAR(40) NOT NULL UNIQUE, qty INT NOT NULL)',
+    );
     await admin.query("INSERT INTO items (sku, qty) SELECT CONCAT('seed-', seq), seq FROM seq_1_to_100");
     await admin.end();
   }
   await store.initialise(id);
   const bare = pool(stack, 'source');
-  const router = createRouter({ migrationId: id, source: pool(stack, 'source'), target: pool(stack, 'target'), redis: stack.redis.url });
+  const router = createRouter({
+    migrationId: id,
+    source: pool(stack, 'source'),
+    target: pool(stack, 'target'),
+    redis: stack.redis.url,
+  });
   const kinds = ['select', 'insert', 'update'] as const;
   const modes: [WriteMode, number][] = [
     ['SOURCE_ONLY', 0],
@@ -98,7 +121,9 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
   ];
   const widths = [38, 26, 26, 26];
   const line = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join(' '));
-  console.log(`per-query latency, sequential; bare pool and router measured in alternating rounds (${ROUNDS} x ${OPS / ROUNDS} ops each):`);
+  console.log(
+    `per-query latency, sequential; bare pool and router measured in alternating rounds (${ROUNDS} x ${OPS / ROUNDS} ops each):`,
+  );
   line(['', 'SELECT by PK', 'INSERT 1 row', 'UPDATE by PK']);
   await timeOps(bare, 'select', 'warm');
   let serial = 0;
@@ -115,12 +140,16 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
         bareUs += await timeOps(bare, k, `b${serial++}`, OPS / ROUNDS);
         routerUs += await timeOps(router, k, `r${serial++}`, OPS / ROUNDS);
       }
-      cells.push(`${(routerUs / ROUNDS).toFixed(0)} vs ${(bareUs / ROUNDS).toFixed(0)} us (x${(routerUs / bareUs).toFixed(2)})`);
+      cells.push(
+        `${(routerUs / ROUNDS).toFixed(0)} vs ${(bareUs / ROUNDS).toFixed(0)} us (x${(routerUs / bareUs).toFixed(2)})`,
+      );
     }
     line([`${mode}, reads ${readPercent}% to target`, ...cells]);
   }
   const st = router.stats();
-  console.log(`router stats: reads ${JSON.stringify(st.reads)}, writes ${JSON.stringify(st.writes)}, mirrored ${st.mirrored}, dual-write failures ${st.dualWriteFailures}`);
+  console.log(
+    `router stats: reads ${JSON.stringify(st.reads)}, writes ${JSON.stringify(st.writes)}, mirrored ${st.mirrored}, dual-write failures ${st.dualWriteFailures}`,
+  );
   await router.end();
   await bare.end();
 }

@@ -48,7 +48,14 @@ export function repairEntries(ops: readonly MirrorOp[], side: Side, error: strin
   for (const op of ops) {
     const keys = opKeys(op);
     if (op.tableLevel || keys.length > MAX_KEYS_PER_ENTRY_BATCH) {
-      out.push({ table: op.table, key: null, op: op.op, side, error: op.tableLevel ? `${op.tableLevel}; ${error}` : error, at });
+      out.push({
+        table: op.table,
+        key: null,
+        op: op.op,
+        side,
+        error: op.tableLevel ? `${op.tableLevel}; ${error}` : error,
+        at,
+      });
     }
     if (keys.length <= MAX_KEYS_PER_ENTRY_BATCH) {
       for (const k of keys) out.push({ table: op.table, key: encodeKey(k), op: op.op, side, error, at });

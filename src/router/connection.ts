@@ -119,7 +119,15 @@ export class RouterConnection {
       if (a.action === 'begin') await this.beginTransaction();
       else if (a.action === 'commit') await this.commit();
       else await this.rollback();
-      const header = { fieldCount: 0, affectedRows: 0, insertId: 0, info: '', serverStatus: 0, warningStatus: 0, changedRows: 0 };
+      const header = {
+        fieldCount: 0,
+        affectedRows: 0,
+        insertId: 0,
+        info: '',
+        serverStatus: 0,
+        warningStatus: 0,
+        changedRows: 0,
+      };
       return [header as ResultSetHeader, []];
     }
     const tx = this.tx;
@@ -135,7 +143,12 @@ export class RouterConnection {
       else this.router.countWrite(tx.side);
       return result;
     }
-    const { result, op } = await captureWrite(this.router.captureContext(db, tx.side, true), a, call.values, () => db[method](call.options));
+    const { result, op } = await captureWrite(
+      this.router.captureContext(db, tx.side, true),
+      a,
+      call.values,
+      () => db[method](call.options),
+    );
     tx.ops.push(op);
     this.router.countWrite(tx.side);
     return result;

@@ -108,7 +108,12 @@ export class SwitchFollower {
     this.beating = true;
     const version = this.ackVersion();
     let failed = false;
-    writeHeartbeat(this.watcher.command, this.options.migrationId, { routerId: this.options.routerId, version }, this.options.ttlMs)
+    writeHeartbeat(
+      this.watcher.command,
+      this.options.migrationId,
+      { routerId: this.options.routerId, version },
+      this.options.ttlMs,
+    )
       .then(() => {
         this.lastAcked = version;
       })
@@ -129,7 +134,9 @@ export class SwitchFollower {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.watcher.command.status === 'ready') {
-      await removeHeartbeat(this.watcher.command, this.options.migrationId, this.options.routerId).catch(() => undefined);
+      await removeHeartbeat(this.watcher.command, this.options.migrationId, this.options.routerId).catch(
+        () => undefined,
+      );
     }
     await this.watcher.stop();
   }

@@ -10,7 +10,14 @@ import type { RepairOp } from '../switches/repairs.js';
 import { isResultHeader, q, type Cell, type Queryable, type QueryReturn } from './db.js';
 import { keysPredicate, readRows, readRowsByKeys, type Bound } from './rows.js';
 import type { AutoIncSettings, TableMeta } from './schema.js';
-import type { DeleteAnalysis, Fragment, InsertAnalysis, UpdateAnalysis, ValueRef, WriteAnalysis } from './sql/analysis.js';
+import type {
+  DeleteAnalysis,
+  Fragment,
+  InsertAnalysis,
+  UpdateAnalysis,
+  ValueRef,
+  WriteAnalysis,
+} from './sql/analysis.js';
 
 /** What the other side must do to follow one statement. */
 export interface MirrorOp {
@@ -101,7 +108,14 @@ async function captureInsert(
   const result = await run();
   const header = result[0] as ResultSetHeader;
   const cols = a.columns ?? meta.columns;
-  const op = (upserts: Cell[][]): MirrorOp => ({ table: a.table, op: 'insert', meta, upserts, deletes: [], replace: a.replace });
+  const op = (upserts: Cell[][]): MirrorOp => ({
+    table: a.table,
+    op: 'insert',
+    meta,
+    upserts,
+    deletes: [],
+    replace: a.replace,
+  });
   const consecutive = settings !== undefined && settings.lockMode <= 1;
   const idIsKey = meta.autoIncrement !== null && meta.key.length === 1 && meta.key[0] === meta.autoIncrement;
   const plain = !a.ignore && !a.upsert;
@@ -112,9 +126,13 @@ async function captureInsert(
     if (idIsKey && plain && consecutive && !cols.includes(meta.key[0]) && isResultHeader(header)) {
       const n = header.affectedRows;
       if (n === 0) return { result, op: op([]) };
-      if (n > ctx.maxRows) return { result, op: tableLevel(a.table, 'insert', `INSERT ... SELECT of ${n} rows`, meta) };
+      if (n > ctx.maxRows)
+        return { result, op: tableLevel(a.table, 'insert', `INSERT ... SELECT of ${n} rows`, meta) };
       const ids = Array.from({ length: n }, (_, i) => [header.insertId + i * settings.increment]);
-      return { result, op: await imagesOrTableLevel(ctx, meta, ids, op, 'generated ids of INSERT ... SELECT') };
+      return {
+        result,
+        op: await imagesOrTableLevel(ctx, meta, ids, op, 'generated ids of INSERT ... SELECT'),
+      };
     }
     return { result, op: tableLevel(a.table, 'insert', 'INSERT ... SELECT: touched rows unknown', meta) };
   }
@@ -168,7 +186,11 @@ async function imagesOrTableLevel(
 }
 
 /** Keys named by WHERE: every key column compared by `=` (or one key column by IN) with values. */
-function keysFromWhere(meta: TableMeta, a: UpdateAnalysis | DeleteAnalysis, values: readonly unknown[]): unknown[][] | undefined {
+function keysFromWhere(
+  meta: TableMeta,
+  a: UpdateAnalysis | DeleteAnalysis,
+  values: readonly unknown[],
+): unknown[][] | undefined {
   if (a.limit || a.multiTable) return undefined;
   const refs = meta.key.map((k) => a.equalities.get(k));
   if (refs.some((r) => !r || r.length === 0 || !r.every((x) => concrete(x, values)))) return undefined;
@@ -186,7 +208,8 @@ async function captureKeyed(
   const table = a.table.table;
   const opName: RepairOp = a.kind;
   const meta = await ctx.meta(table);
-  if (a.multiTable) return { result: await run(), op: tableLevel(table, opName, `multi-table ${a.kind}`, meta) };
+  if (a.multiTable)
+    return { result: await run(), op: tableLevel(table, opName, `multi-table ${a.kind}`, meta) };
   if (a.kind === 'update' && a.setColumns.some((c) => meta.key.includes(c))) {
     return { result: await run(), op: tableLevel(table, opName, 'UPDATE changes key columns', meta) };
   }
@@ -194,7 +217,14 @@ async function captureKeyed(
     if (keys.length > ctx.maxRows) return tableLevel(table, opName, `${keys.length} rows`, meta);
     if (a.kind === 'delete') return { table, op: 'delete', meta, upserts: [], deletes: keys, replace: false };
     void result;
-    return { table, op: 'update', meta, upserts: await readRowsByKeys(ctx.db, meta, keys), deletes: [], replace: false };
+    return {
+      table,
+      op: 'update',
+      meta,
+      upserts: await readRowsByKeys(ctx.db, meta, keys),
+      deletes: [],
+      replace: false,
+    };
   };
 
   const named = keysFromWhere(meta, a, values);

@@ -21,9 +21,14 @@ export function bucketOf(routingKey: string, salt = ''): number {
   return (h >>> 0) % BUCKETS;
 }
 
-export function readsTarget(readPercent: number, routingKey: string | number | undefined, salt = ''): boolean {
+export function readsTarget(
+  readPercent: number,
+  routingKey: string | number | undefined,
+  salt = '',
+): boolean {
   if (readPercent <= 0) return false;
   if (readPercent >= 100) return true;
-  const bucket = routingKey === undefined ? Math.floor(Math.random() * BUCKETS) : bucketOf(String(routingKey), salt);
+  const bucket =
+    routingKey === undefined ? Math.floor(Math.random() * BUCKETS) : bucketOf(String(routingKey), salt);
   return bucket < Math.round(readPercent * 100);
 }

@@ -20,7 +20,10 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 export function keysPredicate(columns: readonly string[], keys: readonly unknown[][], alias?: string): Bound {
   const col = (c: string) => (alias ? `${q(alias)}.${q(c)}` : q(c));
   if (columns.length === 1) {
-    return { sql: `${col(columns[0])} IN (${keys.map(() => '?').join(', ')})`, values: keys.map((k) => k[0]) };
+    return {
+      sql: `${col(columns[0])} IN (${keys.map(() => '?').join(', ')})`,
+      values: keys.map((k) => k[0]),
+    };
   }
   const one = `(${columns.map((c) => `${col(c)} = ?`).join(' AND ')})`;
   return { sql: keys.map(() => one).join(' OR '), values: keys.flat() };
@@ -45,7 +48,11 @@ export async function readRows(db: Queryable, meta: TableMeta, where: Bound): Pr
 }
 
 /** Rows of the given keys, read in chunks. */
-export async function readRowsByKeys(db: Queryable, meta: TableMeta, keys: readonly unknown[][]): Promise<Cell[][]> {
+export async function readRowsByKeys(
+  db: Queryable,
+  meta: TableMeta,
+  keys: readonly unknown[][],
+): Promise<Cell[][]> {
   const out: Cell[][] = [];
   for (const part of chunks(keys)) out.push(...(await readRows(db, meta, keysPredicate(meta.key, part))));
   return out;

@@ -57,7 +57,7 @@ export async function introspect(db: Queryable, table: string, config?: TableCon
   const [idx] = (await db.query({
     sql:
       'SELECT INDEX_NAME AS indexName, COLUMN_NAME AS name, NON_UNIQUE AS nonUnique FROM information_schema.STATISTICS ' +
-      'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME = \'PRIMARY\' DESC, INDEX_NAME, SEQ_IN_INDEX',
+      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
     values: [table],
   })) as [RowDataPacket[], unknown];
 
@@ -75,15 +75,19 @@ export async function introspect(db: Queryable, table: string, config?: TableCon
   const primary = uniques.find(([name]) => name === 'PRIMARY')?.[1];
   const fallback = uniques.find(([, c]) => c.every((col) => notNull.has(col)))?.[1];
   const key = config?.key ?? primary ?? fallback;
-  if (!key || key.length === 0) throw new SchemaError(`table ${table} has no primary key or NOT NULL unique key`);
+  if (!key || key.length === 0)
+    throw new SchemaError(`table ${table} has no primary key or NOT NULL unique key`);
   const sameKey = (a: string[]) => a.length === key.length && a.every((c, i) => c === key[i]);
   return {
     name: table,
     columns,
     writable: columns.filter((c) => !generated(c)),
-    binary: new Set(cols.filter((c) => BINARY_TYPES.has(String(c.dataType).toLowerCase())).map((c) => String(c.name))),
+    binary: new Set(
+      cols.filter((c) => BINARY_TYPES.has(String(c.dataType).toLowerCase())).map((c) => String(c.name)),
+    ),
     key,
-    autoIncrement: config?.autoIncrement ?? columns.find((c) => (extra.get(c) ?? '').includes('auto_increment')) ?? null,
+    autoIncrement:
+      config?.autoIncrement ?? columns.find((c) => (extra.get(c) ?? '').includes('auto_increment')) ?? null,
     uniqueKeys: config?.uniqueKeys ?? uniques.map(([, c]) => c).filter((c) => !sameKey(c)),
   };
 }

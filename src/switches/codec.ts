@@ -1,6 +1,11 @@
 import type { SwitchChange, Switches, WriteMode } from '../activities/contracts.js';
 
-export const WRITE_MODES: readonly WriteMode[] = ['SOURCE_ONLY', 'DUAL_SOURCE_FIRST', 'DUAL_TARGET_FIRST', 'TARGET_ONLY'];
+export const WRITE_MODES: readonly WriteMode[] = [
+  'SOURCE_ONLY',
+  'DUAL_SOURCE_FIRST',
+  'DUAL_TARGET_FIRST',
+  'TARGET_ONLY',
+];
 
 /** The state of a migration that has none yet, and the fail-safe of a router that knows nothing. */
 export const DEFAULT_SWITCHES: Readonly<Omit<Switches, 'updatedAt' | 'updatedBy'>> = Object.freeze({
@@ -20,7 +25,8 @@ export function isWriteMode(value: unknown): value is WriteMode {
 
 /** Checks a change and returns it with only the known fields. */
 export function validateChange(change: SwitchChange): SwitchChange {
-  if (change === null || typeof change !== 'object') throw new InvalidSwitchChangeError('change must be an object');
+  if (change === null || typeof change !== 'object')
+    throw new InvalidSwitchChangeError('change must be an object');
   const out: SwitchChange = {};
   if (change.writeMode !== undefined) {
     if (!isWriteMode(change.writeMode)) {
@@ -31,19 +37,26 @@ export function validateChange(change: SwitchChange): SwitchChange {
   if (change.readPercent !== undefined) {
     const p = change.readPercent;
     if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 100 || Math.round(p * 100) !== p * 100) {
-      throw new InvalidSwitchChangeError('readPercent must be a number from 0 to 100 with at most 2 decimals');
+      throw new InvalidSwitchChangeError(
+        'readPercent must be a number from 0 to 100 with at most 2 decimals',
+      );
     }
     out.readPercent = p;
   }
   if (change.shadowRead !== undefined) {
-    if (typeof change.shadowRead !== 'boolean') throw new InvalidSwitchChangeError('shadowRead must be a boolean');
+    if (typeof change.shadowRead !== 'boolean')
+      throw new InvalidSwitchChangeError('shadowRead must be a boolean');
     out.shadowRead = change.shadowRead;
   }
   return out;
 }
 
 /** Field values as stored in the hash (canonical strings, so equal values compare equal in Lua). */
-export function changeToFields(change: SwitchChange): { writeMode: string; readPercent: string; shadowRead: string } {
+export function changeToFields(change: SwitchChange): {
+  writeMode: string;
+  readPercent: string;
+  shadowRead: string;
+} {
   return {
     writeMode: change.writeMode ?? '',
     readPercent: change.readPercent === undefined ? '' : String(change.readPercent),
@@ -55,7 +68,12 @@ export function changeToFields(change: SwitchChange): { writeMode: string; readP
 export function switchesFromFields(fields: Record<string, string>): Switches | undefined {
   const version = Number(fields.version);
   const readPercent = Number(fields.readPercent);
-  if (!isWriteMode(fields.writeMode) || !Number.isInteger(version) || version < 1 || !Number.isFinite(readPercent)) {
+  if (
+    !isWriteMode(fields.writeMode) ||
+    !Number.isInteger(version) ||
+    version < 1 ||
+    !Number.isFinite(readPercent)
+  ) {
     return undefined;
   }
   return {
@@ -72,7 +90,8 @@ export function switchesFromFields(fields: Record<string, string>): Switches | u
 export function switchesFromMessage(message: string): Switches | undefined {
   try {
     const v = JSON.parse(message) as Record<string, unknown>;
-    if (!isWriteMode(v.writeMode) || typeof v.version !== 'number' || typeof v.readPercent !== 'number') return undefined;
+    if (!isWriteMode(v.writeMode) || typeof v.version !== 'number' || typeof v.readPercent !== 'number')
+      return undefined;
     return {
       writeMode: v.writeMode,
       readPercent: v.readPercent,

@@ -21,7 +21,20 @@ export {
   type RepairOp,
   type RepairRecord,
 } from './repairs.js';
-export { DEFAULT_SWITCHES, InvalidSwitchChangeError, WRITE_MODES, isWriteMode, validateChange } from './codec.js';
-export { InvalidIdError, KEY_PREFIX, assertMigrationId, assertRouterId, migrationKeys, type MigrationKeys } from './keys.js';
+export {
+  DEFAULT_SWITCHES,
+  InvalidSwitchChangeError,
+  WRITE_MODES,
+  isWriteMode,
+  validateChange,
+} from './codec.js';
+export {
+  InvalidIdError,
+  KEY_PREFIX,
+  assertMigrationId,
+  assertRouterId,
+  migrationKeys,
+  type MigrationKeys,
+} from './keys.js';
 export { BACKGROUND_OPTIONS, newConnection, openRedis, type OwnedRedis, type RedisLike } from './redis.js';
 export type { RouterAcks, SwitchChange, Switches, WriteMode } from '../activities/contracts.js';

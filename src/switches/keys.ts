@@ -12,7 +12,9 @@ export class InvalidIdError extends Error {
 /** Migration ids: 1-100 letters, digits, '-' or '_'. */
 export function assertMigrationId(migrationId: string): string {
   if (typeof migrationId !== 'string' || !ID.test(migrationId)) {
-    throw new InvalidIdError(`invalid migration id ${JSON.stringify(migrationId)}: use 1-100 letters, digits, '-' or '_'`);
+    throw new InvalidIdError(
+      `invalid migration id ${JSON.stringify(migrationId)}: use 1-100 letters, digits, '-' or '_'`,
+    );
   }
   return migrationId;
 }
@@ -20,7 +22,9 @@ export function assertMigrationId(migrationId: string): string {
 /** Router ids: 1-200 letters, digits, '-', '_', '.' or ':'. */
 export function assertRouterId(routerId: string): string {
   if (typeof routerId !== 'string' || !ROUTER_ID.test(routerId)) {
-    throw new InvalidIdError(`invalid router id ${JSON.stringify(routerId)}: use 1-200 letters, digits, '-', '_', '.' or ':'`);
+    throw new InvalidIdError(
+      `invalid router id ${JSON.stringify(routerId)}: use 1-200 letters, digits, '-', '_', '.' or ':'`,
+    );
   }
   return routerId;
 }

@@ -11,7 +11,8 @@ export interface OwnedRedis {
 
 export function openRedis(source: RedisLike, overrides: RedisOptions = {}): OwnedRedis {
   if (source instanceof Redis) return { redis: source, release: async () => {} };
-  const redis = typeof source === 'string' ? new Redis(source, overrides) : new Redis({ ...source, ...overrides });
+  const redis =
+    typeof source === 'string' ? new Redis(source, overrides) : new Redis({ ...source, ...overrides });
   // Connection errors surface as rejected commands; the event itself only needs a listener.
   redis.on('error', () => {});
   return {

@@ -90,7 +90,15 @@ function fromFields(id: string, flat: string[]): RepairRecord | undefined {
   const side = f[REPAIR_FIELDS.side];
   if (op !== 'insert' && op !== 'update' && op !== 'delete') return undefined;
   if (side !== 'source' && side !== 'target') return undefined;
-  return { id, table: f[REPAIR_FIELDS.table] ?? '', key, op, side, error: f[REPAIR_FIELDS.error] ?? '', at: f[REPAIR_FIELDS.at] ?? '' };
+  return {
+    id,
+    table: f[REPAIR_FIELDS.table] ?? '',
+    key,
+    op,
+    side,
+    error: f[REPAIR_FIELDS.error] ?? '',
+    at: f[REPAIR_FIELDS.at] ?? '',
+  };
 }
 
 export interface ReadRepairsOptions {

@@ -90,10 +90,21 @@ export interface WaitForAcksOptions {
 }
 
 /** The acknowledgement state right now. */
-export async function routerAcks(redis: Redis, migrationId: string, version: number, minRouters = 0): Promise<RouterAcks> {
+export async function routerAcks(
+  redis: Redis,
+  migrationId: string,
+  version: number,
+  minRouters = 0,
+): Promise<RouterAcks> {
   const live = await listRouters(redis, migrationId);
-  const acked = live.filter((r) => r.version >= version).map((r) => r.routerId).sort();
-  const pending = live.filter((r) => r.version < version).map((r) => r.routerId).sort();
+  const acked = live
+    .filter((r) => r.version >= version)
+    .map((r) => r.routerId)
+    .sort();
+  const pending = live
+    .filter((r) => r.version < version)
+    .map((r) => r.routerId)
+    .sort();
   return { version, acked, pending, allAcked: pending.length === 0 && live.length >= minRouters };
 }
 

@@ -78,14 +78,27 @@ export class SwitchStore {
       randomUUID(),
     )) as [string, string, string, string, string, string, number, string];
     const [writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed] = reply;
-    const switches = switchesFromFields({ writeMode, readPercent, shadowRead, version, updatedAt, updatedBy });
+    const switches = switchesFromFields({
+      writeMode,
+      readPercent,
+      shadowRead,
+      version,
+      updatedAt,
+      updatedBy,
+    });
     if (!switches) throw new Error(`switches of ${migrationId} are malformed in Redis`);
     return { switches, changed: changed === 1 };
   }
 
   /** The most recent real changes, newest first. */
   async history(migrationId: string, count = 100): Promise<SwitchHistoryEntry[]> {
-    const entries = await this.conn.redis.xrevrange(migrationKeys(migrationId).history, '+', '-', 'COUNT', count);
+    const entries = await this.conn.redis.xrevrange(
+      migrationKeys(migrationId).history,
+      '+',
+      '-',
+      'COUNT',
+      count,
+    );
     return entries.map(([id, flat]) => {
       const f: Record<string, string> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]] = flat[i + 1];
@@ -130,6 +143,9 @@ export class SwitchStore {
 
 /** The default router id: host, pid and a random suffix (one process may run several routers). */
 export function defaultRouterId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100) || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .slice(0, 100) || 'host';
   return `${host}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -26,13 +26,20 @@ after(async () => {
 
 test('routers register, ack each version they apply, and drop out of the registry when they end', async () => {
   routers.push(makeRouter(stack, ID, { routerId: 'app-1' }), makeRouter(stack, ID, { routerId: 'app-2' }));
-  await waitFor(async () => (await store.routers(ID)).filter((r) => r.version === 1).length === 2, 5000, 'registered');
+  await waitFor(
+    async () => (await store.routers(ID)).filter((r) => r.version === 1).length === 2,
+    5000,
+    'registered',
+  );
   const s = await store.set(ID, { writeMode: 'DUAL_SOURCE_FIRST' }, 'wf');
   const acks = await store.waitForRouterAcks({ migrationId: ID, version: s.version, timeoutMs: 5000 });
   assert.deepEqual(acks, { version: s.version, acked: ['app-1', 'app-2'], pending: [], allAcked: true });
   const ended = routers.pop();
   await ended?.end();
-  assert.deepEqual((await store.routers(ID)).map((r) => r.routerId), ['app-1']);
+  assert.deepEqual(
+    (await store.routers(ID)).map((r) => r.routerId),
+    ['app-1'],
+  );
 });
 
 test('a router does not ack a new version while a transaction begun under an older one is open', async () => {
@@ -61,7 +68,11 @@ test('a router does not ack a new version while a transaction begun under an old
 
 test('a router that dies without deregistering stops being waited for once its TTL expires', async () => {
   const dying = makeRouter(stack, ID, { routerId: 'app-dying', heartbeatTtlMs: 800 });
-  await waitFor(async () => (await store.routers(ID)).some((r) => r.routerId === 'app-dying' && r.version > 0), 5000, 'registered');
+  await waitFor(
+    async () => (await store.routers(ID)).some((r) => r.routerId === 'app-dying' && r.version > 0),
+    5000,
+    'registered',
+  );
   // Simulate a crash: stop its heartbeats without deregistering.
   await dying.follower['watcher'].stop();
   const s = await store.set(ID, { readPercent: 5 }, 'wf');

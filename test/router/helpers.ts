@@ -37,9 +37,19 @@ export async function adminQuery(stack: Stack, side: 'source' | 'target', sql: s
 }
 
 /** Every row of a table on one side, as comparable plain objects. */
-export async function dump(stack: Stack, side: 'source' | 'target', table: string, orderBy = 'id'): Promise<Record<string, unknown>[]> {
-  const rows = (await adminQuery(stack, side, `SELECT * FROM \`${table}\` ORDER BY ${orderBy}`)) as Record<string, unknown>[];
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('hex') : v])));
+export async function dump(
+  stack: Stack,
+  side: 'source' | 'target',
+  table: string,
+  orderBy = 'id',
+): Promise<Record<string, unknown>[]> {
+  const rows = (await adminQuery(stack, side, `SELECT * FROM \`${table}\` ORDER BY ${orderBy}`)) as Record<
+    string,
+    unknown
+  >[];
+  return rows.map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('hex') : v])),
+  );
 }
 
 export function pools(stack: Stack): { source: mysql.Pool; target: mysql.Pool } {
@@ -52,10 +62,21 @@ export function pools(stack: Stack): { source: mysql.Pool; target: mysql.Pool } 
 
 export function makeRouter(stack: Stack, migrationId: string, extra: Partial<RouterOptions> = {}): Router {
   const p = pools(stack);
-  return createRouter({ migrationId, source: p.source, target: p.target, redis: stack.redis.url, heartbeatMs: 200, ...extra });
+  return createRouter({
+    migrationId,
+    source: p.source,
+    target: p.target,
+    redis: stack.redis.url,
+    heartbeatMs: 200,
+    ...extra,
+  });
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
@@ -64,8 +85,17 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 }
 
 /** Sets switches and waits until every router given applies them. */
-export async function setSwitches(store: SwitchStore, migrationId: string, change: SwitchChange, routers: Router[]): Promise<number> {
+export async function setSwitches(
+  store: SwitchStore,
+  migrationId: string,
+  change: SwitchChange,
+  routers: Router[],
+): Promise<number> {
   const s = await store.set(migrationId, change, 'test');
-  await waitFor(() => routers.every((r) => r.switches.version >= s.version), 5000, `routers at version ${s.version}`);
+  await waitFor(
+    () => routers.every((r) => r.switches.version >= s.version),
+    5000,
+    `routers at version ${s.version}`,
+  );
   return s.version;
 }

@@ -41,7 +41,11 @@ test('bucketing: shares within 2 points over 10,000 keys; raising the percentage
 });
 
 async function sideOf(routingKey: string): Promise<string> {
-  const [rows] = await router.query<RowDataPacket[]>({ sql: 'SELECT side FROM side_marker WHERE id = ?', values: [1], routingKey });
+  const [rows] = await router.query<RowDataPacket[]>({
+    sql: 'SELECT side FROM side_marker WHERE id = ?',
+    values: [1],
+    routingKey,
+  });
   return String(rows[0].side);
 }
 

@@ -56,7 +56,14 @@ test('Redis stopped mid-load: requests keep succeeding with the last switches; a
   try {
     await fresh.set(ID, { writeMode: 'DUAL_SOURCE_FIRST', readPercent: 10 }, 'after-restart');
     await waitFor(() => router.switches.readPercent === 10, 5000, 'change after restart applied');
-    await waitFor(async () => (await fresh.routers(ID)).some((r) => r.routerId === router.routerId && r.version === router.switches.version), 5000, 'ack after restart');
+    await waitFor(
+      async () =>
+        (await fresh.routers(ID)).some(
+          (r) => r.routerId === router.routerId && r.version === router.switches.version,
+        ),
+      5000,
+      'ack after restart',
+    );
   } finally {
     await fresh.close();
   }
@@ -70,7 +77,13 @@ test('Redis stopped mid-load: requests keep succeeding with the last switches; a
 test('a router started while Redis is down serves at once with the fallback switches, then follows Redis', async () => {
   await stack.redis.stop();
   const p = pools(stack);
-  const late = createRouter({ migrationId: ID, source: p.source, target: p.target, redis: stack.redis.url, heartbeatMs: 200 });
+  const late = createRouter({
+    migrationId: ID,
+    source: p.source,
+    target: p.target,
+    redis: stack.redis.url,
+    heartbeatMs: 200,
+  });
   try {
     const t0 = Date.now();
     const [rows] = await late.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM items');

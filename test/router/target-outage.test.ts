@@ -27,7 +27,14 @@ after(async () => {
 });
 
 test('DUAL_SOURCE_FIRST with the target down: every request succeeds and every missed write is in the repair stream', async () => {
-  await router.query('INSERT INTO items (sku, qty) VALUES (?, ?), (?, ?), (?, ?)', ['keep', 1, 'upd', 2, 'del', 3]);
+  await router.query('INSERT INTO items (sku, qty) VALUES (?, ?), (?, ?), (?, ?)', [
+    'keep',
+    1,
+    'upd',
+    2,
+    'del',
+    3,
+  ]);
   const before = await dump(stack, 'source', 'items');
   const id = (sku: string) => String(before.find((r) => r.sku === sku)?.id);
   assert.deepEqual(await dump(stack, 'target', 'items'), before);
@@ -36,17 +43,26 @@ test('DUAL_SOURCE_FIRST with the target down: every request succeeds and every m
   const inserted: string[] = [];
   const started = Date.now();
   for (let i = 0; i < 20; i++) {
-    const [r] = await router.query<ResultSetHeader>('INSERT INTO items (sku, qty) VALUES (?, ?)', [`during-${i}`, i]);
+    const [r] = await router.query<ResultSetHeader>('INSERT INTO items (sku, qty) VALUES (?, ?)', [
+      `during-${i}`,
+      i,
+    ]);
     inserted.push(String(r.insertId));
   }
-  const [multi] = await router.query<ResultSetHeader>('INSERT INTO items (sku, qty) VALUES (?, 1), (?, 2)', ['m1', 'm2']);
+  const [multi] = await router.query<ResultSetHeader>('INSERT INTO items (sku, qty) VALUES (?, 1), (?, 2)', [
+    'm1',
+    'm2',
+  ]);
   inserted.push(String(multi.insertId), String(multi.insertId + 1));
   await router.query('UPDATE items SET qty = 100 WHERE id = ?', [id('upd')]);
   await router.query("UPDATE items SET note = 'bulk' WHERE sku LIKE 'during-1%'");
   await router.query('DELETE FROM items WHERE sku = ?', ['del']);
   const conn = await router.getConnection();
   await conn.beginTransaction();
-  const [txIns] = await conn.query<ResultSetHeader>('INSERT INTO items (sku, qty) VALUES (?, ?)', ['in-tx', 7]);
+  const [txIns] = await conn.query<ResultSetHeader>('INSERT INTO items (sku, qty) VALUES (?, ?)', [
+    'in-tx',
+    7,
+  ]);
   await conn.query('UPDATE items SET qty = qty + 1 WHERE id = ?', [id('keep')]);
   await conn.commit();
   conn.release();
@@ -54,10 +70,15 @@ test('DUAL_SOURCE_FIRST with the target down: every request succeeds and every m
 
   await router.flush();
   const entries = await new RepairStream(store.redis, ID).read({ count: 1000 });
-  const has = (op: string, key: string) => entries.some((e) => e.op === op && e.side === 'target' && e.table === 'items' && String(e.key?.[0]) === key);
+  const has = (op: string, key: string) =>
+    entries.some(
+      (e) => e.op === op && e.side === 'target' && e.table === 'items' && String(e.key?.[0]) === key,
+    );
   for (const k of inserted) assert.ok(has('insert', k), `insert ${k} logged`);
   assert.ok(has('update', id('upd')), 'update by key logged');
-  const bulk = (await dump(stack, 'source', 'items')).filter((r) => r.note === 'bulk').map((r) => String(r.id));
+  const bulk = (await dump(stack, 'source', 'items'))
+    .filter((r) => r.note === 'bulk')
+    .map((r) => String(r.id));
   assert.equal(bulk.length, 11);
   for (const k of bulk) assert.ok(has('update', k), `bulk update of ${k} logged with its key`);
   assert.ok(has('delete', id('del')), 'delete logged');

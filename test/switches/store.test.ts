@@ -32,7 +32,12 @@ test('initialise creates SOURCE_ONLY / 0 % / no shadow at version 1, once', asyn
   assert.equal(await store.get('m-init'), undefined);
   const first = await store.initialise('m-init', 'tester');
   assert.deepEqual(
-    { writeMode: first.writeMode, readPercent: first.readPercent, shadowRead: first.shadowRead, version: first.version },
+    {
+      writeMode: first.writeMode,
+      readPercent: first.readPercent,
+      shadowRead: first.shadowRead,
+      version: first.version,
+    },
     { writeMode: 'SOURCE_ONLY', readPercent: 0, shadowRead: false, version: 1 },
   );
   await store.set('m-init', { readPercent: 5 }, 'tester');
@@ -91,10 +96,15 @@ test('concurrent changes are atomic: every real change gets its own version', as
   const others = Array.from({ length: 5 }, () => new SwitchStore(stack.redis.url));
   try {
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => others[i % others.length].set(id, { readPercent: i + 1 }, `w${i}`)),
+      Array.from({ length: 40 }, (_, i) =>
+        others[i % others.length].set(id, { readPercent: i + 1 }, `w${i}`),
+      ),
     );
     const versions = results.map((r) => r.version).sort((x, y) => x - y);
-    assert.deepEqual(versions, Array.from({ length: 40 }, (_, i) => i + 2));
+    assert.deepEqual(
+      versions,
+      Array.from({ length: 40 }, (_, i) => i + 2),
+    );
     assert.equal((await store.get(id))?.version, 41);
   } finally {
     await Promise.all(others.map((o) => o.close()));
@@ -130,9 +140,13 @@ test('waitForRouterAcks: all live routers must ack; dead routers drop out when t
   const redis = store.redis;
   const s = await store.set(id, { writeMode: 'DUAL_SOURCE_FIRST' }, 'wf');
   // No router at all: vacuously acknowledged unless minRouters asks for some.
-  assert.equal((await store.waitForRouterAcks({ migrationId: id, version: s.version, timeoutMs: 0 })).allAcked, true);
   assert.equal(
-    (await store.waitForRouterAcks({ migrationId: id, version: s.version, timeoutMs: 50, minRouters: 1 })).allAcked,
+    (await store.waitForRouterAcks({ migrationId: id, version: s.version, timeoutMs: 0 })).allAcked,
+    true,
+  );
+  assert.equal(
+    (await store.waitForRouterAcks({ migrationId: id, version: s.version, timeoutMs: 50, minRouters: 1 }))
+      .allAcked,
     false,
   );
 
@@ -156,20 +170,50 @@ test('waitForRouterAcks: all live routers must ack; dead routers drop out when t
   assert.equal(live[0].pid, process.pid);
 
   await removeHeartbeat(redis, id, 'r1');
-  assert.deepEqual((await store.routers(id)).map((r) => r.routerId), ['r2']);
+  assert.deepEqual(
+    (await store.routers(id)).map((r) => r.routerId),
+    ['r2'],
+  );
 });
 
 test('repair stream: entries round-trip with binary and composite keys and table-level entries', async () => {
   const repairs = new RepairStream(store.redis, 'm-repairs');
   const at = new Date().toISOString();
   const ids = await repairs.append([
-    { table: 'orders', key: encodeKey([42]), op: 'insert', side: 'target', error: 'connect ECONNREFUSED', at },
-    { table: 'blobs', key: encodeKey([Buffer.from([0, 255, 1]), 'x', null]), op: 'update', side: 'source', error: 'e', at },
+    {
+      table: 'orders',
+      key: encodeKey([42]),
+      op: 'insert',
+      side: 'target',
+      error: 'connect ECONNREFUSED',
+      at,
+    },
+    {
+      table: 'blobs',
+      key: encodeKey([Buffer.from([0, 255, 1]), 'x', null]),
+      op: 'update',
+      side: 'source',
+      error: 'e',
+      at,
+    },
     { table: 'orders', key: null, op: 'delete', side: 'target', error: 'keys unknown', at },
   ]);
   assert.equal(ids.length, 3);
   const raw = await store.redis.xrange(migrationKeys('m-repairs').repairs, '-', '+');
-  assert.deepEqual(raw[0][1], ['table', 'orders', 'key', '[42]', 'op', 'insert', 'side', 'target', 'error', 'connect ECONNREFUSED', 'at', at]);
+  assert.deepEqual(raw[0][1], [
+    'table',
+    'orders',
+    'key',
+    '[42]',
+    'op',
+    'insert',
+    'side',
+    'target',
+    'error',
+    'connect ECONNREFUSED',
+    'at',
+    at,
+  ]);
   const all = await repairs.read();
   assert.deepEqual(
     all.map((r) => [r.table, r.key, r.op, r.side]),
@@ -202,7 +246,12 @@ test('SwitchWatcher follows changes, and resumes after Redis restarts', async ()
   const id = 'm-watch';
   await store.initialise(id);
   const seen: number[] = [];
-  const watcher = new SwitchWatcher({ redis: stack.redis.url, migrationId: id, onChange: (s) => seen.push(s.version), onError: () => {} });
+  const watcher = new SwitchWatcher({
+    redis: stack.redis.url,
+    migrationId: id,
+    onChange: (s) => seen.push(s.version),
+    onError: () => {},
+  });
   watcher.start();
   try {
     await waitFor(() => seen.includes(1));

@@ -19,8 +19,13 @@ export function analyzeTemplate(sql: string): AnalyzedTemplate | undefined {
   const marked = markPlaceholders(sql);
   if (marked.identifierPlaceholder) return undefined;
   let parsed: Marked | undefined = withStyle(parseSql(marked.marked), 'var');
-  if (!parsed && marked.count > 0) parsed = withStyle(parseSql(markPlaceholders(sql, 'number').marked), 'number');
-  if (!parsed) return { analysis: { kind: 'unparsed', write: WRITE_KEYWORDS.has(firstKeyword(sql)) }, placeholders: marked.count };
+  if (!parsed && marked.count > 0)
+    parsed = withStyle(parseSql(markPlaceholders(sql, 'number').marked), 'number');
+  if (!parsed)
+    return {
+      analysis: { kind: 'unparsed', write: WRITE_KEYWORDS.has(firstKeyword(sql)) },
+      placeholders: marked.count,
+    };
   return { analysis: analyzeParsed(parsed), placeholders: marked.count };
 }
 
@@ -97,7 +102,9 @@ function analyzeInsert(stmt: Node, parsed: Marked): Analysis {
   if (Array.isArray(stmt.columns)) out.columns = stmt.columns.map((c) => columnName(c) ?? '');
   const values = isNode(stmt.values) ? stmt.values : undefined;
   if (values?.type === 'values') {
-    out.rows = nodes(values.values).map((row) => (Array.isArray(row.value) ? row.value.map((v) => valueRef(v, parsed)) : []));
+    out.rows = nodes(values.values).map((row) =>
+      Array.isArray(row.value) ? row.value.map((v) => valueRef(v, parsed)) : [],
+    );
   } else if (values?.type === 'select') {
     out.fromSelect = true;
   } else {
@@ -106,7 +113,12 @@ function analyzeInsert(stmt: Node, parsed: Marked): Analysis {
   return out;
 }
 
-function analyzeKeyed(stmt: Node, tables: Node[], multiTable: boolean, parsed: Marked): KeyedAnalysis | undefined {
+function analyzeKeyed(
+  stmt: Node,
+  tables: Node[],
+  multiTable: boolean,
+  parsed: Marked,
+): KeyedAnalysis | undefined {
   const first = tables[0];
   const name = first ? str(first.table) : undefined;
   if (!name) return undefined;
@@ -127,7 +139,12 @@ function analyzeKeyed(stmt: Node, tables: Node[], multiTable: boolean, parsed: M
   if (lim && limValues.length > 0) {
     const rendered = limValues.map((v) => parsed.toSql(v));
     const sep = String(lim.seperator ?? '').toLowerCase();
-    const text = rendered.length === 1 ? rendered[0] : sep === 'offset' ? `${rendered[0]} OFFSET ${rendered[1]}` : `${rendered[0]}, ${rendered[1]}`;
+    const text =
+      rendered.length === 1
+        ? rendered[0]
+        : sep === 'offset'
+          ? `${rendered[0]} OFFSET ${rendered[1]}`
+          : `${rendered[0]}, ${rendered[1]}`;
     limit = unmark(text, parsed.style);
   }
   const equalities = new Map<string, ValueRef[]>();
@@ -152,12 +169,18 @@ function collectEqualities(node: Node, table: TableRef, parsed: Marked, out: Map
   const right = isNode(node.right) ? node.right : undefined;
   if (!left || !right) return;
   if (op === '=') {
-    const [col, val] = left.type === 'column_ref' ? [left, right] : right.type === 'column_ref' ? [right, left] : [];
+    const [col, val] =
+      left.type === 'column_ref' ? [left, right] : right.type === 'column_ref' ? [right, left] : [];
     if (!col || !val || val.type === 'column_ref') return;
     const name = ownColumn(col, table);
     const ref = valueRef(val, parsed);
     if (name && ref.kind !== 'generated') out.set(name, [ref]);
-  } else if (op === 'IN' && left.type === 'column_ref' && right.type === 'expr_list' && Array.isArray(right.value)) {
+  } else if (
+    op === 'IN' &&
+    left.type === 'column_ref' &&
+    right.type === 'expr_list' &&
+    Array.isArray(right.value)
+  ) {
     const name = ownColumn(left, table);
     const refs = right.value.map((v) => valueRef(v, parsed));
     if (name && refs.every((r) => r.kind !== 'generated')) out.set(name, refs);
@@ -191,7 +214,8 @@ function valueRef(v: unknown, parsed: Marked): ValueRef {
     return index !== undefined ? { kind: 'param', index } : { kind: 'number', value: v.value };
   }
   if (v.type === 'null' || v.type === 'default') return { kind: 'generated' };
-  if (v.type === 'column_ref' && String(columnName(v.column)).toUpperCase() === 'DEFAULT' && !v.table) return { kind: 'generated' };
+  if (v.type === 'column_ref' && String(columnName(v.column)).toUpperCase() === 'DEFAULT' && !v.table)
+    return { kind: 'generated' };
   return { kind: 'sql', fragment: fragment(v, parsed) };
 }
 

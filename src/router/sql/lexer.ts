@@ -47,7 +47,10 @@ function scan(sql: string, visit: Visitor): void {
       i++;
       continue;
     }
-    if (c === '#' || (c === '-' && sql[i + 1] === '-' && (sql[i + 2] === ' ' || sql[i + 2] === '\t' || sql[i + 2] === '\n'))) {
+    if (
+      c === '#' ||
+      (c === '-' && sql[i + 1] === '-' && (sql[i + 2] === ' ' || sql[i + 2] === '\t' || sql[i + 2] === '\n'))
+    ) {
       while (i < n && sql[i] !== '\n') i++;
       continue;
     }
@@ -74,7 +77,10 @@ export function markPlaceholders(sql: string, style: 'var' | 'number' = 'var'): 
       skipNext = i + 1;
       return;
     }
-    parts.push(sql.slice(last, i), style === 'var' ? `${MARKER_PREFIX}${count}` : ` ${NUMBER_MARKER_BASE + count} `);
+    parts.push(
+      sql.slice(last, i),
+      style === 'var' ? `${MARKER_PREFIX}${count}` : ` ${NUMBER_MARKER_BASE + count} `,
+    );
     last = i + 1;
     count++;
   });
