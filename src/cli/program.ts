@@ -30,7 +30,7 @@ Exit codes:
   2  usage or configuration error (bad arguments, invalid plan, unknown namespace)
   3  not found (no such migration or schedule)
   4  Temporal unreachable, or no worker answered in time
-  5  the workflow failed, was terminated, cancelled or timed out (watch, wait)
+  5  the migration did not complete: workflow failed, terminated, cancelled, timed out, or aborted (watch, wait)
   130 interrupted (Ctrl-C during watch/wait; the workflow keeps running)
 
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,22 +12,39 @@ export interface CliRun {
   json<T = Record<string, unknown>>(): T;
 }
 
+/** A `migrate` process still running (watch, wait). */
+export interface RunningCli {
+  child: ChildProcess;
+  /** stdout so far. */
+  stdout(): string;
+  done: Promise<CliRun>;
+}
+
 /** Runs the real `migrate` process: `node --import tsx src/cli/main.ts ...args`. */
 export function migrate(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, USER: 'tester', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return spawnMigrate(args, env, timeoutMs).done;
+}
+
+/** Starts the real `migrate` process and returns at once. */
+export function spawnMigrate(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): RunningCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, USER: 'tester', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<CliRun>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(
@@ -55,6 +72,7 @@ export function migrate(
       });
     });
   });
+  return { child, stdout: () => stdout, done };
 }
 
 /** A message for assertion failures: the whole run. */

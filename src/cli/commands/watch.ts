@@ -16,9 +16,22 @@ import { resolveMigration, type MigrationTarget } from '../target.js';
 import { executionInfo, statusDocument } from './status.js';
 import { statusQuery } from '../../workflows/api.js';
 
-/** Exit code for a closed execution: 0 when it completed, 5 otherwise (failed, terminated, ...). */
-export function closedExitCode(executionStatus: string): ExitCodeValue {
-  return executionStatus === 'COMPLETED' ? ExitCode.Ok : ExitCode.WorkflowFailed;
+/**
+ * Exit code for a closed migration: 0 when the workflow completed and the migration with it; 5 when
+ * the workflow failed, was terminated, cancelled or timed out, or the migration ended ABORTED.
+ */
+export function closedExitCode(executionStatus: string, finalState?: string): ExitCodeValue {
+  return executionStatus === 'COMPLETED' && finalState !== 'ABORTED' ? ExitCode.Ok : ExitCode.WorkflowFailed;
+}
+
+/** The final status a completed migration workflow returned (undefined if it did not complete). */
+async function finalStatus(target: MigrationTarget): Promise<MigrationStatus | undefined> {
+  if (target.description.status.name !== 'COMPLETED') return undefined;
+  try {
+    return (await target.handle.result()) as MigrationStatus;
+  } catch {
+    return undefined;
+  }
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -65,6 +78,7 @@ async function watch(ctx: CommandContext, idArg: string | undefined, intervalSec
         }
       }
       const closed = target.description.status.name !== 'RUNNING';
+      if (closed) last = (await finalStatus(target)) ?? last;
       if (last) {
         if (display) display.show(liveFrame(last, executionInfo(target)));
         else {
@@ -76,10 +90,10 @@ async function watch(ctx: CommandContext, idArg: string | undefined, intervalSec
       if (closed) {
         display?.stop();
         const status = target.description.status.name;
-        ctx.out.note(
-          `migration ${target.migrationId} closed: ${status}${last?.error ? ` (${last.error})` : ''}`,
-        );
-        ctx.exitCode = closedExitCode(status);
+        const state = last ? `, migration ${last.state}` : '';
+        const error = last?.error ? ` (${last.error})` : '';
+        ctx.out.note(`migration ${target.migrationId} closed: workflow ${status}${state}${error}`);
+        ctx.exitCode = closedExitCode(status, last?.state);
         return;
       }
       await sleep(intervalSeconds * 1000, stop.signal);
@@ -116,16 +130,20 @@ async function wait(ctx: CommandContext, idArg: string | undefined): Promise<voi
     unsubscribe();
   }
   const status = target.description.status.name;
+  const final = await finalStatus(target);
   ctx.out.result(
     {
-      ok: status === 'COMPLETED',
+      ok: closedExitCode(status, final?.state) === ExitCode.Ok,
       migrationId: target.migrationId,
       workflowId: target.workflowId,
       execution: status,
+      state: final?.state ?? null,
+      status: final ?? null,
     },
-    () => `migration ${target.migrationId} closed: ${status}`,
+    () =>
+      `migration ${target.migrationId} closed: workflow ${status}${final ? `, migration ${final.state}` : ''}`,
   );
-  ctx.exitCode = closedExitCode(status);
+  ctx.exitCode = closedExitCode(status, final?.state);
 }
 
 export function registerWatchCommands(program: Command, runtime: Runtime, result: ActionResult): void {
@@ -146,7 +164,9 @@ export function registerWatchCommands(program: Command, runtime: Runtime, result
   withCommonOptions(
     program
       .command('wait [ID]')
-      .description('wait until the workflow closes: exit 0 if it completed, 5 if it failed'),
+      .description(
+        'wait until the workflow closes: exit 0 if the migration completed, 5 if it failed or was aborted',
+      ),
     runtime,
   ).action(
     action(runtime, result, async (ctx, id: string | undefined) => {
