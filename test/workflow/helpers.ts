@@ -39,26 +39,26 @@ export function quietRuntime(): void {
 }
 
 /** Bundles src/workflows once per content hash (shared between test files through a tmp file). */
-export async function workflowBundle(): Promise<{ code: string }> {
+export async function workflowBundle(): Promise<{ code: string; file: string }> {
   const hash = createHash('sha1');
   for (const f of readdirSync(workflowsDir).sort()) hash.update(f).update(readFileSync(join(workflowsDir, f)));
   const digest = hash.digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'migration-workflow-bundles');
   const file = join(dir, `${digest}.js`);
-  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8'), file };
   const { code } = await bundleWorkflowCode({ workflowsPath: join(workflowsDir, 'index.ts'), logger: new DefaultLogger('WARN') });
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, file);
-  return { code };
+  return { code, file };
 }
 
 export interface Env {
   stack: Stack;
   client: Client;
   connection: Connection;
-  bundle: { code: string };
+  bundle: { code: string; file: string };
   worker?: RunningWorker;
   startWorker(options?: Partial<RunWorkerOptions>): Promise<RunningWorker>;
   stop(): Promise<void>;
@@ -76,7 +76,7 @@ export async function startEnv(options: { worker?: boolean } = {}): Promise<Env>
     connection,
     bundle,
     async startWorker(extra = {}) {
-      const w = await runWorker({ workflowBundle: bundle, ...extra });
+      const w = await runWorker({ workflowBundle: { code: bundle.code }, ...extra });
       env.worker = w;
       return w;
     },
