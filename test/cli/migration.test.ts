@@ -13,6 +13,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { atGate, createSchema, startEnv, waitStatus, type Env } from '../workflow/helpers.js';
 import type { StatusDocument } from '../../src/cli/commands/status.js';
 import type { ListedMigration } from '../../src/cli/commands/list.js';
+import type { ScheduleRow } from '../../src/cli/commands/schedule.js';
+import type { VerificationSummary } from '../../src/workflows/api.js';
 import { migrate, migrateInProcess, show, spawnMigrate, type CliRun } from './helpers.js';
 
 const ID = 'clitest';
@@ -174,6 +176,38 @@ test(
     assert.equal(entry('pause', 'alice')?.reason, 'look first');
     assert.equal(entry('advance', 'bob')?.reason, 'catch-up verified');
     assert.ok(entry('setReadPercent', 'carol'));
+
+    // The verification schedule (created at DUAL_WRITE_SOURCE_FIRST): list, pause with a note, unpause.
+    const schedules = await inProc(['schedule', 'list', ID, '--json']);
+    expectCode(schedules, 0);
+    const [row] = schedules.json<{ schedules: ScheduleRow[] }>().schedules;
+    assert.equal(row.scheduleId, `migration-${ID}-verify`);
+    assert.equal(row.paused, false);
+    expectCode(await inProc(['schedule', 'pause', ID, '--by', 'erin', '--reason', 'db maintenance']), 0);
+    const pausedRow = (await inProc(['schedule', 'list', '--json'])).json<{ schedules: ScheduleRow[] }>()
+      .schedules;
+    assert.deepEqual(
+      pausedRow.map((r) => [r.migrationId, r.paused, r.note]),
+      [[ID, true, 'paused by erin: db maintenance (migrate CLI)']],
+    );
+    expectCode(await inProc(['schedule', 'unpause', ID]), 0);
+    // verify: no table named -> trigger the schedule now; --table -> a one-off verification workflow.
+    const triggered = await inProc(['verify', ID, '--json']);
+    expectCode(triggered, 0);
+    assert.equal(triggered.json<{ triggered: string }>().triggered, `migration-${ID}-verify`);
+    const oneOff = await inProc(['verify', ID, '--table', 'orders', '--wait', '--json']);
+    expectCode(oneOff, 0);
+    const verified = oneOff.json<{ workflowId: string; tables: string[]; result: VerificationSummary }>();
+    assert.match(verified.workflowId, new RegExp(`^migration-${ID}-verify-cli-`));
+    assert.deepEqual(verified.tables, ['orders']);
+    assert.equal(verified.result.totalMismatches, 0);
+    assert.deepEqual(
+      verified.result.tables.map((t) => t.table),
+      ['orders'],
+    );
+    const badTable = await inProc(['verify', ID, '--table', 'nope']);
+    expectCode(badTable, 2);
+    assert.match(badTable.stderr, /unknown table nope; the plan has customers, orders, order_lines/);
 
     // finalize is refused before its gate (validator), after the CLI's own --confirm check passed.
     const finalize = await inProc(['finalize', ID, '--confirm']);
