@@ -32,9 +32,19 @@ export function executionInfo(target: MigrationTarget): ExecutionInfo {
   };
 }
 
-/** Queries the workflow's `status` (a worker must answer within MIGRATE_RPC_TIMEOUT). */
+/**
+ * The migration's status: the `status` query (a worker must answer within MIGRATE_RPC_TIMEOUT), or,
+ * for a completed workflow, the final status it returned (no worker needed).
+ */
 export async function queryStatus(ctx: CommandContext, target: MigrationTarget): Promise<MigrationStatus> {
   const session = await ctx.session();
+  if (target.description.status.name === 'COMPLETED') {
+    try {
+      return (await session.withDeadline(() => target.handle.result())) as MigrationStatus;
+    } catch {
+      // Fall back to the query below.
+    }
+  }
   return session.withDeadline(() => target.handle.query(statusQuery));
 }
 
