@@ -13,7 +13,6 @@ import {
   SA_READ_PERCENT,
   SA_TABLES,
   SA_WRITE_MODE,
-  VERIFICATION_WORKFLOW_TYPE,
   migrationWorkflowId,
   planQuery,
   signals,
