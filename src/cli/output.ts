@@ -10,7 +10,8 @@ export const processStreams: Streams = { stdout: process.stdout, stderr: process
 
 /**
  * The one place that writes. With `--json`, stdout carries exactly one JSON document per command
- * (one per line for `watch`) and nothing else; human text and notes then go to stderr.
+ * (one per line for `watch`) and nothing else; notes are left out and errors go to stderr (and, as
+ * a JSON error document, to stdout).
  */
 export class Output {
   constructor(
@@ -32,7 +33,7 @@ export class Output {
     this.streams.stdout.write(JSON.stringify(value, jsonReplacer) + '\n');
   }
 
-  /** Human text that is not the result (progress notes, hints): stdout normally, stderr with --json. */
+  /** Human text that is not the result (progress notes, hints): stdout, left out with --json. */
   note(text: string): void {
     if (this.json) return;
     this.streams.stdout.write(text.endsWith('\n') ? text : text + '\n');
