@@ -107,6 +107,8 @@ async function watch(ctx: CommandContext, idArg: string | undefined, intervalSec
       }
     }
   } finally {
+    // Also on errors: cli-progress hid the cursor.
+    display?.stop();
     unsubscribe();
   }
 }

@@ -32,6 +32,7 @@ const formatRow: cliProgress.GenericFormatter = (options, params, payload: Paylo
 export class ProgressDisplay implements LiveDisplay {
   private readonly multibar: cliProgress.MultiBar;
   private readonly bars: cliProgress.SingleBar[] = [];
+  private stopped = false;
 
   constructor(stream: NodeJS.WritableStream) {
     this.multibar = new cliProgress.MultiBar(
@@ -73,6 +74,8 @@ export class ProgressDisplay implements LiveDisplay {
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     this.multibar.stop();
   }
 }
