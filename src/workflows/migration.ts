@@ -323,6 +323,7 @@ class MigrationRun {
       const acks = await this.short('waitForRouterAcks', { migrationId: this.plan.id, version: sw.version, timeoutMs }, `router acks v${sw.version}`);
       this.s.switches.ackedBy = acks.acked;
       if (acks.allAcked) break;
+      await this.historyCheckpoint();
       pushWarning(this.s, nowIso(), `routers ${acks.pending.join(', ')} have not acknowledged switch version ${sw.version}; still waiting`);
     }
     this.changed();
@@ -510,6 +511,7 @@ class MigrationRun {
     for (;;) {
       const st = await this.long('waitForSyncPosition', { spec, position: pos, timeoutMs: 60_000 }, `wait for ${spec.stream} to pass the hand-over point`);
       if (st.reached) return;
+      await this.historyCheckpoint();
       pushWarning(this.s, nowIso(), `${spec.stream} has not reached the hand-over position yet; still waiting`);
     }
   }
@@ -519,6 +521,7 @@ class MigrationRun {
       const lag = await this.refreshHealth();
       this.doing(`waiting for CDC lag under ${maxLagSeconds} s (now ${lag ?? '?'} s)`);
       if (lag !== null && lag <= maxLagSeconds) return;
+      await this.historyCheckpoint();
       await wf.sleep('2s');
     }
   }
@@ -801,6 +804,14 @@ class MigrationRun {
     return info.continueAsNewSuggested || info.historyLength > this.plan.temporal.continueAsNewAfterEvents;
   }
 
+  /**
+   * Inside a long in-step wait: continue as new when the history is long. The step is not marked done,
+   * so the new run performs it again from the start (every step is idempotent).
+   */
+  private async historyCheckpoint(): Promise<void> {
+    if (this.shouldContinueAsNew()) await this.continueAsNew();
+  }
+
   private async continueAsNew(): Promise<never> {
     this.doing('continuing as new (history size); loops resume from their checkpoints');
     this.loopsSuspended = true;
@@ -841,6 +852,7 @@ class MigrationRun {
           s.topDone = true;
           this.doing(`${describeStep(top)} done`);
         } catch (err) {
+          if (err instanceof wf.ContinueAsNew) throw err;
           if (isCancel(err) && scope.consideredCancelled) {
             this.doing(`${describeStep(top)} interrupted at a safe point`);
           } else {
@@ -854,7 +866,7 @@ class MigrationRun {
         continue;
       }
       if (currentPhase(s) === 'DONE') break;
-      if (this.shouldContinueAsNew() && !s.paused) await this.continueAsNew();
+      if (this.shouldContinueAsNew()) await this.continueAsNew();
       if (failure !== null && top) {
         // The top step failed: wait for advance (retry), rollback or abort.
         const retry = await this.gate({ phase: top.phase, readPercent: top.readPercent }, failure);
