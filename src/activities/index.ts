@@ -26,6 +26,7 @@ import type {
   VerifyInput,
   VerifyProgress,
   VerifyResult,
+  VerifyWindowInput,
 } from './contracts.js';
 import { redisUrl } from './db/connections.js';
 import { SwitchStore } from '../switches/index.js';
@@ -43,6 +44,7 @@ const SCHEMA = ['../schema/index.js', '../schema/precheck.js', '../schema/prepar
 const COPIER = ['../copier/index.js', '../copier/copy.js', '../copier/split.js', '../copier/truncate.js'];
 const CDC = ['../cdc/index.js', '../cdc/sync.js', '../cdc/apply.js', '../cdc/status.js', '../cdc/position.js'];
 const VERIFY = ['../verify/index.js', '../verify/verifyTable.js'];
+const VERIFY_INCREMENTAL = ['../verify/index.js', '../verify/incremental.js'];
 const REPAIR = ['../repair/index.js', '../repair/loop.js', '../repair/runRepairLoop.js'];
 
 export interface ActivityOptions {
@@ -166,6 +168,26 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
     verifyTable: (input) =>
       classify(async () => {
         const fn = await verifyFn();
+        const run = await activityRun<VerifyProgress>();
+        try {
+          return await fn(input, run.ctx);
+        } finally {
+          await run.close();
+        }
+      }),
+    verifyUpdatedSince: (input) =>
+      classify(async () => {
+        const fn = await dataPlane<(i: VerifyWindowInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>('verifyUpdatedSince', VERIFY_INCREMENTAL);
+        const run = await activityRun<VerifyProgress>();
+        try {
+          return await fn(input, run.ctx);
+        } finally {
+          await run.close();
+        }
+      }),
+    reverseScanDeletes: (input) =>
+      classify(async () => {
+        const fn = await dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>('reverseScanDeletes', VERIFY_INCREMENTAL);
         const run = await activityRun<VerifyProgress>();
         try {
           return await fn(input, run.ctx);

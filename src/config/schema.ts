@@ -121,7 +121,7 @@ export const planSchema = z
       .default({}),
     repairLoop: z
       .object({
-        mode: z.enum(['updated_at', 'full']).default('updated_at'),
+        mode: z.enum(['binlog', 'updated_at', 'full']).default('updated_at'),
         intervalSeconds: durationSeconds.default(10),
       })
       .strict()

@@ -101,7 +101,8 @@ export interface GateRule {
 /** Gate names: the phase the gate leads into; READ_SWITCH gates are per step. */
 export type GateName = 'DUAL_WRITE_SOURCE_FIRST' | 'READ_SWITCH' | 'DUAL_WRITE_TARGET_FIRST' | 'TARGET_ONLY' | 'FINALIZE';
 
-export type RepairLoopMode = 'updated_at' | 'full';
+/** binlog: compare each changed key shortly after its change; updated_at: windows + reverse delete scans; full: periodic full verify+repair. */
+export type RepairLoopMode = 'binlog' | 'updated_at' | 'full';
 
 /** A migration plan: data only, no credentials (connections are NAMES resolved by the worker's env). */
 export interface MigrationPlan {

@@ -135,6 +135,7 @@ export async function tableRows(url: string, table: string): Promise<Map<string,
   const conn = await mysql.createConnection({ uri: url, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
   try {
     const key = table === 'order_lines' ? 'order_id, line' : 'id';
+    // (tables other than the three of createSchema have an `id` key)
     const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT * FROM \`${table}\` ORDER BY ${key}`);
     const out = new Map<string, string>();
     for (const r of rows) {

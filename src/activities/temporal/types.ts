@@ -18,6 +18,7 @@ import type {
   TableSpec,
   VerifyInput,
   VerifyResult,
+  VerifyWindowInput,
 } from '../contracts.js';
 import type { VerificationInput } from '../../workflows/api.js';
 
@@ -68,6 +69,10 @@ export interface MigrationActivities {
   clearCopyCheckpoints(input: { prefix: string }): Promise<void>;
   truncateTargetTables(input: { target: string; tables: TableSpec[] }): Promise<void>;
   verifyTable(input: VerifyInput): Promise<VerifyResult>;
+  /** Incremental verification of an updated_at window. */
+  verifyUpdatedSince(input: VerifyWindowInput): Promise<VerifyResult>;
+  /** Key-only scan for rows the authoritative side deleted. */
+  reverseScanDeletes(input: VerifyInput): Promise<VerifyResult>;
   runRepairLoop(input: RepairLoopActivityInput): Promise<void>;
   /** The repair loop's latest progress (kept by the loop activity outside Temporal), or null. */
   repairLoopProgress(input: { migrationId: string; stream: string }): Promise<RepairLoopProgress | null>;
