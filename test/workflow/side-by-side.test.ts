@@ -54,3 +54,17 @@ test('two migrations side by side (seed 000 and seed 002 procedures) complete in
   assert.equal(rb.state, 'COMPLETED');
   assert.deepEqual(await diffSides(env.stack, ['a_items', 'b_items']), []);
 });
+
+test('a precheck problem stops the run at a "failed" gate naming the fix; abort ends it', { timeout: 60_000 }, async () => {
+  const conn = await mysql.createConnection({ uri: env.stack.source.url() });
+  await conn.query('CREATE TABLE no_key (a INT NULL, b VARCHAR(10))');
+  await conn.end();
+  const plan = defaultPlan('bad', ['no_key'], { temporal: { heartbeatTimeoutSeconds: 5, gatePollSeconds: 0.5 } });
+  const handle = await startMigration(env, plan);
+  const s = await atGate(handle, 'PRECHECK', undefined, 30_000);
+  assert.match(s.gate?.waitingFor ?? '', /PRECHECK failed: .*no_key/s);
+  assert.match(s.error ?? '', /no_key/);
+  await signal(handle, 'abort', { by: 'ops', reason: 'fix the table first' });
+  const final = (await handle.result()) as MigrationStatus;
+  assert.equal(final.state, 'ABORTED');
+});
