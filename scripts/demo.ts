@@ -22,6 +22,12 @@ const program = new Command('demo')
   .parse();
 const opts = program.opts<{ rows: number; rate: number; soak: number; manual: boolean; chaos: boolean; keep: boolean }>();
 
+// Ctrl-C or SIGTERM: stop where we are and clean up every server and directory of the run.
+const interrupted = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => interrupted.abort(new Error(`interrupted by ${sig}`)));
+}
+
 const display = createDisplay({ stdout: process.stdout, stderr: process.stderr });
 const started = Date.now();
 const result = await runDemo({
@@ -30,10 +36,11 @@ const result = await runDemo({
   soakSeconds: opts.soak,
   manual: opts.manual,
   chaos: opts.chaos,
+  signal: interrupted.signal,
   holdBeforeStop: opts.keep
     ? () => {
         display.message('--keep: the stack stays up (Temporal at the address above); Ctrl-C to stop and clean up');
-        return new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        return new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve()));
       }
     : undefined,
   log: (line) => display.message(`[demo ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`),
@@ -46,6 +53,14 @@ const result = await runDemo({
     });
     display.show(frame);
   },
+}).catch((err: Error) => {
+  display.stop();
+  if (interrupted.signal.aborted) {
+    console.error(`\n${String(interrupted.signal.reason?.message ?? 'interrupted')}: every server of the run was stopped and its data removed.`);
+    process.exit(130);
+  }
+  console.error(`\nDEMO FAILED: ${err.stack ?? err.message}`);
+  process.exit(1);
 });
 display.stop();
 

@@ -35,6 +35,8 @@ export interface DemoOptions {
   onStatus?: (status: MigrationStatus, app: WorkloadStats) => void;
   /** After the check, keep the stack (and so the run's history) up until this resolves. */
   holdBeforeStop?: () => Promise<void>;
+  /** Aborting stops the run where it is and cleans everything up (Ctrl-C). */
+  signal?: AbortSignal;
   /** One-line messages (what the demo is doing). */
   log: (line: string) => void;
 }
@@ -58,8 +60,8 @@ export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | '
     MIGRATION_ID,
     [
       // Throttled so that the copy is watchable (and, in chaos mode, killable) even on small data.
-      { name: 'orders', chunkSize: 500, maxRowsPerSecond: options.chaos ? 4000 : 20000, updatedAtColumn: 'updated_at' },
-      { name: 'order_items', chunkSize: 1000, maxRowsPerSecond: options.chaos ? 8000 : 40000, updatedAtColumn: 'updated_at' },
+      { name: 'orders', chunkSize: 500, maxRowsPerSecond: options.chaos ? 400 : 20000, updatedAtColumn: 'updated_at' },
+      { name: 'order_items', chunkSize: 1000, maxRowsPerSecond: options.chaos ? 800 : 40000, updatedAtColumn: 'updated_at' },
       { name: 'accounts', chunkSize: 500, updatedAtColumn: 'updated_at' },
     ],
     {
@@ -176,7 +178,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const logDir = join(stack.dir, 'logs');
     mkdirSync(logDir, { recursive: true });
-    worker = new WorkerProcess(stack.env, join(logDir, 'worker.log'));
+    worker = new WorkerProcess(stack.env, join(logDir, 'worker.log'), stack);
     log('starting a worker process (bundles the workflow code)');
     await worker.start();
 
@@ -237,6 +239,7 @@ async function driveToCompletion(
   let finalizing = false;
   let lastPhase: Phase | undefined;
   for (;;) {
+    options.signal?.throwIfAborted();
     const description = await handle.describe().catch(() => null);
     if (description && description.status.name !== 'RUNNING') {
       return (await handle.result()) as MigrationStatus;
@@ -270,6 +273,6 @@ async function driveToCompletion(
         await handle.executeUpdate('finalize', { args: [{ confirm: true, by: 'demo', reason: 'demo: every gate healthy' }] });
       }
     }
-    await sleep(1000);
+    await sleep(500);
   }
 }

@@ -16,6 +16,8 @@ export class WorkerProcess {
   constructor(
     private readonly env: Record<string, string>,
     private readonly logFile: string,
+    /** Told about each worker pid, so the stack's reaper can kill an orphaned worker. */
+    private readonly owner?: { own(pid: number): void; disown(pid: number): void },
   ) {}
 
   get running(): boolean {
@@ -32,7 +34,13 @@ export class WorkerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    if (child.pid) this.owner?.own(child.pid);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        if (child.pid) this.owner?.disown(child.pid);
+        resolve();
+      }),
+    );
     child.stderr?.pipe(log);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs} ms (log: ${this.logFile})`)), timeoutMs);

@@ -31,6 +31,9 @@ export interface Stack {
    * workflow inputs.
    */
   env: Record<string, string>;
+  /** Records a process the caller started for this stack (e.g. a worker), so an orphaned stack's reaper kills it too. */
+  own(pid: number): void;
+  disown(pid: number): void;
   stop(): Promise<void>;
 }
 
@@ -80,5 +83,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env.TEMPORAL_ADDRESS = temporal.address;
     env.TEMPORAL_NAMESPACE = temporal.namespace;
   }
-  return { dir, source, target, redis, temporal, env, stop };
+  return {
+    dir,
+    source,
+    target,
+    redis,
+    temporal,
+    env,
+    own: (pid) => ownership.add(pid),
+    disown: (pid) => ownership.remove(pid),
+    stop,
+  };
 }
