@@ -45,16 +45,28 @@ const worker = await Worker.create({
 
 await worker.runUntil(async () => {
   // Warm-up.
-  await pool(20, 10, (i) => client.workflow.execute(echoWorkflow, { taskQueue, workflowId: `warm-${i}-${Date.now()}`, args: ['x'] }));
+  await pool(20, 10, (i) =>
+    client.workflow.execute(echoWorkflow, { taskQueue, workflowId: `warm-${i}-${Date.now()}`, args: ['x'] }),
+  );
 
   const t0 = Date.now();
-  await pool(WORKFLOWS, 50, (i) => client.workflow.execute(echoWorkflow, { taskQueue, workflowId: `wf-${i}-${Date.now()}`, args: ['x'] }));
+  await pool(WORKFLOWS, 50, (i) =>
+    client.workflow.execute(echoWorkflow, { taskQueue, workflowId: `wf-${i}-${Date.now()}`, args: ['x'] }),
+  );
   const secs = (Date.now() - t0) / 1000;
-  console.log(`one-activity workflows: ${WORKFLOWS} in ${secs.toFixed(2)}s = ${(WORKFLOWS / secs).toFixed(1)} workflows/s`);
+  console.log(
+    `one-activity workflows: ${WORKFLOWS} in ${secs.toFixed(2)}s = ${(WORKFLOWS / secs).toFixed(1)} workflows/s`,
+  );
 
   for (const clients of [1, 8]) {
     const handles = await Promise.all(
-      Array.from({ length: clients }, (_, i) => client.workflow.start(counterWorkflow, { taskQueue, workflowId: `rt-${clients}-${i}-${Date.now()}`, args: [0] })),
+      Array.from({ length: clients }, (_, i) =>
+        client.workflow.start(counterWorkflow, {
+          taskQueue,
+          workflowId: `rt-${clients}-${i}-${Date.now()}`,
+          args: [0],
+        }),
+      ),
     );
     const per = Math.ceil(ROUND_TRIPS / clients);
     const latencies: number[] = [];

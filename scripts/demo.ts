@@ -12,15 +12,32 @@ function positiveInt(value: string): number {
 }
 
 const program = new Command('demo')
-  .description('End-to-end zero-downtime migration demo on a local stack (MariaDB pair, Redis, embedded Temporal)')
+  .description(
+    'End-to-end zero-downtime migration demo on a local stack (MariaDB pair, Redis, embedded Temporal)',
+  )
   .option('--rows <n>', 'orders to seed on the source (items and accounts follow)', positiveInt, 20000)
   .option('--rate <n>', 'application operations per second during the migration', positiveInt, 40)
   .option('--soak <seconds>', 'auto-advance soak per gate', positiveInt, 3)
-  .option('--manual', 'stop at every gate; drive the run with `npm run migrate` or `temporal workflow signal`', false)
-  .option('--chaos', 'kill the worker 3 times and restart Temporal, the target MariaDB and Redis during the run', false)
+  .option(
+    '--manual',
+    'stop at every gate; drive the run with `npm run migrate` or `temporal workflow signal`',
+    false,
+  )
+  .option(
+    '--chaos',
+    'kill the worker 3 times and restart Temporal, the target MariaDB and Redis during the run',
+    false,
+  )
   .option('--keep', 'keep the stack up after the check (inspect the run), until Ctrl-C', false)
   .parse();
-const opts = program.opts<{ rows: number; rate: number; soak: number; manual: boolean; chaos: boolean; keep: boolean }>();
+const opts = program.opts<{
+  rows: number;
+  rate: number;
+  soak: number;
+  manual: boolean;
+  chaos: boolean;
+  keep: boolean;
+}>();
 
 // Ctrl-C or SIGTERM: stop where we are and clean up every server and directory of the run.
 const interrupted = new AbortController();
@@ -39,7 +56,9 @@ const result = await runDemo({
   signal: interrupted.signal,
   holdBeforeStop: opts.keep
     ? () => {
-        display.message('--keep: the stack stays up (Temporal at the address above); Ctrl-C to stop and clean up');
+        display.message(
+          '--keep: the stack stays up (Temporal at the address above); Ctrl-C to stop and clean up',
+        );
         return new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve()));
       }
     : undefined,
@@ -56,7 +75,9 @@ const result = await runDemo({
 }).catch((err: Error) => {
   display.stop();
   if (interrupted.signal.aborted) {
-    console.error(`\n${String(interrupted.signal.reason?.message ?? 'interrupted')}: every server of the run was stopped and its data removed.`);
+    console.error(
+      `\n${String(interrupted.signal.reason?.message ?? 'interrupted')}: every server of the run was stopped and its data removed.`,
+    );
     process.exit(130);
   }
   console.error(`\nDEMO FAILED: ${err.stack ?? err.message}`);
@@ -70,11 +91,19 @@ for (const c of result.comparisons) {
     `${c.equal ? 'OK  ' : 'DIFF'} ${c.table.padEnd(12)} source ${String(c.sourceRows).padStart(7)} rows checksum ${c.sourceChecksum.padEnd(11)} | target ${String(c.targetRows).padStart(7)} rows checksum ${c.targetChecksum}`,
   );
 }
-console.log(`application: ${result.app.writes} acknowledged writes, ${result.app.reads} reads, ${result.app.errors} errors`);
-console.log(`acknowledged writes checked on the target: ${result.acknowledged.checked}, missing: ${result.acknowledged.missing.length}`);
+console.log(
+  `application: ${result.app.writes} acknowledged writes, ${result.app.reads} reads, ${result.app.errors} errors`,
+);
+console.log(
+  `acknowledged writes checked on the target: ${result.acknowledged.checked}, missing: ${result.acknowledged.missing.length}`,
+);
 if (result.chaosEvents.length) console.log(`chaos: ${result.chaosEvents.join('; ')}`);
-console.log(`\nOpen the run (with --keep the embedded server stays up; on a real cluster set TEMPORAL_ADDRESS):`);
-console.log(`  temporal workflow describe --address ${result.temporalAddress} --workflow-id ${result.workflowId}`);
+console.log(
+  `\nOpen the run (with --keep the embedded server stays up; on a real cluster set TEMPORAL_ADDRESS):`,
+);
+console.log(
+  `  temporal workflow describe --address ${result.temporalAddress} --workflow-id ${result.workflowId}`,
+);
 console.log(`  npm run migrate -- status ${result.workflowId.replace(/^migration-/, '')}`);
 console.log(`took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (!result.ok) {

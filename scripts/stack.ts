@@ -3,10 +3,15 @@
 import { startStack } from './localstack/index.js';
 
 const withTemporal = !process.argv.includes('--no-temporal');
-const stack = await startStack({ temporal: withTemporal, temporalPersistent: process.argv.includes('--persistent') });
+const stack = await startStack({
+  temporal: withTemporal,
+  temporalPersistent: process.argv.includes('--persistent'),
+});
 console.log('# local stack is up; export these in another shell:');
 for (const [key, value] of Object.entries(stack.env)) console.log(`export ${key}='${value}'`);
-console.log(`# admin: mariadb -S ${stack.source.socketPath} -u root   /   mariadb -S ${stack.target.socketPath} -u root`);
+console.log(
+  `# admin: mariadb -S ${stack.source.socketPath} -u root   /   mariadb -S ${stack.target.socketPath} -u root`,
+);
 console.log('# Ctrl-C stops everything and removes the data directories');
 const shutdown = async () => {
   await stack.stop();

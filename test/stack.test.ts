@@ -60,7 +60,12 @@ test('both MariaDB instances accept the migration user and run ROW binlog with f
   }
   // The migration user is password-authenticated: a wrong password is refused.
   await assert.rejects(
-    mysql.createConnection({ host: '127.0.0.1', port: stack.source.port, user: MIGRATION_USER, password: 'wrong' }),
+    mysql.createConnection({
+      host: '127.0.0.1',
+      port: stack.source.port,
+      user: MIGRATION_USER,
+      password: 'wrong',
+    }),
     /Access denied/,
   );
 });
@@ -119,7 +124,9 @@ test('Redis answers', async () => {
 test('a stopped stack leaves no process and no directory behind', async () => {
   const extra = await startStack();
   // mariadbd writes its pid file into the instance directory.
-  const pids = [extra.source, extra.target].map((m) => Number(readFileSync(`${m.dir}/mysqld.pid`, 'utf8').trim()));
+  const pids = [extra.source, extra.target].map((m) =>
+    Number(readFileSync(`${m.dir}/mysqld.pid`, 'utf8').trim()),
+  );
   assert.ok(pids.every(alive));
   await extra.stop();
   assert.ok(!existsSync(extra.dir), 'stack directory removed');

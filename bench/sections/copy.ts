@@ -7,15 +7,27 @@ import { spawn } from 'node:child_process';
 import { startStack, APP_DATABASE } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 import { copyTable } from '../../src/activities/copier/copy.js';
-import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from '../../src/activities/cdc/sync.js';
+import {
+  currentPosition,
+  recordSyncStart,
+  runSync,
+  syncStatus,
+  waitForSyncPosition,
+} from '../../src/activities/cdc/sync.js';
 import { prepareTarget } from '../../src/activities/schema/prepare.js';
 
 function pipeline(srcSock: string, dstSock: string, table: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const dump = spawn('mariadb-dump', ['-S', srcSock, '-uroot', '--single-transaction', '--quick', '--no-create-info', APP_DATABASE, table], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const dump = spawn(
+      'mariadb-dump',
+      ['-S', srcSock, '-uroot', '--single-transaction', '--quick', '--no-create-info', APP_DATABASE, table],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const load = spawn('mariadb', ['-S', dstSock, '-uroot', APP_DATABASE], {
+      stdio: ['pipe', 'inherit', 'inherit'],
     });
-    const load = spawn('mariadb', ['-S', dstSock, '-uroot', APP_DATABASE], { stdio: ['pipe', 'inherit', 'inherit'] });
     dump.stdout.pipe(load.stdin);
     let pending = 2;
     const done = (code: number | null) => {
@@ -61,17 +73,25 @@ export async function run(): Promise<void> {
     const spec = { stream: 'bench', from: 'source', to: 'target', tables, direction: 'forward' as const };
     await recordSyncStart(spec);
     t0 = Date.now();
-    const copied = await copyTable({ source: 'source', target: 'target', table: tables[0], stream: 'bench' }, {}, { concurrency: 3 });
+    const copied = await copyTable(
+      { source: 'source', target: 'target', table: tables[0], stream: 'bench' },
+      {},
+      { concurrency: 3 },
+    );
     const copySecs = (Date.now() - t0) / 1000;
     console.log(`rows: ${fmt(rows)}`);
     console.log(`mariadb-dump | mariadb : ${dumpSecs.toFixed(1)} s, ${fmt(rows / dumpSecs)} rows/s`);
-    console.log(`copyTable (3 in flight, chunk 2000): ${copySecs.toFixed(1)} s, ${fmt(copied.rowsCopied / copySecs)} rows/s`);
+    console.log(
+      `copyTable (3 in flight, chunk 2000): ${copySecs.toFixed(1)} s, ${fmt(copied.rowsCopied / copySecs)} rows/s`,
+    );
     console.log(`ratio copyTable / dump pipeline: ${(dumpSecs / copySecs).toFixed(2)}x`);
 
     // Sync: a sustained write load (4 writers, 50-row multi-row upserts) while the applier runs.
     const abort = new AbortController();
     let applied = 0;
-    const syncRun = runSync(spec, { signal: abort.signal, progress: (p) => (applied = p.rowsApplied) }).catch((e: Error) => e);
+    const syncRun = runSync(spec, { signal: abort.signal, progress: (p) => (applied = p.rowsApplied) }).catch(
+      (e: Error) => e,
+    );
     const stopAt = Date.now() + syncSeconds * 1000;
     let written = 0;
     let maxLagBytes = 0;
@@ -86,7 +106,10 @@ export async function run(): Promise<void> {
       const c = await stack.source.rootConnection(APP_DATABASE);
       while (Date.now() < stopAt) {
         const base = Math.floor(Math.random() * rows);
-        const values = Array.from({ length: 50 }, (_, i) => `(${base + i * 7919}, ${i}, MD5(RAND()), 1.5, NOW(6), 'w')`).join(',');
+        const values = Array.from(
+          { length: 50 },
+          (_, i) => `(${base + i * 7919}, ${i}, MD5(RAND()), 1.5, NOW(6), 'w')`,
+        ).join(',');
         await c.query(`INSERT INTO bench VALUES ${values} ON DUPLICATE KEY UPDATE a = a + 1, b = VALUES(b)`);
         written += 50;
       }
@@ -103,8 +126,12 @@ export async function run(): Promise<void> {
     abort.abort();
     await syncRun;
     const applySecs = writeSecs + drainSecs;
-    console.log(`sync: ${fmt(written)} rows written by 4 writers in ${writeSecs.toFixed(1)} s (${fmt(written / writeSecs)} rows/s offered)`);
-    console.log(`sync: applier ${fmt(applied)} row events in ${applySecs.toFixed(1)} s = ${fmt(applied / applySecs)} rows/s; caught up ${drainSecs.toFixed(1)} s after the load stopped`);
+    console.log(
+      `sync: ${fmt(written)} rows written by 4 writers in ${writeSecs.toFixed(1)} s (${fmt(written / writeSecs)} rows/s offered)`,
+    );
+    console.log(
+      `sync: applier ${fmt(applied)} row events in ${applySecs.toFixed(1)} s = ${fmt(applied / applySecs)} rows/s; caught up ${drainSecs.toFixed(1)} s after the load stopped`,
+    );
     console.log(`sync: max lag sampled ${fmt(maxLagBytes)} bytes, ${maxLagSeconds.toFixed(1)} s`);
     await src.end();
     await dst.end();

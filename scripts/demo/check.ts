@@ -13,7 +13,11 @@ export interface TableComparison {
  * The demo's independent check: it uses none of the product's verification code, only row counts and
  * the servers' own CHECKSUM TABLE on both sides.
  */
-export async function compareTables(source: mysql.Connection, target: mysql.Connection, tables: readonly string[]): Promise<TableComparison[]> {
+export async function compareTables(
+  source: mysql.Connection,
+  target: mysql.Connection,
+  tables: readonly string[],
+): Promise<TableComparison[]> {
   const out: TableComparison[] = [];
   for (const table of tables) {
     const [[s], [t]] = await Promise.all([summary(source, table), summary(target, table)]);

@@ -60,8 +60,18 @@ export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | '
     MIGRATION_ID,
     [
       // Throttled so that the copy is watchable (and, in chaos mode, killable) even on small data.
-      { name: 'orders', chunkSize: 500, maxRowsPerSecond: options.chaos ? 400 : 20000, updatedAtColumn: 'updated_at' },
-      { name: 'order_items', chunkSize: 1000, maxRowsPerSecond: options.chaos ? 800 : 40000, updatedAtColumn: 'updated_at' },
+      {
+        name: 'orders',
+        chunkSize: 500,
+        maxRowsPerSecond: options.chaos ? 400 : 20000,
+        updatedAtColumn: 'updated_at',
+      },
+      {
+        name: 'order_items',
+        chunkSize: 1000,
+        maxRowsPerSecond: options.chaos ? 800 : 40000,
+        updatedAtColumn: 'updated_at',
+      },
       { name: 'accounts', chunkSize: 500, updatedAtColumn: 'updated_at' },
     ],
     {
@@ -85,7 +95,13 @@ export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | '
 }
 
 async function appPool(url: string): Promise<mysql.Pool> {
-  return mysql.createPool({ uri: url, connectionLimit: 8, supportBigNumbers: true, bigNumberStrings: true, dateStrings: true });
+  return mysql.createPool({
+    uri: url,
+    connectionLimit: 8,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+  });
 }
 
 /** Chaos: what to break, once each, when the run reaches a phase (and the copy is under way). */
@@ -109,7 +125,8 @@ function chaosSteps(stack: Stack, worker: WorkerProcess, log: (l: string) => voi
     { label: 'worker killed during the copy', when: copying, act: killWorker('bulk copy') },
     {
       label: 'worker killed while CDC runs',
-      when: (s) => s.phase === 'CATCH_UP_VERIFY' || (s.phase === 'DUAL_WRITE_SOURCE_FIRST' && s.gate === null),
+      when: (s) =>
+        s.phase === 'CATCH_UP_VERIFY' || (s.phase === 'DUAL_WRITE_SOURCE_FIRST' && s.gate === null),
       act: killWorker('CDC running'),
     },
     {
@@ -165,13 +182,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const admin = await stack.source.rootConnection(APP_DATABASE);
     const counts = await createDemoData(admin, options.rows);
     await admin.end();
-    log(`source seeded: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+    log(
+      `source seeded: ${Object.entries(counts)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}`,
+    );
 
     const [sourcePool, targetPool] = await Promise.all([
       appPool(stack.source.url(APP_USER)),
       appPool(stack.target.url(APP_USER)),
     ]);
-    router = createRouter({ migrationId: MIGRATION_ID, source: sourcePool, target: targetPool, redis: stack.redis.url, routerId: 'demo-app' });
+    router = createRouter({
+      migrationId: MIGRATION_ID,
+      source: sourcePool,
+      target: targetPool,
+      redis: stack.redis.url,
+      routerId: 'demo-app',
+    });
     workload = new DemoWorkload(router, { ratePerSecond: options.rate, accounts: counts.accounts });
     workload.start();
     log(`demo application running: ${options.rate} ops/s through the router`);
@@ -195,7 +222,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log(`   temporal workflow describe --address ${temporalAddress} --workflow-id ${workflowId}`);
     if (options.manual) {
       log(`manual mode: advance each gate with  npm run migrate -- advance ${MIGRATION_ID}`);
-      log(`   or  temporal workflow signal --address ${temporalAddress} --workflow-id ${workflowId} --name advance --input '{}'`);
+      log(
+        `   or  temporal workflow signal --address ${temporalAddress} --workflow-id ${workflowId} --name advance --input '{}'`,
+      );
     }
 
     const chaos = options.chaos ? chaosSteps(stack, worker, log) : [];
@@ -203,18 +232,41 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const afterStats = { ...workload.stats };
     if (final.state !== 'COMPLETED') failures.push(`migration ended ${final.state}: ${final.error ?? ''}`);
-    if (afterStats.errors > 0) failures.push(`application saw ${afterStats.errors} errors (last: ${afterStats.lastError})`);
+    if (afterStats.errors > 0)
+      failures.push(`application saw ${afterStats.errors} errors (last: ${afterStats.lastError})`);
 
-    const [src, tgt] = await Promise.all([stack.source.rootConnection(APP_DATABASE), stack.target.rootConnection(APP_DATABASE)]);
+    const [src, tgt] = await Promise.all([
+      stack.source.rootConnection(APP_DATABASE),
+      stack.target.rootConnection(APP_DATABASE),
+    ]);
     try {
       const comparisons = await compareTables(src, tgt, DEMO_TABLES);
-      for (const c of comparisons) if (!c.equal) failures.push(`${c.table}: source ${c.sourceRows} rows / ${c.sourceChecksum}, target ${c.targetRows} rows / ${c.targetChecksum}`);
+      for (const c of comparisons)
+        if (!c.equal)
+          failures.push(
+            `${c.table}: source ${c.sourceRows} rows / ${c.sourceChecksum}, target ${c.targetRows} rows / ${c.targetChecksum}`,
+          );
       const acknowledged = await workload.verifyLedger(tgt);
-      if (acknowledged.missing.length) failures.push(`${acknowledged.missing.length} acknowledged writes not on the target, e.g. ${acknowledged.missing.slice(0, 3).join('; ')}`);
+      if (acknowledged.missing.length)
+        failures.push(
+          `${acknowledged.missing.length} acknowledged writes not on the target, e.g. ${acknowledged.missing.slice(0, 3).join('; ')}`,
+        );
       if (options.chaos && chaosEvents.length < chaos.length) {
-        failures.push(`only ${chaosEvents.length} of ${chaos.length} chaos events happened: ${chaosEvents.join(', ')}`);
+        failures.push(
+          `only ${chaosEvents.length} of ${chaos.length} chaos events happened: ${chaosEvents.join(', ')}`,
+        );
       }
-      return { ok: failures.length === 0, final, comparisons, app: afterStats, acknowledged, chaosEvents, failures, temporalAddress, workflowId };
+      return {
+        ok: failures.length === 0,
+        final,
+        comparisons,
+        app: afterStats,
+        acknowledged,
+        chaosEvents,
+        failures,
+        temporalAddress,
+        workflowId,
+      };
     } finally {
       await Promise.all([src.end(), tgt.end()]);
     }
@@ -227,7 +279,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await stack.stop();
   }
 }
-
 
 async function driveToCompletion(
   handle: WorkflowHandle,
@@ -270,7 +321,9 @@ async function driveToCompletion(
         options.log(`confirm with  npm run migrate -- finalize ${MIGRATION_ID} --confirm`);
       } else {
         options.log('confirming the irreversible step (finalize {"confirm": true})');
-        await handle.executeUpdate('finalize', { args: [{ confirm: true, by: 'demo', reason: 'demo: every gate healthy' }] });
+        await handle.executeUpdate('finalize', {
+          args: [{ confirm: true, by: 'demo', reason: 'demo: every gate healthy' }],
+        });
       }
     }
     await sleep(500);

@@ -67,7 +67,11 @@ function timestamp(rand: () => number): string {
  * Creates the sample tables on the source and fills them: `rows` orders (2-3 items each) and rows/4
  * accounts. Multi-row inserts in batches, so tens of thousands of rows take seconds.
  */
-export async function createDemoData(conn: mysql.Connection, rows: number, seed = 42): Promise<Record<DemoTable, number>> {
+export async function createDemoData(
+  conn: mysql.Connection,
+  rows: number,
+  seed = 42,
+): Promise<Record<DemoTable, number>> {
   for (const table of DEMO_TABLES) {
     await conn.query(`DROP TABLE IF EXISTS \`${table}\``);
     await conn.query(DEMO_DDL[table]);
@@ -83,11 +87,16 @@ export async function createDemoData(conn: mysql.Connection, rows: number, seed 
         `${NAMES[i % NAMES.length]} ${i} 🚀`,
         (rand() * 100000).toFixed(6),
         i % 7 === 0 ? null : Buffer.from(Array.from({ length: 64 }, () => Math.floor(rand() * 256))),
-        i % 5 === 0 ? null : JSON.stringify({ theme: i % 2 ? 'dark' : 'light', big: '9007199254740993', n: i }),
+        i % 5 === 0
+          ? null
+          : JSON.stringify({ theme: i % 2 ? 'dark' : 'light', big: '9007199254740993', n: i }),
         i % 3 === 0 ? null : timestamp(rand),
       ]);
     }
-    await conn.query('INSERT INTO accounts (email, display_name, balance, avatar, prefs, last_login) VALUES ?', [values]);
+    await conn.query(
+      'INSERT INTO accounts (email, display_name, balance, avatar, prefs, last_login) VALUES ?',
+      [values],
+    );
   }
   let items = 0;
   for (let start = 0; start < rows; start += batch) {
@@ -105,11 +114,21 @@ export async function createDemoData(conn: mysql.Connection, rows: number, seed 
       ]);
       const count = 2 + Math.floor(rand() * 2);
       for (let line = 1; line <= count; line++) {
-        lines.push([id, line, `SKU-${Math.floor(rand() * 1000)}`, 1 + Math.floor(rand() * 5), (rand() * 200).toFixed(2), line === 1 ? '' : null]);
+        lines.push([
+          id,
+          line,
+          `SKU-${Math.floor(rand() * 1000)}`,
+          1 + Math.floor(rand() * 5),
+          (rand() * 200).toFixed(2),
+          line === 1 ? '' : null,
+        ]);
         items++;
       }
     }
-    await conn.query('INSERT INTO orders (id, customer_email, amount, status, payload, created_at) VALUES ?', [orders]);
+    await conn.query(
+      'INSERT INTO orders (id, customer_email, amount, status, payload, created_at) VALUES ?',
+      [orders],
+    );
     await conn.query('INSERT INTO order_items (order_id, line_no, sku, qty, price, note) VALUES ?', [lines]);
   }
   return { orders: rows, order_items: items, accounts };

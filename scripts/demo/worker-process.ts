@@ -43,7 +43,10 @@ export class WorkerProcess {
     );
     child.stderr?.pipe(log);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs} ms (log: ${this.logFile})`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`worker did not start within ${timeoutMs} ms (log: ${this.logFile})`)),
+        timeoutMs,
+      );
       let buffered = '';
       child.stdout?.on('data', (chunk: Buffer) => {
         log.write(chunk);
@@ -55,7 +58,9 @@ export class WorkerProcess {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`worker exited during start-up (code ${code}, signal ${signal}); log: ${this.logFile}`));
+        reject(
+          new Error(`worker exited during start-up (code ${code}, signal ${signal}); log: ${this.logFile}`),
+        );
       });
     });
   }

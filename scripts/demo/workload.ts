@@ -23,7 +23,10 @@ export interface WorkloadStats {
  */
 export class DemoWorkload {
   readonly stats: WorkloadStats = { writes: 0, reads: 0, errors: 0 };
-  private readonly ledger = new Map<string, { table: string; where: Record<string, string>; expected: Expected }>();
+  private readonly ledger = new Map<
+    string,
+    { table: string; where: Record<string, string>; expected: Expected }
+  >();
   private running = false;
   private lanes: Promise<void>[] = [];
 
@@ -83,9 +86,16 @@ export class DemoWorkload {
       );
       const id = String((result as mysql.ResultSetHeader).insertId);
       myOrders.push(Number(id));
-      this.record('orders', { id }, { kind: 'row', columns: { customer_email: email, amount, status: 'new' } });
+      this.record(
+        'orders',
+        { id },
+        { kind: 'row', columns: { customer_email: email, amount, status: 'new' } },
+      );
       const sku = `SKU-${Math.floor(rand() * 1000)}`;
-      await this.db.query('INSERT INTO order_items (order_id, line_no, sku, qty, price) VALUES (?, 1, ?, 1, ?)', [id, sku, '9.99']);
+      await this.db.query(
+        'INSERT INTO order_items (order_id, line_no, sku, qty, price) VALUES (?, 1, ?, 1, ?)',
+        [id, sku, '9.99'],
+      );
       this.record('order_items', { order_id: id, line_no: '1' }, { kind: 'row', columns: { sku, qty: '1' } });
     } else if (dice < 0.6) {
       const id = String(myOrders[Math.floor(rand() * myOrders.length)]);
@@ -111,7 +121,14 @@ export class DemoWorkload {
       const balance = (rand() * 100000).toFixed(6);
       await this.db.query('UPDATE accounts SET balance = ? WHERE email = ?', [balance, email]);
       const prev = this.ledger.get(`accounts:${JSON.stringify({ email })}`);
-      this.record('accounts', { email }, { kind: 'row', columns: { ...(prev?.expected.kind === 'row' ? prev.expected.columns : {}), balance } });
+      this.record(
+        'accounts',
+        { email },
+        {
+          kind: 'row',
+          columns: { ...(prev?.expected.kind === 'row' ? prev.expected.columns : {}), balance },
+        },
+      );
     } else {
       const id = String(myOrders[Math.floor(rand() * myOrders.length)] ?? 1);
       await this.db.query('SELECT id, status, amount FROM orders WHERE id = ?', [id]);
@@ -125,7 +142,10 @@ export class DemoWorkload {
     for (const [label, entry] of this.ledger) {
       const columns = Object.keys(entry.where);
       const where = columns.map((c) => `\`${c}\` = ?`).join(' AND ');
-      const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT * FROM \`${entry.table}\` WHERE ${where}`, Object.values(entry.where));
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(
+        `SELECT * FROM \`${entry.table}\` WHERE ${where}`,
+        Object.values(entry.where),
+      );
       if (entry.expected.kind === 'deleted') {
         if (rows.length) missing.push(`${label}: deleted by the app but present`);
         continue;
@@ -135,7 +155,8 @@ export class DemoWorkload {
         continue;
       }
       for (const [col, value] of Object.entries(entry.expected.columns)) {
-        if (String(rows[0][col]) !== value) missing.push(`${label}: ${col}=${String(rows[0][col])}, expected ${value}`);
+        if (String(rows[0][col]) !== value)
+          missing.push(`${label}: ${col}=${String(rows[0][col])}, expected ${value}`);
       }
     }
     return { checked: this.ledger.size, missing };

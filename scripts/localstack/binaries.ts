@@ -23,10 +23,14 @@ export function requireBinaries(names: string[]): Record<string, string> {
     process.stderr.write(`[stack] installing mariadb-server redis-server (missing: ${missing.join(', ')})\n`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     spawnSync('apt-get', ['update'], { stdio: 'ignore', env });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client', 'redis-server'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env,
-    });
+    execFileSync(
+      'apt-get',
+      ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client', 'redis-server'],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env,
+      },
+    );
     missing = names.filter((n) => !findBinary(n));
   }
   if (missing.length) {

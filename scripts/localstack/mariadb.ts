@@ -123,7 +123,9 @@ export class MariaDbInstance {
     const firstStart = !existsSync(this.dataDir);
     if (firstStart) {
       mkdirSync(join(this.dir, 'tmp'), { recursive: true });
-      cpSync(await templateDataDir(bins['mariadb-install-db'], bins.mariadbd), this.dataDir, { recursive: true });
+      cpSync(await templateDataDir(bins['mariadb-install-db'], bins.mariadbd), this.dataDir, {
+        recursive: true,
+      });
       rmSync(join(this.dataDir, '.ready'), { force: true });
     }
     // A restart keeps its port so that clients can reconnect to the same address.
@@ -171,7 +173,9 @@ export class MariaDbInstance {
       } catch (err) {
         if (Date.now() > deadline) {
           await this.process.stop('SIGKILL');
-          throw new Error(`mariadb ${this.name} did not accept connections within 60 s: ${(err as Error).message}`);
+          throw new Error(
+            `mariadb ${this.name} did not accept connections within 60 s: ${(err as Error).message}`,
+          );
         }
         await sleep(100);
       }

@@ -44,7 +44,8 @@ export function reapOrphans(): void {
     }
     // A killed server may still be writing for a moment; whatever cannot be removed now is retried next time.
     const deadline = Date.now() + 2000;
-    while (owner.childPids.some(alive) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    while (owner.childPids.some(alive) && Date.now() < deadline)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     try {
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     } catch {

@@ -36,21 +36,40 @@ export class RedisInstance {
     this.process = new ServerProcess(
       'redis',
       bins['redis-server'],
-      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+      ],
       join(this.dir, 'redis.log'),
       this.ownership,
     );
     this.process.start();
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const client = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis({
+        port: this.port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       try {
         await client.connect();
         await client.ping();
         return;
       } catch (err) {
         if (!this.running || Date.now() > deadline) {
-          throw new Error(`redis did not start on port ${this.port}: ${(err as Error).message} (log: ${this.dir}/redis.log)`);
+          throw new Error(
+            `redis did not start on port ${this.port}: ${(err as Error).message} (log: ${this.dir}/redis.log)`,
+          );
         }
         await sleep(50);
       } finally {

@@ -42,7 +42,13 @@ export type { MigrationActivities } from './temporal/types.js';
 
 const SCHEMA = ['../schema/index.js', '../schema/precheck.js', '../schema/prepare.js'];
 const COPIER = ['../copier/index.js', '../copier/copy.js', '../copier/split.js', '../copier/truncate.js'];
-const CDC = ['../cdc/index.js', '../cdc/sync.js', '../cdc/apply.js', '../cdc/status.js', '../cdc/position.js'];
+const CDC = [
+  '../cdc/index.js',
+  '../cdc/sync.js',
+  '../cdc/apply.js',
+  '../cdc/status.js',
+  '../cdc/position.js',
+];
 const VERIFY = ['../verify/index.js', '../verify/verifyTable.js'];
 const VERIFY_INCREMENTAL = ['../verify/index.js', '../verify/incremental.js'];
 const REPAIR = ['../repair/index.js', '../repair/loop.js', '../repair/runRepairLoop.js'];
@@ -52,7 +58,9 @@ export interface ActivityOptions {
   client?: Client;
 }
 
-export function createActivities(options: ActivityOptions = {}): MigrationActivities & { closeActivities(): Promise<void> } {
+export function createActivities(
+  options: ActivityOptions = {},
+): MigrationActivities & { closeActivities(): Promise<void> } {
   let redis: Redis | undefined;
   let switches: SwitchStore | undefined;
   const getRedis = () => {
@@ -67,11 +75,16 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
   const checkpoints = new RedisCheckpoints(getRedis);
 
   const verifyFn = () =>
-    dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>('verifyTable', VERIFY);
+    dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>(
+      'verifyTable',
+      VERIFY,
+    );
 
   const schedules = options.client ? scheduleActivities(options.client) : undefined;
   const noClient = () => {
-    throw new Error('this worker has no Temporal client for schedule activities (createActivities({ client }))');
+    throw new Error(
+      'this worker has no Temporal client for schedule activities (createActivities({ client }))',
+    );
   };
 
   const activities: MigrationActivities = {
@@ -82,18 +95,24 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     prepareTarget: (input: MigrationEndpoints) =>
       classify(async () => {
-        const fn = await dataPlane<(i: MigrationEndpoints) => Promise<PrepareTargetResult>>('prepareTarget', SCHEMA);
+        const fn = await dataPlane<(i: MigrationEndpoints) => Promise<PrepareTargetResult>>(
+          'prepareTarget',
+          SCHEMA,
+        );
         return fn(input);
       }),
     dropCreatedTables: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: { target: string; tables: string[] }) => Promise<{ dropped?: string[] } | void>>('dropCreatedTables', SCHEMA);
+        const fn = await dataPlane<
+          (i: { target: string; tables: string[] }) => Promise<{ dropped?: string[] } | void>
+        >('dropCreatedTables', SCHEMA);
         const r = await fn(input);
         return { dropped: (r && r.dropped) ?? input.tables };
       }),
 
     initSwitches: ({ migrationId }) => classify(() => store().initialise(migrationId, 'migration-workflow')),
-    setSwitches: ({ migrationId, change, by }): Promise<Switches> => classify(() => store().set(migrationId, change, by)),
+    setSwitches: ({ migrationId, change, by }): Promise<Switches> =>
+      classify(() => store().set(migrationId, change, by)),
     waitForRouterAcks: ({ migrationId, version, timeoutMs }): Promise<RouterAcks> =>
       classify(() => store().waitForRouterAcks({ migrationId, version, timeoutMs, pollMs: 100 })),
 
@@ -109,7 +128,10 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     runSync: (spec) =>
       classify(async () => {
-        const fn = await dataPlane<(s: SyncStreamSpec, c: RunContext<SyncProgress>) => Promise<unknown>>('runSync', CDC);
+        const fn = await dataPlane<(s: SyncStreamSpec, c: RunContext<SyncProgress>) => Promise<unknown>>(
+          'runSync',
+          CDC,
+        );
         const run = await activityRun<SyncProgress>();
         try {
           await fn(spec, run.ctx);
@@ -119,19 +141,36 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     syncStatus: (spec) =>
       classify(async () => {
-        const fn = await dataPlane<(stream: string, from: string, to: string) => Promise<SyncStatus>>('syncStatus', CDC);
+        const fn = await dataPlane<(stream: string, from: string, to: string) => Promise<SyncStatus>>(
+          'syncStatus',
+          CDC,
+        );
         return fn(spec.stream, spec.from, spec.to);
       }),
     waitForSyncPosition: ({ spec, position, timeoutMs }) =>
       classify(async () => {
-        type Wait = (i: { stream: string; from?: string; to: string; position: BinlogPosition; timeoutMs: number; signal?: AbortSignal }) => Promise<{
+        type Wait = (i: {
+          stream: string;
+          from?: string;
+          to: string;
+          position: BinlogPosition;
+          timeoutMs: number;
+          signal?: AbortSignal;
+        }) => Promise<{
           reached: boolean;
           applied: BinlogPosition | null;
         }>;
         const fn = await dataPlane<Wait>('waitForSyncPosition', CDC);
         const run = await activityRun<never>();
         try {
-          const r = await fn({ stream: spec.stream, from: spec.from, to: spec.to, position, timeoutMs, signal: run.ctx.signal });
+          const r = await fn({
+            stream: spec.stream,
+            from: spec.from,
+            to: spec.to,
+            position,
+            timeoutMs,
+            signal: run.ctx.signal,
+          });
           return { reached: r.reached, applied: r.applied };
         } finally {
           await run.close();
@@ -140,13 +179,21 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
 
     splitKeyRanges: ({ source, table, ranges }) =>
       classify(async () => {
-        const fn = await dataPlane<(i: { source: string; table: TableSpec; parts: number }) => Promise<KeyRange[]>>('splitKeyRanges', COPIER);
+        const fn = await dataPlane<
+          (i: { source: string; table: TableSpec; parts: number }) => Promise<KeyRange[]>
+        >('splitKeyRanges', COPIER);
         return fn({ source, table, parts: ranges });
       }),
     copyTable: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: CopyInput, c: RunContext<CopyProgress>) => Promise<CopyResult>>('copyTable', COPIER);
-        const run = await activityRun<CopyProgress>({ store: checkpoints, checkpointKey: input.checkpointKey });
+        const fn = await dataPlane<(i: CopyInput, c: RunContext<CopyProgress>) => Promise<CopyResult>>(
+          'copyTable',
+          COPIER,
+        );
+        const run = await activityRun<CopyProgress>({
+          store: checkpoints,
+          checkpointKey: input.checkpointKey,
+        });
         try {
           const { checkpointKey: _unused, ...copyInput } = input;
           void _unused;
@@ -161,7 +208,10 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     truncateTargetTables: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: { target: string; tables: TableSpec[] }) => Promise<unknown>>('truncateTargetTables', COPIER);
+        const fn = await dataPlane<(i: { target: string; tables: TableSpec[] }) => Promise<unknown>>(
+          'truncateTargetTables',
+          COPIER,
+        );
         await fn(input);
       }),
 
@@ -177,7 +227,9 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     verifyUpdatedSince: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: VerifyWindowInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>('verifyUpdatedSince', VERIFY_INCREMENTAL);
+        const fn = await dataPlane<
+          (i: VerifyWindowInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>
+        >('verifyUpdatedSince', VERIFY_INCREMENTAL);
         const run = await activityRun<VerifyProgress>();
         try {
           return await fn(input, run.ctx);
@@ -187,7 +239,10 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
       }),
     reverseScanDeletes: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>('reverseScanDeletes', VERIFY_INCREMENTAL);
+        const fn = await dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>(
+          'reverseScanDeletes',
+          VERIFY_INCREMENTAL,
+        );
         const run = await activityRun<VerifyProgress>();
         try {
           return await fn(input, run.ctx);
@@ -203,7 +258,9 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
           let loop: ((i: RepairLoopInput, c: RunContext<RepairLoopProgress>) => Promise<unknown>) | undefined;
           if (input.mode !== 'full') {
             try {
-              loop = await dataPlane<(i: RepairLoopInput, c: RunContext<RepairLoopProgress>) => Promise<unknown>>('runRepairLoop', REPAIR);
+              loop = await dataPlane<
+                (i: RepairLoopInput, c: RunContext<RepairLoopProgress>) => Promise<unknown>
+              >('runRepairLoop', REPAIR);
             } catch {
               loop = undefined;
             }
@@ -231,10 +288,15 @@ export function createActivities(options: ActivityOptions = {}): MigrationActivi
         }
       }),
     repairLoopProgress: ({ migrationId, stream }) =>
-      classify(async () => (await checkpoints.load<RepairLoopProgress>(`${migrationId}:repairloop:${stream}`)) ?? null),
+      classify(
+        async () =>
+          (await checkpoints.load<RepairLoopProgress>(`${migrationId}:repairloop:${stream}`)) ?? null,
+      ),
 
-    createVerificationSchedule: (input) => classify(async () => (schedules ? schedules.createVerificationSchedule(input) : noClient())),
-    deleteVerificationSchedule: (input) => classify(async () => (schedules ? schedules.deleteVerificationSchedule(input) : noClient())),
+    createVerificationSchedule: (input) =>
+      classify(async () => (schedules ? schedules.createVerificationSchedule(input) : noClient())),
+    deleteVerificationSchedule: (input) =>
+      classify(async () => (schedules ? schedules.deleteVerificationSchedule(input) : noClient())),
   };
 
   return {

@@ -18,7 +18,10 @@ export class PlanError extends Error {
 
 function issuePath(issue: ZodIssue): string {
   return issue.path.length
-    ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '')
+    ? issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .replace(/^\./, '')
     : '(root)';
 }
 
@@ -27,14 +30,18 @@ export function parsePlan(raw: unknown, source = 'plan'): MigrationPlan {
   const secrets = findSecrets(raw);
   if (secrets.length) {
     throw new PlanError(
-      `${source}: refusing a plan that contains credentials:\n` + secrets.map((s) => `  ${s.path}: ${s.message}`).join('\n'),
+      `${source}: refusing a plan that contains credentials:\n` +
+        secrets.map((s) => `  ${s.path}: ${s.message}`).join('\n'),
       secrets,
     );
   }
   const result = planSchema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: issuePath(i), message: i.message }));
-    throw new PlanError(`${source}: invalid plan:\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'), issues);
+    throw new PlanError(
+      `${source}: invalid plan:\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'),
+      issues,
+    );
   }
   return result.data as MigrationPlan;
 }

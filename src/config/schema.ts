@@ -7,14 +7,19 @@ import { GATED_PHASES, OPTIONAL_PHASES, PHASES, type GateName, type Phase } from
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/;
 const identifier = (what: string) =>
-  z.string().regex(IDENT, `${what} must be a plain identifier (letters, digits, _ and $; at most 64 characters)`);
+  z
+    .string()
+    .regex(IDENT, `${what} must be a plain identifier (letters, digits, _ and $; at most 64 characters)`);
 
 /** Seconds: a number, or a string like "30s", "5m", "1h", "1500ms". */
 export const durationSeconds = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
   if (!m) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a duration: "${value}" (use seconds, or 500ms / 30s / 5m / 1h)` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `not a duration: "${value}" (use seconds, or 500ms / 30s / 5m / 1h)`,
+    });
     return z.NEVER;
   }
   const n = Number(m[1]);
@@ -79,7 +84,8 @@ const gatesSchema = z
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['FINALIZE', 'autoAdvance'],
-        message: 'FINALIZE is irreversible and always needs an explicit confirmation: autoAdvance must be false',
+        message:
+          'FINALIZE is irreversible and always needs an explicit confirmation: autoAdvance must be false',
       });
     }
     return out;
@@ -91,7 +97,10 @@ export const planSchema = z
   .object({
     id: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'id must be lower-case letters, digits and dashes (it names the workflow, switches and schedule)'),
+      .regex(
+        /^[a-z0-9][a-z0-9-]{0,62}$/,
+        'id must be lower-case letters, digits and dashes (it names the workflow, switches and schedule)',
+      ),
     source: identifier('source connection name').default('source'),
     target: identifier('target connection name').default('target'),
     tables: z.array(tableSchema).min(1, 'a plan needs at least one table'),
@@ -139,34 +148,66 @@ export const planSchema = z
   .superRefine((plan, ctx) => {
     const names = new Set<string>();
     plan.tables.forEach((t, i) => {
-      if (names.has(t.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tables', i, 'name'], message: `table "${t.name}" is listed twice` });
+      if (names.has(t.name))
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['tables', i, 'name'],
+          message: `table "${t.name}" is listed twice`,
+        });
       names.add(t.name);
     });
     for (let i = 1; i < plan.readSteps.length; i++) {
       if (plan.readSteps[i] <= plan.readSteps[i - 1]) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['readSteps', i], message: 'read steps must be strictly increasing' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['readSteps', i],
+          message: 'read steps must be strictly increasing',
+        });
       }
     }
     if (plan.readSteps[plan.readSteps.length - 1] !== 100) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['readSteps'], message: 'the last read step must be 100' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['readSteps'],
+        message: 'the last read step must be 100',
+      });
     }
     if (plan.source === plan.target) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['target'], message: 'source and target must be different connections' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['target'],
+        message: 'source and target must be different connections',
+      });
     }
     if (plan.phases) {
       const mandatory = PHASES.filter((p) => !OPTIONAL_PHASES.includes(p) && p !== 'DONE');
       for (const p of mandatory) {
-        if (!plan.phases.includes(p)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases'], message: `phase ${p} is mandatory` });
+        if (!plan.phases.includes(p))
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases'], message: `phase ${p} is mandatory` });
       }
       let last = -1;
       plan.phases.forEach((p, i) => {
         const idx = PHASES.indexOf(p);
-        if (p === 'DONE') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases', i], message: 'DONE is not a phase to list' });
-        if (idx <= last) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases', i], message: `phase ${p} is out of order or repeated (order: ${PHASES.join(', ')})` });
+        if (p === 'DONE')
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ['phases', i],
+            message: 'DONE is not a phase to list',
+          });
+        if (idx <= last)
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ['phases', i],
+            message: `phase ${p} is out of order or repeated (order: ${PHASES.join(', ')})`,
+          });
         last = Math.max(last, idx);
       });
       if (plan.phases.includes('TARGET_ONLY') && !plan.phases.includes('DUAL_WRITE_TARGET_FIRST')) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases'], message: 'TARGET_ONLY needs DUAL_WRITE_TARGET_FIRST before it' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['phases'],
+          message: 'TARGET_ONLY needs DUAL_WRITE_TARGET_FIRST before it',
+        });
       }
     }
   })

@@ -3,7 +3,8 @@
  * This rejects fields that look like secrets, with the path and what to do instead.
  */
 
-const SECRET_KEY = /^(password|passwd|pwd|pass|secret|token|dsn|uri|url|credentials?|api[_-]?key|auth|connectionString|connection_string)$/i;
+const SECRET_KEY =
+  /^(password|passwd|pwd|pass|secret|token|dsn|uri|url|credentials?|api[_-]?key|auth|connectionString|connection_string)$/i;
 const SECRET_VALUE = /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@|^[a-z][a-z0-9+.-]*:\/\/|password=|pwd=/i;
 
 export interface SecretFinding {
@@ -12,7 +13,12 @@ export interface SecretFinding {
 }
 
 function fmt(path: (string | number)[]): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : '(root)';
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[')
+    : '(root)';
 }
 
 export function findSecrets(value: unknown, path: (string | number)[] = []): SecretFinding[] {

@@ -8,7 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { notFound } from './errors.js';
 import type { Engine } from './engine.js';
 import { PENDING_REF, appendEvent, recordExternal } from './history.js';
-import { EventType, api, dur, durMs, ts, type Failure, type Payloads, type RetryPolicy, type temporal } from './proto.js';
+import {
+  EventType,
+  api,
+  dur,
+  durMs,
+  ts,
+  type Failure,
+  type Payloads,
+  type RetryPolicy,
+  type temporal,
+} from './proto.js';
 import { execKey, type ActivityState, type ExecutionState } from './state.js';
 import { encodeToken, type ActivityTaskToken } from './tokens.js';
 
@@ -27,7 +37,8 @@ function fillRetryPolicy(p: RetryPolicy | null | undefined): RetryPolicy {
   return {
     initialInterval: dur(initial),
     backoffCoefficient: p?.backoffCoefficient || 2,
-    maximumInterval: p?.maximumInterval && durMs(p.maximumInterval) > 0 ? p.maximumInterval : dur(initial * 100),
+    maximumInterval:
+      p?.maximumInterval && durMs(p.maximumInterval) > 0 ? p.maximumInterval : dur(initial * 100),
     maximumAttempts: p?.maximumAttempts ?? 0,
     nonRetryableErrorTypes: p?.nonRetryableErrorTypes ?? [],
   };
@@ -40,11 +51,18 @@ function backoffMs(p: RetryPolicy, attempt: number): number {
   return Math.min(initial * coef ** (attempt - 1), max);
 }
 
-const findActivity = (exec: ExecutionState, scheduledEventId: number) => exec.activities.find((a) => a.scheduledEventId === scheduledEventId);
-const akey = (engine: Engine, exec: ExecutionState, a: ActivityState) => `${engine.keyOf(exec)}|act|${a.scheduledEventId}|`;
+const findActivity = (exec: ExecutionState, scheduledEventId: number) =>
+  exec.activities.find((a) => a.scheduledEventId === scheduledEventId);
+const akey = (engine: Engine, exec: ExecutionState, a: ActivityState) =>
+  `${engine.keyOf(exec)}|act|${a.scheduledEventId}|`;
 
 /** ScheduleActivityTask command. */
-export function scheduleActivity(engine: Engine, exec: ExecutionState, attrs: ScheduleAttrs, completedEventId: number): void {
+export function scheduleActivity(
+  engine: Engine,
+  exec: ExecutionState,
+  attrs: ScheduleAttrs,
+  completedEventId: number,
+): void {
   let s2c = durMs(attrs.scheduleToCloseTimeout);
   let stc = durMs(attrs.startToCloseTimeout);
   if (!stc) stc = s2c;
@@ -52,20 +70,25 @@ export function scheduleActivity(engine: Engine, exec: ExecutionState, attrs: Sc
   const s2s = durMs(attrs.scheduleToStartTimeout);
   const retryPolicy = fillRetryPolicy(attrs.retryPolicy);
   const taskQueue = attrs.taskQueue?.name || exec.taskQueue;
-  const id = appendEvent(exec, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, 'activityTaskScheduledEventAttributes', {
-    activityId: attrs.activityId,
-    activityType: attrs.activityType,
-    taskQueue: { name: taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    header: attrs.header,
-    input: attrs.input,
-    scheduleToCloseTimeout: s2c ? dur(s2c) : undefined,
-    scheduleToStartTimeout: s2s ? dur(s2s) : undefined,
-    startToCloseTimeout: dur(stc),
-    heartbeatTimeout: attrs.heartbeatTimeout,
-    workflowTaskCompletedEventId: completedEventId,
-    retryPolicy,
-    priority: attrs.priority,
-  });
+  const id = appendEvent(
+    exec,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    'activityTaskScheduledEventAttributes',
+    {
+      activityId: attrs.activityId,
+      activityType: attrs.activityType,
+      taskQueue: { name: taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      header: attrs.header,
+      input: attrs.input,
+      scheduleToCloseTimeout: s2c ? dur(s2c) : undefined,
+      scheduleToStartTimeout: s2s ? dur(s2s) : undefined,
+      startToCloseTimeout: dur(stc),
+      heartbeatTimeout: attrs.heartbeatTimeout,
+      workflowTaskCompletedEventId: completedEventId,
+      retryPolicy,
+      priority: attrs.priority,
+    },
+  );
   const now = Date.now();
   const act: ActivityState = {
     scheduledEventId: id,
@@ -92,7 +115,11 @@ export function scheduleActivity(engine: Engine, exec: ExecutionState, attrs: Sc
 }
 
 function enqueue(engine: Engine, exec: ExecutionState, act: ActivityState): void {
-  engine.actMatching.add(exec.namespace, act.taskQueue, 'activity', { key: engine.keyOf(exec), scheduledEventId: act.scheduledEventId, seq: act.seq });
+  engine.actMatching.add(exec.namespace, act.taskQueue, 'activity', {
+    key: engine.keyOf(exec),
+    scheduledEventId: act.scheduledEventId,
+    seq: act.seq,
+  });
 }
 
 /** (Re)arms the deadlines that apply to the activity's current state. */
@@ -105,25 +132,45 @@ export function armActivity(engine: Engine, exec: ExecutionState, act: ActivityS
     if (cur && cur.seq === seq && engine.isRunning(exec)) fn();
   };
   if (act.scheduleToCloseMs) {
-    engine.deadlines.set(`${k}s2c`, act.scheduledTime + act.scheduleToCloseMs, guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)));
+    engine.deadlines.set(
+      `${k}s2c`,
+      act.scheduledTime + act.scheduleToCloseMs,
+      guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)),
+    );
   }
   if (act.state === 'scheduled' && act.scheduleToStartMs) {
-    engine.deadlines.set(`${k}s2s`, act.attemptScheduledTime + act.scheduleToStartMs, guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)));
+    engine.deadlines.set(
+      `${k}s2s`,
+      act.attemptScheduledTime + act.scheduleToStartMs,
+      guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START)),
+    );
   }
   if (act.state === 'backoff' && act.backoffUntil) {
-    engine.deadlines.set(`${k}retry`, act.backoffUntil, guard(() => {
-      act.state = 'scheduled';
-      act.backoffUntil = undefined;
-      act.attemptScheduledTime = Date.now();
-      armActivity(engine, exec, act);
-      enqueue(engine, exec, act);
-      engine.onChange();
-    }));
+    engine.deadlines.set(
+      `${k}retry`,
+      act.backoffUntil,
+      guard(() => {
+        act.state = 'scheduled';
+        act.backoffUntil = undefined;
+        act.attemptScheduledTime = Date.now();
+        armActivity(engine, exec, act);
+        enqueue(engine, exec, act);
+        engine.onChange();
+      }),
+    );
   }
   if (act.state === 'started' && act.startedTime) {
-    engine.deadlines.set(`${k}stc`, act.startedTime + act.startToCloseMs, guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)));
+    engine.deadlines.set(
+      `${k}stc`,
+      act.startedTime + act.startToCloseMs,
+      guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE)),
+    );
     if (act.heartbeatMs) {
-      engine.deadlines.set(`${k}hb`, (act.lastHeartbeatTime ?? act.startedTime) + act.heartbeatMs, guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_HEARTBEAT)));
+      engine.deadlines.set(
+        `${k}hb`,
+        (act.lastHeartbeatTime ?? act.startedTime) + act.heartbeatMs,
+        guard(() => timeoutActivity(engine, exec, act, E.TimeoutType.TIMEOUT_TYPE_HEARTBEAT)),
+      );
     }
   }
 }
@@ -136,7 +183,11 @@ export function rearmActivities(engine: Engine, exec: ExecutionState): void {
   }
 }
 
-export function startActivityTask(engine: Engine, ref: ActivityTaskRef, identity: string): PollActResponse | null {
+export function startActivityTask(
+  engine: Engine,
+  ref: ActivityTaskRef,
+  identity: string,
+): PollActResponse | null {
   const exec = engine.executions.get(ref.key);
   if (!exec || !engine.isRunning(exec)) return null;
   const act = findActivity(exec, ref.scheduledEventId);
@@ -149,7 +200,15 @@ export function startActivityTask(engine: Engine, ref: ActivityTaskRef, identity
   act.lastHeartbeatTime = undefined;
   armActivity(engine, exec, act);
   engine.onChange();
-  const token: ActivityTaskToken = { k: 'act', ns: exec.namespace, wid: exec.workflowId, rid: exec.runId, sched: act.scheduledEventId, seq: act.seq, aid: act.activityId };
+  const token: ActivityTaskToken = {
+    k: 'act',
+    ns: exec.namespace,
+    wid: exec.workflowId,
+    rid: exec.runId,
+    sched: act.scheduledEventId,
+    seq: act.seq,
+    aid: act.activityId,
+  };
   const s2cLeft = act.scheduleToCloseMs ? act.scheduledTime + act.scheduleToCloseMs - now : 0;
   const stc = s2cLeft > 0 ? Math.min(act.startToCloseMs, s2cLeft) : act.startToCloseMs;
   return {
@@ -176,7 +235,9 @@ export function startActivityTask(engine: Engine, ref: ActivityTaskRef, identity
 /** Resolves a token (or an activity id) to a started activity; throws NOT_FOUND otherwise. */
 export function findStarted(
   engine: Engine,
-  by: { token: ActivityTaskToken } | { ns: string; workflowId: string; runId?: string | null; activityId: string },
+  by:
+    | { token: ActivityTaskToken }
+    | { ns: string; workflowId: string; runId?: string | null; activityId: string },
 ): { exec: ExecutionState; act: ActivityState } {
   let exec: ExecutionState | undefined;
   let act: ActivityState | undefined;
@@ -216,7 +277,12 @@ function recordStarted(exec: ExecutionState, act: ActivityState): number {
   return PENDING_REF;
 }
 
-export function heartbeat(engine: Engine, exec: ExecutionState, act: ActivityState, details: Payloads | null | undefined): { cancelRequested: boolean } {
+export function heartbeat(
+  engine: Engine,
+  exec: ExecutionState,
+  act: ActivityState,
+  details: Payloads | null | undefined,
+): { cancelRequested: boolean } {
   if (details) act.heartbeatDetails = details;
   act.lastHeartbeatTime = Date.now();
   armActivity(engine, exec, act);
@@ -224,7 +290,13 @@ export function heartbeat(engine: Engine, exec: ExecutionState, act: ActivitySta
   return { cancelRequested: act.cancelRequested };
 }
 
-export function completeActivity(engine: Engine, exec: ExecutionState, act: ActivityState, result: Payloads | null | undefined, identity: string): void {
+export function completeActivity(
+  engine: Engine,
+  exec: ExecutionState,
+  act: ActivityState,
+  result: Payloads | null | undefined,
+  identity: string,
+): void {
   remove(engine, exec, act);
   const started = recordStarted(exec, act);
   recordExternal(exec, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 'activityTaskCompletedEventAttributes', {
@@ -237,7 +309,13 @@ export function completeActivity(engine: Engine, exec: ExecutionState, act: Acti
   engine.changed(exec);
 }
 
-export function cancelActivityCompleted(engine: Engine, exec: ExecutionState, act: ActivityState, details: Payloads | null | undefined, identity: string): void {
+export function cancelActivityCompleted(
+  engine: Engine,
+  exec: ExecutionState,
+  act: ActivityState,
+  details: Payloads | null | undefined,
+  identity: string,
+): void {
   remove(engine, exec, act);
   const started = recordStarted(exec, act);
   recordExternal(exec, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, 'activityTaskCanceledEventAttributes', {
@@ -252,17 +330,28 @@ export function cancelActivityCompleted(engine: Engine, exec: ExecutionState, ac
 }
 
 /** Decides whether another attempt runs; returns the retry state to record when it does not. */
-function retryDecision(act: ActivityState, failure: Failure | null | undefined, timeoutType?: number): { retry: boolean; delayMs: number; state: number } {
+function retryDecision(
+  act: ActivityState,
+  failure: Failure | null | undefined,
+  timeoutType?: number,
+): { retry: boolean; delayMs: number; state: number } {
   const p = act.retryPolicy;
   const info = failure?.applicationFailureInfo;
-  if (act.cancelRequested) return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_CANCEL_REQUESTED };
-  if (info?.nonRetryable) return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
-  const type = info ? info.type ?? '' : timeoutType !== undefined ? `TemporalTimeout:${timeoutName(timeoutType)}` : '';
+  if (act.cancelRequested)
+    return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_CANCEL_REQUESTED };
+  if (info?.nonRetryable)
+    return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
+  const type = info
+    ? (info.type ?? '')
+    : timeoutType !== undefined
+      ? `TemporalTimeout:${timeoutName(timeoutType)}`
+      : '';
   if (type && (p.nonRetryableErrorTypes ?? []).includes(type)) {
     return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
   }
   const max = p.maximumAttempts ?? 0;
-  if (max > 0 && act.attempt >= max) return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED };
+  if (max > 0 && act.attempt >= max)
+    return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED };
   const explicit = durMs(info?.nextRetryDelay);
   const delayMs = explicit || backoffMs(p, act.attempt);
   if (act.scheduleToCloseMs && Date.now() + delayMs >= act.scheduledTime + act.scheduleToCloseMs) {
@@ -284,19 +373,34 @@ function timeoutName(t: number): string {
   }
 }
 
-function scheduleRetry(engine: Engine, exec: ExecutionState, act: ActivityState, delayMs: number, failure: Failure | null | undefined): void {
+function scheduleRetry(
+  engine: Engine,
+  exec: ExecutionState,
+  act: ActivityState,
+  delayMs: number,
+  failure: Failure | null | undefined,
+): void {
   act.lastFailure = failure;
   act.attempt += 1;
   act.seq += 1;
   act.state = 'backoff';
   act.startedTime = undefined;
   act.backoffUntil = Date.now() + delayMs;
-  engine.log.debug(`activity ${act.activityId} of ${exec.workflowId} retries in ${delayMs}ms (attempt ${act.attempt})`);
+  engine.log.debug(
+    `activity ${act.activityId} of ${exec.workflowId} retries in ${delayMs}ms (attempt ${act.attempt})`,
+  );
   armActivity(engine, exec, act);
   engine.onChange();
 }
 
-export function failActivity(engine: Engine, exec: ExecutionState, act: ActivityState, failure: Failure | null | undefined, lastHeartbeatDetails: Payloads | null | undefined, identity: string): void {
+export function failActivity(
+  engine: Engine,
+  exec: ExecutionState,
+  act: ActivityState,
+  failure: Failure | null | undefined,
+  lastHeartbeatDetails: Payloads | null | undefined,
+  identity: string,
+): void {
   if (lastHeartbeatDetails) act.heartbeatDetails = lastHeartbeatDetails;
   const d = retryDecision(act, failure);
   if (d.retry) {
@@ -316,15 +420,26 @@ export function failActivity(engine: Engine, exec: ExecutionState, act: Activity
   engine.changed(exec);
 }
 
-function timeoutActivity(engine: Engine, exec: ExecutionState, act: ActivityState, timeoutType: number): void {
+function timeoutActivity(
+  engine: Engine,
+  exec: ExecutionState,
+  act: ActivityState,
+  timeoutType: number,
+): void {
   const failure: Failure = {
     message: `activity ${timeoutName(timeoutType)} timeout`,
     source: 'Server',
     timeoutFailureInfo: { timeoutType, lastHeartbeatDetails: act.heartbeatDetails },
   };
-  engine.log.info(`activity ${act.activityId} of ${exec.workflowId} timed out (${timeoutName(timeoutType)}, attempt ${act.attempt})`);
-  const retryable = timeoutType === E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE || timeoutType === E.TimeoutType.TIMEOUT_TYPE_HEARTBEAT;
-  const d = retryable ? retryDecision(act, null, timeoutType) : { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_TIMEOUT };
+  engine.log.info(
+    `activity ${act.activityId} of ${exec.workflowId} timed out (${timeoutName(timeoutType)}, attempt ${act.attempt})`,
+  );
+  const retryable =
+    timeoutType === E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE ||
+    timeoutType === E.TimeoutType.TIMEOUT_TYPE_HEARTBEAT;
+  const d = retryable
+    ? retryDecision(act, null, timeoutType)
+    : { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_TIMEOUT };
   if (d.retry) {
     scheduleRetry(engine, exec, act, d.delayMs, failure);
     return;
@@ -342,13 +457,23 @@ function timeoutActivity(engine: Engine, exec: ExecutionState, act: ActivityStat
 }
 
 /** RequestCancelActivityTask command. Returns true when a new workflow task is needed. */
-export function requestCancelActivity(engine: Engine, exec: ExecutionState, scheduledEventId: number, completedEventId: number): boolean {
+export function requestCancelActivity(
+  engine: Engine,
+  exec: ExecutionState,
+  scheduledEventId: number,
+  completedEventId: number,
+): boolean {
   const act = findActivity(exec, scheduledEventId);
   if (!act) return false;
-  const reqId = appendEvent(exec, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED, 'activityTaskCancelRequestedEventAttributes', {
-    scheduledEventId,
-    workflowTaskCompletedEventId: completedEventId,
-  });
+  const reqId = appendEvent(
+    exec,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+    'activityTaskCancelRequestedEventAttributes',
+    {
+      scheduledEventId,
+      workflowTaskCompletedEventId: completedEventId,
+    },
+  );
   act.cancelRequestedEventId = reqId;
   if (act.state !== 'started') {
     remove(engine, exec, act);
@@ -364,7 +489,9 @@ export function requestCancelActivity(engine: Engine, exec: ExecutionState, sche
   return false;
 }
 
-export function describePendingActivities(exec: ExecutionState): temporal.api.workflow.v1.IPendingActivityInfo[] {
+export function describePendingActivities(
+  exec: ExecutionState,
+): temporal.api.workflow.v1.IPendingActivityInfo[] {
   return exec.activities.map((a) => ({
     activityId: a.activityId,
     activityType: { name: a.activityType },
@@ -386,4 +513,3 @@ export function describePendingActivities(exec: ExecutionState): temporal.api.wo
     activityOptions: { taskQueue: { name: a.taskQueue } },
   }));
 }
-

@@ -15,7 +15,12 @@ function later(fn: () => void): void {
   setImmediate(fn);
 }
 
-function findTarget(engine: Engine, ns: string, workflowId: string, runId?: string | null): ExecutionState | undefined {
+function findTarget(
+  engine: Engine,
+  ns: string,
+  workflowId: string,
+  runId?: string | null,
+): ExecutionState | undefined {
   try {
     const exec = engine.get(ns, workflowId, runId);
     return engine.isRunning(exec) ? exec : undefined;
@@ -24,30 +29,42 @@ function findTarget(engine: Engine, ns: string, workflowId: string, runId?: stri
   }
 }
 
-export function initiateChild(engine: Engine, parent: ExecutionState, attrs: temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes, completedEventId: number): void {
+export function initiateChild(
+  engine: Engine,
+  parent: ExecutionState,
+  attrs: temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes,
+  completedEventId: number,
+): void {
   const ns = attrs.namespace || parent.namespace;
-  const taskQueue = attrs.taskQueue?.name ? attrs.taskQueue : { name: parent.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
+  const taskQueue = attrs.taskQueue?.name
+    ? attrs.taskQueue
+    : { name: parent.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL };
   const parentClosePolicy = attrs.parentClosePolicy || E.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE;
-  const initiatedEventId = appendEvent(parent, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, 'startChildWorkflowExecutionInitiatedEventAttributes', {
-    namespace: ns,
-    workflowId: attrs.workflowId,
-    workflowType: attrs.workflowType,
-    taskQueue,
-    input: attrs.input,
-    workflowExecutionTimeout: attrs.workflowExecutionTimeout,
-    workflowRunTimeout: attrs.workflowRunTimeout,
-    workflowTaskTimeout: attrs.workflowTaskTimeout,
-    parentClosePolicy,
-    control: attrs.control,
-    workflowTaskCompletedEventId: completedEventId,
-    workflowIdReusePolicy: attrs.workflowIdReusePolicy,
-    retryPolicy: attrs.retryPolicy,
-    cronSchedule: attrs.cronSchedule,
-    header: attrs.header,
-    memo: attrs.memo,
-    searchAttributes: attrs.searchAttributes,
-    priority: attrs.priority,
-  });
+  const initiatedEventId = appendEvent(
+    parent,
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+    'startChildWorkflowExecutionInitiatedEventAttributes',
+    {
+      namespace: ns,
+      workflowId: attrs.workflowId,
+      workflowType: attrs.workflowType,
+      taskQueue,
+      input: attrs.input,
+      workflowExecutionTimeout: attrs.workflowExecutionTimeout,
+      workflowRunTimeout: attrs.workflowRunTimeout,
+      workflowTaskTimeout: attrs.workflowTaskTimeout,
+      parentClosePolicy,
+      control: attrs.control,
+      workflowTaskCompletedEventId: completedEventId,
+      workflowIdReusePolicy: attrs.workflowIdReusePolicy,
+      retryPolicy: attrs.retryPolicy,
+      cronSchedule: attrs.cronSchedule,
+      header: attrs.header,
+      memo: attrs.memo,
+      searchAttributes: attrs.searchAttributes,
+      priority: attrs.priority,
+    },
+  );
   parent.children.push({
     initiatedEventId,
     namespace: ns,
@@ -91,34 +108,53 @@ function startChild(
         priority: attrs.priority,
       },
       {
-        parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId: parent.runId, initiatedEventId },
+        parent: {
+          namespace: parent.namespace,
+          workflowId: parent.workflowId,
+          runId: parent.runId,
+          initiatedEventId,
+        },
         parentClosePolicy: child.parentClosePolicy,
       },
     );
     child.runId = res.runId;
-    recordExternal(parent, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, 'childWorkflowExecutionStartedEventAttributes', {
-      namespace: ns,
-      initiatedEventId,
-      workflowExecution: { workflowId: attrs.workflowId, runId: res.runId },
-      workflowType: attrs.workflowType,
-      header: attrs.header,
-    });
+    recordExternal(
+      parent,
+      EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+      'childWorkflowExecutionStartedEventAttributes',
+      {
+        namespace: ns,
+        initiatedEventId,
+        workflowExecution: { workflowId: attrs.workflowId, runId: res.runId },
+        workflowType: attrs.workflowType,
+        header: attrs.header,
+      },
+    );
   } catch (err) {
-    engine.log.info(`child ${attrs.workflowId} of ${parent.workflowId} could not start: ${err instanceof Error ? err.message : String(err)}`);
+    engine.log.info(
+      `child ${attrs.workflowId} of ${parent.workflowId} could not start: ${err instanceof Error ? err.message : String(err)}`,
+    );
     parent.children = parent.children.filter((c) => c !== child);
     const cause =
       err instanceof ServiceError && err.code === 5
-        ? E.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND
-        : E.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS;
-    recordExternal(parent, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED, 'startChildWorkflowExecutionFailedEventAttributes', {
-      namespace: ns,
-      workflowId: attrs.workflowId,
-      workflowType: attrs.workflowType,
-      cause,
-      control: attrs.control,
-      initiatedEventId,
-      workflowTaskCompletedEventId: completedEventId,
-    });
+        ? E.StartChildWorkflowExecutionFailedCause
+            .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND
+        : E.StartChildWorkflowExecutionFailedCause
+            .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS;
+    recordExternal(
+      parent,
+      EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+      'startChildWorkflowExecutionFailedEventAttributes',
+      {
+        namespace: ns,
+        workflowId: attrs.workflowId,
+        workflowType: attrs.workflowType,
+        cause,
+        control: attrs.control,
+        initiatedEventId,
+        workflowTaskCompletedEventId: completedEventId,
+      },
+    );
   }
   engine.scheduleWft(parent);
   engine.changed(parent);
@@ -143,27 +179,48 @@ export function onWorkflowClosed(engine: Engine, exec: ExecutionState): void {
     initiatedEventId: p.initiatedEventId,
     startedEventId: PENDING_REF,
   };
-  const rec = (type: number, key: string, extra: Record<string, unknown>) => recordExternal(parent, type, key, { ...extra, ...common });
+  const rec = (type: number, key: string, extra: Record<string, unknown>) =>
+    recordExternal(parent, type, key, { ...extra, ...common });
   switch (exec.status) {
     case WorkflowStatus.COMPLETED:
-      rec(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED, 'childWorkflowExecutionCompletedEventAttributes', { result: closeAttrs.result });
+      rec(
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        'childWorkflowExecutionCompletedEventAttributes',
+        { result: closeAttrs.result },
+      );
       break;
     case WorkflowStatus.FAILED:
-      rec(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED, 'childWorkflowExecutionFailedEventAttributes', {
-        failure: closeAttrs.failure,
-        retryState: closeAttrs.retryState ?? E.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-      });
+      rec(
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+        'childWorkflowExecutionFailedEventAttributes',
+        {
+          failure: closeAttrs.failure,
+          retryState: closeAttrs.retryState ?? E.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+        },
+      );
       break;
     case WorkflowStatus.CANCELED:
-      rec(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED, 'childWorkflowExecutionCanceledEventAttributes', { details: closeAttrs.details });
+      rec(
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+        'childWorkflowExecutionCanceledEventAttributes',
+        { details: closeAttrs.details },
+      );
       break;
     case WorkflowStatus.TIMED_OUT:
-      rec(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT, 'childWorkflowExecutionTimedOutEventAttributes', {
-        retryState: closeAttrs.retryState ?? E.RetryState.RETRY_STATE_TIMEOUT,
-      });
+      rec(
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        'childWorkflowExecutionTimedOutEventAttributes',
+        {
+          retryState: closeAttrs.retryState ?? E.RetryState.RETRY_STATE_TIMEOUT,
+        },
+      );
       break;
     default:
-      rec(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED, 'childWorkflowExecutionTerminatedEventAttributes', {});
+      rec(
+        EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+        'childWorkflowExecutionTerminatedEventAttributes',
+        {},
+      );
   }
   engine.scheduleWft(parent);
   engine.changed(parent);
@@ -185,75 +242,126 @@ function applyParentClosePolicy(engine: Engine, exec: ExecutionState): void {
   }
 }
 
-export function requestCancelExternal(engine: Engine, exec: ExecutionState, attrs: temporal.api.command.v1.IRequestCancelExternalWorkflowExecutionCommandAttributes, completedEventId: number): void {
+export function requestCancelExternal(
+  engine: Engine,
+  exec: ExecutionState,
+  attrs: temporal.api.command.v1.IRequestCancelExternalWorkflowExecutionCommandAttributes,
+  completedEventId: number,
+): void {
   const ns = attrs.namespace || exec.namespace;
   const target = { workflowId: attrs.workflowId ?? '', runId: attrs.runId ?? '' };
-  const initiatedEventId = appendEvent(exec, EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, 'requestCancelExternalWorkflowExecutionInitiatedEventAttributes', {
-    workflowTaskCompletedEventId: completedEventId,
-    namespace: ns,
-    workflowExecution: target,
-    control: attrs.control,
-    childWorkflowOnly: attrs.childWorkflowOnly,
-    reason: attrs.reason,
-  });
+  const initiatedEventId = appendEvent(
+    exec,
+    EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    'requestCancelExternalWorkflowExecutionInitiatedEventAttributes',
+    {
+      workflowTaskCompletedEventId: completedEventId,
+      namespace: ns,
+      workflowExecution: target,
+      control: attrs.control,
+      childWorkflowOnly: attrs.childWorkflowOnly,
+      reason: attrs.reason,
+    },
+  );
   later(() => {
     if (!engine.isRunning(exec)) return;
     const t = findTarget(engine, ns, target.workflowId, target.runId);
     if (t) {
-      engine.requestCancel(t, attrs.reason ?? '', '', { initiatedEventId, workflowId: exec.workflowId, runId: exec.runId });
-      recordExternal(exec, EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, 'externalWorkflowExecutionCancelRequestedEventAttributes', {
+      engine.requestCancel(t, attrs.reason ?? '', '', {
         initiatedEventId,
-        namespace: ns,
-        workflowExecution: { workflowId: t.workflowId, runId: t.runId },
+        workflowId: exec.workflowId,
+        runId: exec.runId,
       });
+      recordExternal(
+        exec,
+        EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        'externalWorkflowExecutionCancelRequestedEventAttributes',
+        {
+          initiatedEventId,
+          namespace: ns,
+          workflowExecution: { workflowId: t.workflowId, runId: t.runId },
+        },
+      );
     } else {
-      recordExternal(exec, EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, 'requestCancelExternalWorkflowExecutionFailedEventAttributes', {
-        cause: E.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-        workflowTaskCompletedEventId: completedEventId,
-        namespace: ns,
-        workflowExecution: target,
-        initiatedEventId,
-        control: attrs.control,
-      });
+      recordExternal(
+        exec,
+        EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        'requestCancelExternalWorkflowExecutionFailedEventAttributes',
+        {
+          cause:
+            E.CancelExternalWorkflowExecutionFailedCause
+              .CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+          workflowTaskCompletedEventId: completedEventId,
+          namespace: ns,
+          workflowExecution: target,
+          initiatedEventId,
+          control: attrs.control,
+        },
+      );
     }
     engine.scheduleWft(exec);
     engine.changed(exec);
   });
 }
 
-export function signalExternal(engine: Engine, exec: ExecutionState, attrs: temporal.api.command.v1.ISignalExternalWorkflowExecutionCommandAttributes, completedEventId: number): void {
+export function signalExternal(
+  engine: Engine,
+  exec: ExecutionState,
+  attrs: temporal.api.command.v1.ISignalExternalWorkflowExecutionCommandAttributes,
+  completedEventId: number,
+): void {
   const ns = attrs.namespace || exec.namespace;
   const target = { workflowId: attrs.execution?.workflowId ?? '', runId: attrs.execution?.runId ?? '' };
-  const initiatedEventId = appendEvent(exec, EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, 'signalExternalWorkflowExecutionInitiatedEventAttributes', {
-    workflowTaskCompletedEventId: completedEventId,
-    namespace: ns,
-    workflowExecution: target,
-    signalName: attrs.signalName,
-    input: attrs.input,
-    control: attrs.control,
-    childWorkflowOnly: attrs.childWorkflowOnly,
-    header: attrs.header,
-  });
+  const initiatedEventId = appendEvent(
+    exec,
+    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    'signalExternalWorkflowExecutionInitiatedEventAttributes',
+    {
+      workflowTaskCompletedEventId: completedEventId,
+      namespace: ns,
+      workflowExecution: target,
+      signalName: attrs.signalName,
+      input: attrs.input,
+      control: attrs.control,
+      childWorkflowOnly: attrs.childWorkflowOnly,
+      header: attrs.header,
+    },
+  );
   later(() => {
     if (!engine.isRunning(exec)) return;
     const t = findTarget(engine, ns, target.workflowId, target.runId);
     if (t) {
-      engine.signal(t, attrs.signalName ?? '', attrs.input, attrs.header, '', { workflowId: exec.workflowId, runId: exec.runId });
-      recordExternal(exec, EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, 'externalWorkflowExecutionSignaledEventAttributes', {
-        initiatedEventId,
-        namespace: ns,
-        workflowExecution: { workflowId: t.workflowId, runId: t.runId },
-        control: attrs.control,
+      engine.signal(t, attrs.signalName ?? '', attrs.input, attrs.header, '', {
+        workflowId: exec.workflowId,
+        runId: exec.runId,
       });
+      recordExternal(
+        exec,
+        EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        'externalWorkflowExecutionSignaledEventAttributes',
+        {
+          initiatedEventId,
+          namespace: ns,
+          workflowExecution: { workflowId: t.workflowId, runId: t.runId },
+          control: attrs.control,
+        },
+      );
     } else {
-      recordExternal(exec, EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, 'signalExternalWorkflowExecutionFailedEventAttributes', {
-        cause: E.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-        workflowTaskCompletedEventId: completedEventId,
-        namespace: ns,
-        workflowExecution: target,
-        initiatedEventId,
-        control: attrs.control,
-      });
+      recordExternal(
+        exec,
+        EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        'signalExternalWorkflowExecutionFailedEventAttributes',
+        {
+          cause:
+            E.SignalExternalWorkflowExecutionFailedCause
+              .SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+          workflowTaskCompletedEventId: completedEventId,
+          namespace: ns,
+          workflowExecution: target,
+          initiatedEventId,
+          control: attrs.control,
+        },
+      );
     }
     engine.scheduleWft(exec);
     engine.changed(exec);

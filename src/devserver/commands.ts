@@ -44,22 +44,29 @@ export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, r
     return;
   }
 
-  const completedId = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 'workflowTaskCompletedEventAttributes', {
-    scheduledEventId: wft.scheduledEventId,
-    startedEventId: wft.startedEventId,
-    identity,
-    binaryChecksum: req.binaryChecksum ?? '',
-    workerVersion: req.workerVersionStamp,
-    sdkMetadata: req.sdkMetadata,
-    meteringMetadata: req.meteringMetadata,
-  });
+  const completedId = appendEvent(
+    exec,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    'workflowTaskCompletedEventAttributes',
+    {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.startedEventId,
+      identity,
+      binaryChecksum: req.binaryChecksum ?? '',
+      workerVersion: req.workerVersionStamp,
+      sdkMetadata: req.sdkMetadata,
+      meteringMetadata: req.meteringMetadata,
+    },
+  );
   exec.lastCompletedStartedEventId = wft.startedEventId;
   exec.wftAttempt = 1;
   // The task is done: commands below must not see it as in flight.
   exec.wft = null;
   engine.deadlines.clear(`${engine.keyOf(exec)}|wft`);
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
-  exec.sticky = stickyName ? { queue: stickyName, scheduleToStartMs: durMs(req.stickyAttributes?.scheduleToStartTimeout) || 5000 } : null;
+  exec.sticky = stickyName
+    ? { queue: stickyName, scheduleToStartMs: durMs(req.stickyAttributes?.scheduleToStartTimeout) || 5000 }
+    : null;
 
   const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
   let needWft = !!req.forceCreateNewWorkflowTask;
@@ -76,7 +83,8 @@ export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, r
     }
     needWft = applyCommand(engine, exec, cmd, completedId, identity) || needWft;
   }
-  if (engine.isRunning(exec)) for (const msg of messages.values()) engine.interactions.handleMessage(exec, msg);
+  if (engine.isRunning(exec))
+    for (const msg of messages.values()) engine.interactions.handleMessage(exec, msg);
 
   engine.interactions.onWorkflowTaskCompleted(exec, wft.seq, req.queryResults);
   engine.afterWorkflowTask(exec, needWft);
@@ -84,13 +92,24 @@ export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, r
 }
 
 /** Applies one command; returns true when it requires a new workflow task. */
-function applyCommand(engine: Engine, exec: ExecutionState, cmd: Command, completedId: number, identity: string): boolean {
+function applyCommand(
+  engine: Engine,
+  exec: ExecutionState,
+  cmd: Command,
+  completedId: number,
+  identity: string,
+): boolean {
   switch (cmd.commandType) {
     case C.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
       scheduleActivity(engine, exec, cmd.scheduleActivityTaskCommandAttributes ?? {}, completedId);
       return false;
     case C.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
-      return requestCancelActivity(engine, exec, Number(cmd.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0), completedId);
+      return requestCancelActivity(
+        engine,
+        exec,
+        Number(cmd.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0),
+        completedId,
+      );
     case C.COMMAND_TYPE_START_TIMER: {
       const a = cmd.startTimerCommandAttributes ?? {};
       startTimer(engine, exec, a.timerId ?? '', durMs(a.startToFireTimeout), completedId);
@@ -112,26 +131,50 @@ function applyCommand(engine: Engine, exec: ExecutionState, cmd: Command, comple
       return false;
     }
     case C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
-      engine.closeExecution(exec, WorkflowStatus.COMPLETED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, 'workflowExecutionCompletedEventAttributes', {
-        result: cmd.completeWorkflowExecutionCommandAttributes?.result,
-        workflowTaskCompletedEventId: completedId,
-      });
+      engine.closeExecution(
+        exec,
+        WorkflowStatus.COMPLETED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+        'workflowExecutionCompletedEventAttributes',
+        {
+          result: cmd.completeWorkflowExecutionCommandAttributes?.result,
+          workflowTaskCompletedEventId: completedId,
+        },
+      );
       return false;
     case C.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-      engine.closeExecution(exec, WorkflowStatus.FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, 'workflowExecutionFailedEventAttributes', {
-        failure: cmd.failWorkflowExecutionCommandAttributes?.failure,
-        retryState: E.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-        workflowTaskCompletedEventId: completedId,
-      });
+      engine.closeExecution(
+        exec,
+        WorkflowStatus.FAILED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+        'workflowExecutionFailedEventAttributes',
+        {
+          failure: cmd.failWorkflowExecutionCommandAttributes?.failure,
+          retryState: E.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+          workflowTaskCompletedEventId: completedId,
+        },
+      );
       return false;
     case C.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
-      engine.closeExecution(exec, WorkflowStatus.CANCELED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, 'workflowExecutionCanceledEventAttributes', {
-        details: cmd.cancelWorkflowExecutionCommandAttributes?.details,
-        workflowTaskCompletedEventId: completedId,
-      });
+      engine.closeExecution(
+        exec,
+        WorkflowStatus.CANCELED,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+        'workflowExecutionCanceledEventAttributes',
+        {
+          details: cmd.cancelWorkflowExecutionCommandAttributes?.details,
+          workflowTaskCompletedEventId: completedId,
+        },
+      );
       return false;
     case C.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-      continueAsNew(engine, exec, cmd.continueAsNewWorkflowExecutionCommandAttributes ?? {}, completedId, identity);
+      continueAsNew(
+        engine,
+        exec,
+        cmd.continueAsNewWorkflowExecutionCommandAttributes ?? {},
+        completedId,
+        identity,
+      );
       return false;
     case C.COMMAND_TYPE_RECORD_MARKER: {
       const a = cmd.recordMarkerCommandAttributes ?? {};
@@ -145,20 +188,34 @@ function applyCommand(engine: Engine, exec: ExecutionState, cmd: Command, comple
       return false;
     }
     case C.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-      const fields = (cmd.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ?? {}) as Record<string, Payload>;
-      appendEvent(exec, EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, 'upsertWorkflowSearchAttributesEventAttributes', {
-        workflowTaskCompletedEventId: completedId,
-        searchAttributes: { indexedFields: fields },
-      });
+      const fields = (cmd.upsertWorkflowSearchAttributesCommandAttributes?.searchAttributes?.indexedFields ??
+        {}) as Record<string, Payload>;
+      appendEvent(
+        exec,
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        'upsertWorkflowSearchAttributesEventAttributes',
+        {
+          workflowTaskCompletedEventId: completedId,
+          searchAttributes: { indexedFields: fields },
+        },
+      );
       engine.upsertSearchAttributes(exec, fields);
       return false;
     }
     case C.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: {
-      const memo = (cmd.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo?.fields ?? {}) as Record<string, Payload>;
-      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED, 'workflowPropertiesModifiedEventAttributes', {
-        workflowTaskCompletedEventId: completedId,
-        upsertedMemo: { fields: memo },
-      });
+      const memo = (cmd.modifyWorkflowPropertiesCommandAttributes?.upsertedMemo?.fields ?? {}) as Record<
+        string,
+        Payload
+      >;
+      appendEvent(
+        exec,
+        EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+        'workflowPropertiesModifiedEventAttributes',
+        {
+          workflowTaskCompletedEventId: completedId,
+          upsertedMemo: { fields: memo },
+        },
+      );
       for (const [k, v] of Object.entries(memo)) {
         if (!v.data || v.data.length === 0 || Buffer.from(v.data).toString() === 'null') delete exec.memo[k];
         else exec.memo[k] = v;
@@ -169,7 +226,12 @@ function applyCommand(engine: Engine, exec: ExecutionState, cmd: Command, comple
       initiateChild(engine, exec, cmd.startChildWorkflowExecutionCommandAttributes ?? {}, completedId);
       return false;
     case C.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-      requestCancelExternal(engine, exec, cmd.requestCancelExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
+      requestCancelExternal(
+        engine,
+        exec,
+        cmd.requestCancelExternalWorkflowExecutionCommandAttributes ?? {},
+        completedId,
+      );
       return false;
     case C.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
       signalExternal(engine, exec, cmd.signalExternalWorkflowExecutionCommandAttributes ?? {}, completedId);
@@ -180,12 +242,23 @@ function applyCommand(engine: Engine, exec: ExecutionState, cmd: Command, comple
   }
 }
 
-export function startTimer(engine: Engine, exec: ExecutionState, timerId: string, ms: number, completedId: number): void {
-  const startedEventId = appendEvent(exec, EventType.EVENT_TYPE_TIMER_STARTED, 'timerStartedEventAttributes', {
-    timerId,
-    startToFireTimeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
-    workflowTaskCompletedEventId: completedId,
-  });
+export function startTimer(
+  engine: Engine,
+  exec: ExecutionState,
+  timerId: string,
+  ms: number,
+  completedId: number,
+): void {
+  const startedEventId = appendEvent(
+    exec,
+    EventType.EVENT_TYPE_TIMER_STARTED,
+    'timerStartedEventAttributes',
+    {
+      timerId,
+      startToFireTimeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+      workflowTaskCompletedEventId: completedId,
+    },
+  );
   const timer = { timerId, startedEventId, fireAt: Date.now() + ms };
   exec.timers.push(timer);
   armTimer(engine, exec, timer.timerId);
@@ -201,16 +274,32 @@ export function armTimer(engine: Engine, exec: ExecutionState, timerId: string):
   });
 }
 
-function appendExternalTimerFired(engine: Engine, exec: ExecutionState, timerId: string, startedEventId: number): void {
-  recordExternal(exec, EventType.EVENT_TYPE_TIMER_FIRED, 'timerFiredEventAttributes', { timerId, startedEventId });
+function appendExternalTimerFired(
+  engine: Engine,
+  exec: ExecutionState,
+  timerId: string,
+  startedEventId: number,
+): void {
+  recordExternal(exec, EventType.EVENT_TYPE_TIMER_FIRED, 'timerFiredEventAttributes', {
+    timerId,
+    startedEventId,
+  });
   engine.scheduleWft(exec);
   engine.changed(exec);
 }
 
-function continueAsNew(engine: Engine, exec: ExecutionState, a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes, completedId: number, identity: string): void {
+function continueAsNew(
+  engine: Engine,
+  exec: ExecutionState,
+  a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes,
+  completedId: number,
+  identity: string,
+): void {
   const memo = a.memo?.fields && Object.keys(a.memo.fields).length ? a.memo.fields : exec.memo;
   const searchAttributes =
-    a.searchAttributes?.indexedFields && Object.keys(a.searchAttributes.indexedFields).length ? a.searchAttributes.indexedFields : exec.searchAttributes;
+    a.searchAttributes?.indexedFields && Object.keys(a.searchAttributes.indexedFields).length
+      ? a.searchAttributes.indexedFields
+      : exec.searchAttributes;
   const next = engine.startWorkflow(
     {
       namespace: exec.namespace,
@@ -238,20 +327,26 @@ function continueAsNew(engine: Engine, exec: ExecutionState, a: temporal.api.com
     },
   );
   exec.newExecutionRunId = next.runId;
-  engine.closeExecution(exec, WorkflowStatus.CONTINUED_AS_NEW, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, 'workflowExecutionContinuedAsNewEventAttributes', {
-    newExecutionRunId: next.runId,
-    workflowType: a.workflowType?.name ? a.workflowType : { name: exec.workflowType },
-    taskQueue: a.taskQueue?.name ? a.taskQueue : { name: exec.taskQueue },
-    input: a.input,
-    workflowRunTimeout: a.workflowRunTimeout,
-    workflowTaskTimeout: a.workflowTaskTimeout,
-    workflowTaskCompletedEventId: completedId,
-    backoffStartInterval: a.backoffStartInterval,
-    initiator: a.initiator,
-    failure: a.failure,
-    lastCompletionResult: a.lastCompletionResult,
-    header: a.header,
-    memo: { fields: memo },
-    searchAttributes: { indexedFields: searchAttributes },
-  });
+  engine.closeExecution(
+    exec,
+    WorkflowStatus.CONTINUED_AS_NEW,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    'workflowExecutionContinuedAsNewEventAttributes',
+    {
+      newExecutionRunId: next.runId,
+      workflowType: a.workflowType?.name ? a.workflowType : { name: exec.workflowType },
+      taskQueue: a.taskQueue?.name ? a.taskQueue : { name: exec.taskQueue },
+      input: a.input,
+      workflowRunTimeout: a.workflowRunTimeout,
+      workflowTaskTimeout: a.workflowTaskTimeout,
+      workflowTaskCompletedEventId: completedId,
+      backoffStartInterval: a.backoffStartInterval,
+      initiator: a.initiator,
+      failure: a.failure,
+      lastCompletionResult: a.lastCompletionResult,
+      header: a.header,
+      memo: { fields: memo },
+      searchAttributes: { indexedFields: searchAttributes },
+    },
+  );
 }

@@ -10,7 +10,17 @@ import { appendEvent, flushBuffered, nextEventId, recordExternal, synthesizeEven
 import type { Logger } from './log.js';
 import { Matching } from './matching.js';
 import { NamespaceRegistry } from './namespaces.js';
-import { EventType, api, dur, durMs, i64, ts, type HistoryEvent, type Payload, type temporal } from './proto.js';
+import {
+  EventType,
+  api,
+  dur,
+  durMs,
+  i64,
+  ts,
+  type HistoryEvent,
+  type Payload,
+  type temporal,
+} from './proto.js';
 import { SearchAttributeRegistry, mergeSearchAttributes } from './search-attributes.js';
 import { WorkflowStatus, execKey, wfKey, type ExecutionState, type ParentRef } from './state.js';
 import { encodeToken, type WorkflowTaskToken } from './tokens.js';
@@ -21,7 +31,9 @@ const E = api.enums.v1;
 type StartRequest = temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest;
 type PollWftResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
 
-export type WorkflowTaskRef = { type: 'wft'; key: string; seq: number } | { type: 'query'; key: string; queryId: string };
+export type WorkflowTaskRef =
+  | { type: 'wft'; key: string; seq: number }
+  | { type: 'query'; key: string; queryId: string };
 
 export interface StartExtras {
   parent?: ParentRef;
@@ -31,7 +43,12 @@ export interface StartExtras {
   continuedFailure?: temporal.api.failure.v1.IFailure | null;
   lastCompletionResult?: temporal.api.common.v1.IPayloads | null;
   firstWorkflowTaskBackoffMs?: number;
-  signal?: { name: string; input?: temporal.api.common.v1.IPayloads | null; header?: temporal.api.common.v1.IHeader | null; identity?: string };
+  signal?: {
+    name: string;
+    input?: temporal.api.common.v1.IPayloads | null;
+    header?: temporal.api.common.v1.IHeader | null;
+    identity?: string;
+  };
 }
 
 export type CloseListener = (namespace: string, workflowId: string, runId: string, status: number) => void;
@@ -120,27 +137,47 @@ export class Engine {
 
   // ---------------------------------------------------------------- start
 
-  startWorkflow(req: StartRequest, extras: StartExtras = {}): { runId: string; started: boolean; exec: ExecutionState } {
+  startWorkflow(
+    req: StartRequest,
+    extras: StartExtras = {},
+  ): { runId: string; started: boolean; exec: ExecutionState } {
     const ns = req.namespace || 'default';
     this.namespaces.get(ns);
     const workflowId = req.workflowId ?? '';
     if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
     if (!req.workflowType?.name) throw invalidArgument('WorkflowType is not set on request.');
     if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-    this.searchAttributes.validate(ns, req.searchAttributes?.indexedFields as Record<string, Payload> | undefined);
+    this.searchAttributes.validate(
+      ns,
+      req.searchAttributes?.indexedFields as Record<string, Payload> | undefined,
+    );
     const requestId = req.requestId || randomUUID();
 
     const curRun = this.current.get(wfKey(ns, workflowId));
     const cur = curRun ? this.executions.get(execKey(ns, workflowId, curRun)) : undefined;
     if (cur && !extras.continuedFrom) {
       if (cur.requestIds.includes(requestId)) {
-        if (extras.signal && this.isRunning(cur)) this.signal(cur, extras.signal.name, extras.signal.input, extras.signal.header, extras.signal.identity ?? '');
+        if (extras.signal && this.isRunning(cur))
+          this.signal(
+            cur,
+            extras.signal.name,
+            extras.signal.input,
+            extras.signal.header,
+            extras.signal.identity ?? '',
+          );
         return { runId: cur.runId, started: true, exec: cur };
       }
       if (this.isRunning(cur)) {
         const conflict = req.workflowIdConflictPolicy ?? 0;
         if (conflict === E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
-          if (extras.signal) this.signal(cur, extras.signal.name, extras.signal.input, extras.signal.header, extras.signal.identity ?? '');
+          if (extras.signal)
+            this.signal(
+              cur,
+              extras.signal.name,
+              extras.signal.input,
+              extras.signal.header,
+              extras.signal.identity ?? '',
+            );
           return { runId: cur.runId, started: false, exec: cur };
         }
         if (
@@ -149,15 +186,24 @@ export class Engine {
         ) {
           this.terminate(cur, 'terminated by WorkflowIdConflictPolicy', null, req.identity ?? '');
         } else {
-          throw alreadyExists(`Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`);
+          throw alreadyExists(
+            `Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`,
+          );
         }
       } else {
         const reuse = req.workflowIdReusePolicy ?? 0;
         if (reuse === E.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE) {
-          throw alreadyExists(`Workflow execution already finished and WorkflowIdReusePolicy is REJECT_DUPLICATE. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`);
+          throw alreadyExists(
+            `Workflow execution already finished and WorkflowIdReusePolicy is REJECT_DUPLICATE. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`,
+          );
         }
-        if (reuse === E.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && cur.status === WorkflowStatus.COMPLETED) {
-          throw alreadyExists(`Workflow execution already finished successfully. WorkflowId: ${workflowId}, RunId: ${cur.runId}. Workflow Id reuse policy: allow duplicate workflow Id if last run failed.`);
+        if (
+          reuse === E.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY &&
+          cur.status === WorkflowStatus.COMPLETED
+        ) {
+          throw alreadyExists(
+            `Workflow execution already finished successfully. WorkflowId: ${workflowId}, RunId: ${cur.runId}. Workflow Id reuse policy: allow duplicate workflow Id if last run failed.`,
+          );
         }
       }
     }
@@ -182,12 +228,18 @@ export class Engine {
       executionTime: now + delayMs,
       requestIds: [requestId],
       memo: { ...((req.memo?.fields as Record<string, Payload> | undefined) ?? {}) },
-      searchAttributes: { ...((req.searchAttributes?.indexedFields as Record<string, Payload> | undefined) ?? {}) },
+      searchAttributes: {
+        ...((req.searchAttributes?.indexedFields as Record<string, Payload> | undefined) ?? {}),
+      },
       runTimeoutMs,
       executionTimeoutMs,
       taskTimeoutMs,
       runDeadline: runTimeoutMs ? now + runTimeoutMs : undefined,
-      executionDeadline: prev ? prev.executionDeadline : executionTimeoutMs ? now + executionTimeoutMs : undefined,
+      executionDeadline: prev
+        ? prev.executionDeadline
+        : executionTimeoutMs
+          ? now + executionTimeoutMs
+          : undefined,
       history: [],
       lastCompletedStartedEventId: 0,
       wftAttempt: 1,
@@ -206,44 +258,56 @@ export class Engine {
     const parentExec = extras.parent
       ? this.executions.get(execKey(extras.parent.namespace, extras.parent.workflowId, extras.parent.runId))
       : undefined;
-    appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 'workflowExecutionStartedEventAttributes', {
-      workflowType: { name: exec.workflowType },
-      taskQueue: { name: exec.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      input: req.input,
-      workflowExecutionTimeout: executionTimeoutMs ? dur(executionTimeoutMs) : undefined,
-      workflowRunTimeout: runTimeoutMs ? dur(runTimeoutMs) : undefined,
-      workflowTaskTimeout: dur(taskTimeoutMs),
-      continuedExecutionRunId: prev?.runId ?? '',
-      initiator: extras.initiator ?? 0,
-      continuedFailure: extras.continuedFailure ?? req.continuedFailure,
-      lastCompletionResult: extras.lastCompletionResult ?? req.lastCompletionResult,
-      originalExecutionRunId: runId,
-      identity: req.identity ?? '',
-      firstExecutionRunId: firstRunId,
-      retryPolicy: req.retryPolicy,
-      attempt: 1,
-      workflowExecutionExpirationTime: exec.executionDeadline ? ts(exec.executionDeadline) : undefined,
-      cronSchedule: req.cronSchedule ?? '',
-      firstWorkflowTaskBackoff: delayMs ? dur(delayMs) : undefined,
-      memo: { fields: exec.memo },
-      searchAttributes: { indexedFields: exec.searchAttributes },
-      header: req.header,
-      parentWorkflowNamespace: extras.parent?.namespace ?? '',
-      parentWorkflowExecution: extras.parent ? { workflowId: extras.parent.workflowId, runId: extras.parent.runId } : undefined,
-      parentInitiatedEventId: extras.parent?.initiatedEventId ?? 0,
-      rootWorkflowExecution: parentExec ? this.rootOf(parentExec) : { workflowId, runId },
-      workflowId,
-      priority: req.priority,
-    });
+    appendEvent(
+      exec,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+      'workflowExecutionStartedEventAttributes',
+      {
+        workflowType: { name: exec.workflowType },
+        taskQueue: { name: exec.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        input: req.input,
+        workflowExecutionTimeout: executionTimeoutMs ? dur(executionTimeoutMs) : undefined,
+        workflowRunTimeout: runTimeoutMs ? dur(runTimeoutMs) : undefined,
+        workflowTaskTimeout: dur(taskTimeoutMs),
+        continuedExecutionRunId: prev?.runId ?? '',
+        initiator: extras.initiator ?? 0,
+        continuedFailure: extras.continuedFailure ?? req.continuedFailure,
+        lastCompletionResult: extras.lastCompletionResult ?? req.lastCompletionResult,
+        originalExecutionRunId: runId,
+        identity: req.identity ?? '',
+        firstExecutionRunId: firstRunId,
+        retryPolicy: req.retryPolicy,
+        attempt: 1,
+        workflowExecutionExpirationTime: exec.executionDeadline ? ts(exec.executionDeadline) : undefined,
+        cronSchedule: req.cronSchedule ?? '',
+        firstWorkflowTaskBackoff: delayMs ? dur(delayMs) : undefined,
+        memo: { fields: exec.memo },
+        searchAttributes: { indexedFields: exec.searchAttributes },
+        header: req.header,
+        parentWorkflowNamespace: extras.parent?.namespace ?? '',
+        parentWorkflowExecution: extras.parent
+          ? { workflowId: extras.parent.workflowId, runId: extras.parent.runId }
+          : undefined,
+        parentInitiatedEventId: extras.parent?.initiatedEventId ?? 0,
+        rootWorkflowExecution: parentExec ? this.rootOf(parentExec) : { workflowId, runId },
+        workflowId,
+        priority: req.priority,
+      },
+    );
     this.executions.set(this.keyOf(exec), exec);
     this.current.set(wfKey(ns, workflowId), runId);
     if (extras.signal) {
-      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
-        signalName: extras.signal.name,
-        input: extras.signal.input,
-        identity: extras.signal.identity ?? '',
-        header: extras.signal.header,
-      });
+      appendEvent(
+        exec,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        'workflowExecutionSignaledEventAttributes',
+        {
+          signalName: extras.signal.name,
+          input: extras.signal.input,
+          identity: extras.signal.identity ?? '',
+          header: extras.signal.header,
+        },
+      );
     }
     this.armRunTimeout(exec);
     this.scheduleWft(exec, delayMs ? now + delayMs : undefined);
@@ -255,7 +319,9 @@ export class Engine {
   private rootOf(exec: ExecutionState): { workflowId: string; runId: string } {
     const started = exec.history[0]?.workflowExecutionStartedEventAttributes;
     const root = started?.rootWorkflowExecution;
-    return root?.workflowId ? { workflowId: root.workflowId, runId: root.runId ?? '' } : { workflowId: exec.workflowId, runId: exec.runId };
+    return root?.workflowId
+      ? { workflowId: root.workflowId, runId: root.runId ?? '' }
+      : { workflowId: exec.workflowId, runId: exec.runId };
   }
 
   armRunTimeout(exec: ExecutionState): void {
@@ -264,50 +330,97 @@ export class Engine {
     this.deadlines.set(`${this.keyOf(exec)}|run`, deadline, () => {
       if (!this.isRunning(exec)) return;
       this.log.info(`workflow ${exec.workflowId} run ${exec.runId} timed out`);
-      this.closeExecution(exec, WorkflowStatus.TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, 'workflowExecutionTimedOutEventAttributes', {
-        retryState: E.RetryState.RETRY_STATE_TIMEOUT,
-      });
+      this.closeExecution(
+        exec,
+        WorkflowStatus.TIMED_OUT,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+        'workflowExecutionTimedOutEventAttributes',
+        {
+          retryState: E.RetryState.RETRY_STATE_TIMEOUT,
+        },
+      );
     });
   }
 
   // ---------------------------------------------------------------- external actions
 
-  signal(exec: ExecutionState, name: string, input: temporal.api.common.v1.IPayloads | null | undefined, header: temporal.api.common.v1.IHeader | null | undefined, identity: string, external?: { workflowId: string; runId: string }): void {
-    recordExternal(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
-      signalName: name,
-      input,
-      identity,
-      header,
-      externalWorkflowExecution: external,
-    });
+  signal(
+    exec: ExecutionState,
+    name: string,
+    input: temporal.api.common.v1.IPayloads | null | undefined,
+    header: temporal.api.common.v1.IHeader | null | undefined,
+    identity: string,
+    external?: { workflowId: string; runId: string },
+  ): void {
+    recordExternal(
+      exec,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      'workflowExecutionSignaledEventAttributes',
+      {
+        signalName: name,
+        input,
+        identity,
+        header,
+        externalWorkflowExecution: external,
+      },
+    );
     this.scheduleWft(exec);
     this.changed(exec);
   }
 
-  requestCancel(exec: ExecutionState, reason: string, identity: string, external?: { initiatedEventId: number; workflowId: string; runId: string }): void {
+  requestCancel(
+    exec: ExecutionState,
+    reason: string,
+    identity: string,
+    external?: { initiatedEventId: number; workflowId: string; runId: string },
+  ): void {
     if (exec.cancelRequested) return;
     exec.cancelRequested = true;
-    recordExternal(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, 'workflowExecutionCancelRequestedEventAttributes', {
-      cause: reason,
-      identity,
-      externalInitiatedEventId: external?.initiatedEventId ?? 0,
-      externalWorkflowExecution: external ? { workflowId: external.workflowId, runId: external.runId } : undefined,
-    });
+    recordExternal(
+      exec,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+      'workflowExecutionCancelRequestedEventAttributes',
+      {
+        cause: reason,
+        identity,
+        externalInitiatedEventId: external?.initiatedEventId ?? 0,
+        externalWorkflowExecution: external
+          ? { workflowId: external.workflowId, runId: external.runId }
+          : undefined,
+      },
+    );
     this.scheduleWft(exec);
     this.changed(exec);
   }
 
-  terminate(exec: ExecutionState, reason: string, details: temporal.api.common.v1.IPayloads | null | undefined, identity: string): void {
+  terminate(
+    exec: ExecutionState,
+    reason: string,
+    details: temporal.api.common.v1.IPayloads | null | undefined,
+    identity: string,
+  ): void {
     this.log.info(`terminating workflow ${exec.workflowId} run ${exec.runId}: ${reason}`);
-    this.closeExecution(exec, WorkflowStatus.TERMINATED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, 'workflowExecutionTerminatedEventAttributes', {
-      reason,
-      details,
-      identity,
-    });
+    this.closeExecution(
+      exec,
+      WorkflowStatus.TERMINATED,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+      'workflowExecutionTerminatedEventAttributes',
+      {
+        reason,
+        details,
+        identity,
+      },
+    );
   }
 
   /** Writes the close event and releases everything the run holds. */
-  closeExecution(exec: ExecutionState, status: number, eventType: number, key: string, attrs: Record<string, unknown>): void {
+  closeExecution(
+    exec: ExecutionState,
+    status: number,
+    eventType: number,
+    key: string,
+    attrs: Record<string, unknown>,
+  ): void {
     if (!this.isRunning(exec)) return;
     const wft = exec.wft;
     if (wft?.state === 'started' && !wft.transient) {
@@ -327,7 +440,9 @@ export class Engine {
     exec.timers = [];
     exec.wftPending = false;
     this.deadlines.clearPrefix(`${this.keyOf(exec)}|`);
-    this.log.info(`workflow ${exec.workflowId} run ${exec.runId} closed: ${Object.entries(WorkflowStatus).find(([, v]) => v === status)?.[0] ?? status}`);
+    this.log.info(
+      `workflow ${exec.workflowId} run ${exec.runId} closed: ${Object.entries(WorkflowStatus).find(([, v]) => v === status)?.[0] ?? status}`,
+    );
     this.interactions.onClosed(exec);
     this.onWorkflowClosed(exec);
     for (const l of this.closeListeners) {
@@ -352,17 +467,24 @@ export class Engine {
     const attempt = exec.wftAttempt;
     const transient = attempt > 1;
     const seq = ++exec.seq;
-    const useSticky = !!exec.sticky && this.wfMatching.hasRecentPoller(exec.namespace, exec.sticky.queue, 'workflow', STICKY_ALIVE_MS);
+    const useSticky =
+      !!exec.sticky &&
+      this.wfMatching.hasRecentPoller(exec.namespace, exec.sticky.queue, 'workflow', STICKY_ALIVE_MS);
     const queue = useSticky ? exec.sticky!.queue : exec.taskQueue;
     let scheduledEventId = 0;
     if (!transient) {
-      scheduledEventId = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', {
-        taskQueue: useSticky
-          ? { name: queue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: exec.taskQueue }
-          : { name: queue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        startToCloseTimeout: dur(exec.taskTimeoutMs),
-        attempt,
-      });
+      scheduledEventId = appendEvent(
+        exec,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        'workflowTaskScheduledEventAttributes',
+        {
+          taskQueue: useSticky
+            ? { name: queue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: exec.taskQueue }
+            : { name: queue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          startToCloseTimeout: dur(exec.taskTimeoutMs),
+          attempt,
+        },
+      );
     }
     exec.wft = {
       scheduledEventId,
@@ -396,7 +518,9 @@ export class Engine {
     }
     this.wfMatching.add(exec.namespace, wft.queue, 'workflow', { type: 'wft', key, seq: wft.seq });
     if (wft.sticky && exec.sticky) {
-      this.deadlines.set(`${key}|sticky`, Date.now() + exec.sticky.scheduleToStartMs, () => this.stickyFallback(exec, wft.seq));
+      this.deadlines.set(`${key}|sticky`, Date.now() + exec.sticky.scheduleToStartMs, () =>
+        this.stickyFallback(exec, wft.seq),
+      );
     }
   }
 
@@ -448,33 +572,59 @@ export class Engine {
     const requestId = randomUUID();
     let extra: HistoryEvent[] = [];
     if (!wft.transient) {
-      wft.startedEventId = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
-        scheduledEventId: wft.scheduledEventId,
-        identity,
-        requestId,
-        historySizeBytes: 0,
-      });
+      wft.startedEventId = appendEvent(
+        exec,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        'workflowTaskStartedEventAttributes',
+        {
+          scheduledEventId: wft.scheduledEventId,
+          identity,
+          requestId,
+          historySizeBytes: 0,
+        },
+      );
     } else {
       wft.scheduledEventId = nextEventId(exec);
       wft.startedEventId = wft.scheduledEventId + 1;
       extra = [
-        synthesizeEvent(wft.scheduledEventId, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', {
-          taskQueue: { name: wft.queue, kind: wft.sticky ? E.TaskQueueKind.TASK_QUEUE_KIND_STICKY : E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          startToCloseTimeout: dur(exec.taskTimeoutMs),
-          attempt: wft.attempt,
-        }),
-        synthesizeEvent(wft.startedEventId, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
-          scheduledEventId: wft.scheduledEventId,
-          identity,
-          requestId,
-        }),
+        synthesizeEvent(
+          wft.scheduledEventId,
+          EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+          'workflowTaskScheduledEventAttributes',
+          {
+            taskQueue: {
+              name: wft.queue,
+              kind: wft.sticky
+                ? E.TaskQueueKind.TASK_QUEUE_KIND_STICKY
+                : E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+            },
+            startToCloseTimeout: dur(exec.taskTimeoutMs),
+            attempt: wft.attempt,
+          },
+        ),
+        synthesizeEvent(
+          wft.startedEventId,
+          EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+          'workflowTaskStartedEventAttributes',
+          {
+            scheduledEventId: wft.scheduledEventId,
+            identity,
+            requestId,
+          },
+        ),
       ];
     }
     this.deadlines.set(`${ref.key}|wft`, now + exec.taskTimeoutMs, () => this.timeoutWft(exec, wft.seq));
     const partial = wft.sticky && pollQueue === wft.queue && exec.lastCompletedStartedEventId > 0;
     const firstId = partial ? exec.lastCompletedStartedEventId + 1 : 1;
     const events = [...exec.history.slice(firstId - 1), ...extra];
-    const token: WorkflowTaskToken = { k: 'wft', ns: exec.namespace, wid: exec.workflowId, rid: exec.runId, seq: wft.seq };
+    const token: WorkflowTaskToken = {
+      k: 'wft',
+      ns: exec.namespace,
+      wid: exec.workflowId,
+      rid: exec.runId,
+      seq: wft.seq,
+    };
     const { messages, queries } = this.interactions.onWorkflowTaskStarted(exec, wft.startedEventId, wft.seq);
     this.onChange();
     return {
@@ -498,16 +648,29 @@ export class Engine {
   materializeTransient(exec: ExecutionState): void {
     const wft = exec.wft;
     if (!wft || !wft.transient) return;
-    const s = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 'workflowTaskScheduledEventAttributes', {
-      taskQueue: { name: wft.queue, kind: wft.sticky ? E.TaskQueueKind.TASK_QUEUE_KIND_STICKY : E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      startToCloseTimeout: dur(exec.taskTimeoutMs),
-      attempt: wft.attempt,
-    });
-    const st = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, 'workflowTaskStartedEventAttributes', {
-      scheduledEventId: s,
-      identity: wft.identity ?? '',
-      requestId: randomUUID(),
-    });
+    const s = appendEvent(
+      exec,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      'workflowTaskScheduledEventAttributes',
+      {
+        taskQueue: {
+          name: wft.queue,
+          kind: wft.sticky ? E.TaskQueueKind.TASK_QUEUE_KIND_STICKY : E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+        },
+        startToCloseTimeout: dur(exec.taskTimeoutMs),
+        attempt: wft.attempt,
+      },
+    );
+    const st = appendEvent(
+      exec,
+      EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      'workflowTaskStartedEventAttributes',
+      {
+        scheduledEventId: s,
+        identity: wft.identity ?? '',
+        requestId: randomUUID(),
+      },
+    );
     wft.scheduledEventId = s;
     wft.startedEventId = st;
     wft.transient = false;
@@ -516,7 +679,13 @@ export class Engine {
   /** Finds the workflow task a token names, or throws NOT_FOUND. */
   taskFor(token: WorkflowTaskToken): ExecutionState {
     const exec = this.executions.get(execKey(token.ns, token.wid, token.rid));
-    if (!exec || !this.isRunning(exec) || !exec.wft || exec.wft.seq !== token.seq || exec.wft.state !== 'started') {
+    if (
+      !exec ||
+      !this.isRunning(exec) ||
+      !exec.wft ||
+      exec.wft.seq !== token.seq ||
+      exec.wft.state !== 'started'
+    ) {
       throw notFound('Workflow task not found.');
     }
     return exec;
@@ -530,11 +699,17 @@ export class Engine {
     const flushed = flushBuffered(exec);
     const pending = exec.wftPending;
     exec.wftPending = false;
-    if (flushed > 0 || needWft || pending || this.interactions.needsWorkflowTask(exec)) this.scheduleWft(exec, notBefore);
+    if (flushed > 0 || needWft || pending || this.interactions.needsWorkflowTask(exec))
+      this.scheduleWft(exec, notBefore);
     this.interactions.routePending(exec);
   }
 
-  failWft(exec: ExecutionState, cause: number, failure: temporal.api.failure.v1.IFailure | null | undefined, identity: string): void {
+  failWft(
+    exec: ExecutionState,
+    cause: number,
+    failure: temporal.api.failure.v1.IFailure | null | undefined,
+    identity: string,
+  ): void {
     const wft = exec.wft!;
     if (!wft.transient) {
       appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
@@ -545,7 +720,9 @@ export class Engine {
         identity,
       });
     }
-    this.log.warn(`workflow task for ${exec.workflowId} failed (attempt ${wft.attempt}, cause ${cause}): ${failure?.message ?? ''}`);
+    this.log.warn(
+      `workflow task for ${exec.workflowId} failed (attempt ${wft.attempt}, cause ${cause}): ${failure?.message ?? ''}`,
+    );
     exec.sticky = null;
     exec.wftAttempt = wft.attempt + 1;
     this.interactions.onWorkflowTaskLost(exec, wft.seq);
@@ -582,7 +759,9 @@ export class Engine {
       wft.queue = exec.taskQueue;
       this.dispatchWft(exec);
     } else if (wft?.state === 'started') {
-      this.deadlines.set(`${this.keyOf(exec)}|wft`, wft.startedTime + exec.taskTimeoutMs, () => this.timeoutWft(exec, wft.seq));
+      this.deadlines.set(`${this.keyOf(exec)}|wft`, wft.startedTime + exec.taskTimeoutMs, () =>
+        this.timeoutWft(exec, wft.seq),
+      );
     }
   }
 

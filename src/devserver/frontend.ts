@@ -58,7 +58,11 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
 
     async GetClusterInfo() {
       return {
-        supportedClients: { 'temporal-cli': '< 2.0.0', 'temporal-go': '< 2.0.0', 'temporal-typescript': '< 2.0.0' },
+        supportedClients: {
+          'temporal-cli': '< 2.0.0',
+          'temporal-go': '< 2.0.0',
+          'temporal-typescript': '< 2.0.0',
+        },
         serverVersion: SERVER_VERSION,
         clusterId: 'embedded-devserver',
         clusterName: 'active',
@@ -73,12 +77,15 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async DescribeNamespace(req: temporal.api.workflowservice.v1.IDescribeNamespaceRequest) {
       const rec = req.namespace
         ? engine.namespaces.get(req.namespace)
-        : engine.namespaces.list().find((n) => n.id === req.id) ?? engine.namespaces.get(req.id ?? '');
+        : (engine.namespaces.list().find((n) => n.id === req.id) ?? engine.namespaces.get(req.id ?? ''));
       return describeNamespace(rec, dur);
     },
 
     async ListNamespaces() {
-      return { namespaces: engine.namespaces.list().map((n) => describeNamespace(n, dur)), nextPageToken: Buffer.alloc(0) };
+      return {
+        namespaces: engine.namespaces.list().map((n) => describeNamespace(n, dur)),
+        nextPageToken: Buffer.alloc(0),
+      };
     },
 
     async RegisterNamespace(req: temporal.api.workflowservice.v1.IRegisterNamespaceRequest) {
@@ -95,7 +102,10 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     },
 
     async GetSearchAttributes() {
-      const keys: Record<string, number> = { ...systemAttributes, ...Object.fromEntries(engine.searchAttributes.customOf('default')) };
+      const keys: Record<string, number> = {
+        ...systemAttributes,
+        ...Object.fromEntries(engine.searchAttributes.customOf('default')),
+      };
       return { keys };
     },
 
@@ -106,38 +116,69 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     },
 
     async SignalWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWorkflowExecutionRequest) {
-      const exec = engine.getRunning(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      const exec = engine.getRunning(
+        nsOf(req.namespace),
+        req.workflowExecution?.workflowId ?? '',
+        req.workflowExecution?.runId,
+      );
       engine.signal(exec, req.signalName ?? '', req.input, req.header, req.identity ?? '');
       return {};
     },
 
-    async SignalWithStartWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest) {
+    async SignalWithStartWorkflowExecution(
+      req: temporal.api.workflowservice.v1.ISignalWithStartWorkflowExecutionRequest,
+    ) {
       const ns = nsOf(req.namespace);
       const { runId, started } = engine.startWorkflow(
         {
           ...req,
           namespace: ns,
-          workflowIdConflictPolicy: req.workflowIdConflictPolicy || E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+          workflowIdConflictPolicy:
+            req.workflowIdConflictPolicy ||
+            E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
         },
-        { signal: { name: req.signalName ?? '', input: req.signalInput, header: req.header, identity: req.identity ?? '' } },
+        {
+          signal: {
+            name: req.signalName ?? '',
+            input: req.signalInput,
+            header: req.header,
+            identity: req.identity ?? '',
+          },
+        },
       );
       return { runId, started };
     },
 
-    async RequestCancelWorkflowExecution(req: temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest) {
-      const exec = engine.getRunning(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+    async RequestCancelWorkflowExecution(
+      req: temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest,
+    ) {
+      const exec = engine.getRunning(
+        nsOf(req.namespace),
+        req.workflowExecution?.workflowId ?? '',
+        req.workflowExecution?.runId,
+      );
       engine.requestCancel(exec, req.reason ?? '', req.identity ?? '');
       return {};
     },
 
-    async TerminateWorkflowExecution(req: temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest) {
-      const exec = engine.getRunning(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+    async TerminateWorkflowExecution(
+      req: temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest,
+    ) {
+      const exec = engine.getRunning(
+        nsOf(req.namespace),
+        req.workflowExecution?.workflowId ?? '',
+        req.workflowExecution?.runId,
+      );
       engine.terminate(exec, req.reason ?? '', req.details, req.identity ?? '');
       return {};
     },
 
     async DeleteWorkflowExecution(req: temporal.api.workflowservice.v1.IDeleteWorkflowExecutionRequest) {
-      const exec = engine.get(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+      const exec = engine.get(
+        nsOf(req.namespace),
+        req.workflowExecution?.workflowId ?? '',
+        req.workflowExecution?.runId,
+      );
       if (engine.isRunning(exec)) engine.terminate(exec, 'Delete workflow execution', null, '');
       engine.executions.delete(engine.keyOf(exec));
       engine.onChange();
@@ -158,10 +199,19 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
         pendingActivities: describePendingActivities(exec),
         pendingChildren: exec.children
           .filter((c) => c.runId)
-          .map((c) => ({ workflowId: c.workflowId, runId: c.runId, workflowTypeName: c.workflowType, initiatedId: c.initiatedEventId, parentClosePolicy: c.parentClosePolicy })),
+          .map((c) => ({
+            workflowId: c.workflowId,
+            runId: c.runId,
+            workflowTypeName: c.workflowType,
+            initiatedId: c.initiatedEventId,
+            parentClosePolicy: c.parentClosePolicy,
+          })),
         pendingWorkflowTask: wft
           ? {
-              state: wft.state === 'started' ? E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED : E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+              state:
+                wft.state === 'started'
+                  ? E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+                  : E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
               scheduledTime: ts(wft.scheduledTime),
               originalScheduledTime: ts(wft.scheduledTime),
               startedTime: wft.startedTime ? ts(wft.startedTime) : undefined,
@@ -171,7 +221,10 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       };
     },
 
-    async GetWorkflowExecutionHistory(req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryRequest, ctx: CallContext) {
+    async GetWorkflowExecutionHistory(
+      req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryRequest,
+      ctx: CallContext,
+    ) {
       const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
       const limit = Date.now() + Math.max(0, Math.min(ctx.remainingMs() - 1000, 60_000));
       if (req.historyEventFilterType === E.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT) {
@@ -179,38 +232,67 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
           await engine.waitForChange(exec, limit - Date.now(), ctx.cancelled);
         }
         if (engine.isRunning(exec)) return { history: { events: [] }, nextPageToken: Buffer.from('close') };
-        return { history: { events: [exec.history[exec.history.length - 1]] }, nextPageToken: Buffer.alloc(0) };
+        return {
+          history: { events: [exec.history[exec.history.length - 1]] },
+          nextPageToken: Buffer.alloc(0),
+        };
       }
-      const raw = req.nextPageToken && req.nextPageToken.length ? Number(Buffer.from(req.nextPageToken).toString()) : 0;
+      const raw =
+        req.nextPageToken && req.nextPageToken.length ? Number(Buffer.from(req.nextPageToken).toString()) : 0;
       const offset = Number.isFinite(raw) ? raw : 0;
-      while (req.waitNewEvent && engine.isRunning(exec) && exec.history.length <= offset && Date.now() < limit && !ctx.isCancelled()) {
+      while (
+        req.waitNewEvent &&
+        engine.isRunning(exec) &&
+        exec.history.length <= offset &&
+        Date.now() < limit &&
+        !ctx.isCancelled()
+      ) {
         await engine.waitForChange(exec, limit - Date.now(), ctx.cancelled);
       }
       const size = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
       const events = exec.history.slice(offset, offset + size);
       const next = offset + events.length;
       const more = next < exec.history.length || (req.waitNewEvent && engine.isRunning(exec));
-      return { history: { events }, nextPageToken: more ? Buffer.from(String(next)) : Buffer.alloc(0), archived: false };
+      return {
+        history: { events },
+        nextPageToken: more ? Buffer.from(String(next)) : Buffer.alloc(0),
+        archived: false,
+      };
     },
 
-    async GetWorkflowExecutionHistoryReverse(req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseRequest) {
+    async GetWorkflowExecutionHistoryReverse(
+      req: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryReverseRequest,
+    ) {
       const exec = engine.get(nsOf(req.namespace), req.execution?.workflowId ?? '', req.execution?.runId);
       const all = [...exec.history].reverse();
-      const offset = req.nextPageToken && req.nextPageToken.length ? Number(Buffer.from(req.nextPageToken).toString()) || 0 : 0;
+      const offset =
+        req.nextPageToken && req.nextPageToken.length
+          ? Number(Buffer.from(req.nextPageToken).toString()) || 0
+          : 0;
       const size = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
       const events = all.slice(offset, offset + size);
-      return { history: { events }, nextPageToken: offset + size < all.length ? Buffer.from(String(offset + size)) : Buffer.alloc(0) };
+      return {
+        history: { events },
+        nextPageToken: offset + size < all.length ? Buffer.from(String(offset + size)) : Buffer.alloc(0),
+      };
     },
 
-    async PollWorkflowTaskQueue(req: temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest, ctx: CallContext) {
+    async PollWorkflowTaskQueue(
+      req: temporal.api.workflowservice.v1.IPollWorkflowTaskQueueRequest,
+      ctx: CallContext,
+    ) {
       const ns = nsOf(req.namespace);
       const queue = req.taskQueue?.name ?? '';
       if (!queue) throw invalidArgument('TaskQueue is not set on request.');
-      const res = await engine.wfMatching.poll(ns, queue, 'workflow', ctx, (ref) => engine.startWorkflowTask(ref, queue, req.identity ?? ''));
+      const res = await engine.wfMatching.poll(ns, queue, 'workflow', ctx, (ref) =>
+        engine.startWorkflowTask(ref, queue, req.identity ?? ''),
+      );
       return res ?? emptyWorkflowPoll;
     },
 
-    async RespondWorkflowTaskCompleted(req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest) {
+    async RespondWorkflowTaskCompleted(
+      req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest,
+    ) {
       const token = tokenOf(req.taskToken, 'wft');
       if (token.k !== 'wft') throw invalidArgument('bad token');
       completeWorkflowTask(engine, token, req);
@@ -232,27 +314,43 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       return {};
     },
 
-    async PollActivityTaskQueue(req: temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest, ctx: CallContext) {
+    async PollActivityTaskQueue(
+      req: temporal.api.workflowservice.v1.IPollActivityTaskQueueRequest,
+      ctx: CallContext,
+    ) {
       const ns = nsOf(req.namespace);
       const queue = req.taskQueue?.name ?? '';
       if (!queue) throw invalidArgument('TaskQueue is not set on request.');
-      const res = await engine.actMatching.poll(ns, queue, 'activity', ctx, (ref) => startActivityTask(engine, ref, req.identity ?? ''));
+      const res = await engine.actMatching.poll(ns, queue, 'activity', ctx, (ref) =>
+        startActivityTask(engine, ref, req.identity ?? ''),
+      );
       return res ?? {};
     },
 
-    async RecordActivityTaskHeartbeat(req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest) {
+    async RecordActivityTaskHeartbeat(
+      req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest,
+    ) {
       const token = tokenOf(req.taskToken, 'act');
       if (token.k !== 'act') throw invalidArgument('bad token');
       const { exec, act } = findStarted(engine, { token });
       return { ...heartbeat(engine, exec, act, req.details), activityPaused: false, activityReset: false };
     },
 
-    async RecordActivityTaskHeartbeatById(req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatByIdRequest) {
-      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+    async RecordActivityTaskHeartbeatById(
+      req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatByIdRequest,
+    ) {
+      const { exec, act } = findStarted(engine, {
+        ns: nsOf(req.namespace),
+        workflowId: req.workflowId ?? '',
+        runId: req.runId,
+        activityId: req.activityId ?? '',
+      });
       return { ...heartbeat(engine, exec, act, req.details), activityPaused: false, activityReset: false };
     },
 
-    async RespondActivityTaskCompleted(req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedRequest) {
+    async RespondActivityTaskCompleted(
+      req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedRequest,
+    ) {
       const token = tokenOf(req.taskToken, 'act');
       if (token.k !== 'act') throw invalidArgument('bad token');
       const { exec, act } = findStarted(engine, { token });
@@ -260,8 +358,15 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       return {};
     },
 
-    async RespondActivityTaskCompletedById(req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest) {
-      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+    async RespondActivityTaskCompletedById(
+      req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest,
+    ) {
+      const { exec, act } = findStarted(engine, {
+        ns: nsOf(req.namespace),
+        workflowId: req.workflowId ?? '',
+        runId: req.runId,
+        activityId: req.activityId ?? '',
+      });
       completeActivity(engine, exec, act, req.result, req.identity ?? '');
       return {};
     },
@@ -274,13 +379,22 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       return { failures: [] };
     },
 
-    async RespondActivityTaskFailedById(req: temporal.api.workflowservice.v1.IRespondActivityTaskFailedByIdRequest) {
-      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+    async RespondActivityTaskFailedById(
+      req: temporal.api.workflowservice.v1.IRespondActivityTaskFailedByIdRequest,
+    ) {
+      const { exec, act } = findStarted(engine, {
+        ns: nsOf(req.namespace),
+        workflowId: req.workflowId ?? '',
+        runId: req.runId,
+        activityId: req.activityId ?? '',
+      });
       failActivity(engine, exec, act, req.failure, req.lastHeartbeatDetails, req.identity ?? '');
       return { failures: [] };
     },
 
-    async RespondActivityTaskCanceled(req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest) {
+    async RespondActivityTaskCanceled(
+      req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest,
+    ) {
       const token = tokenOf(req.taskToken, 'act');
       if (token.k !== 'act') throw invalidArgument('bad token');
       const { exec, act } = findStarted(engine, { token });
@@ -288,8 +402,15 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       return {};
     },
 
-    async RespondActivityTaskCanceledById(req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledByIdRequest) {
-      const { exec, act } = findStarted(engine, { ns: nsOf(req.namespace), workflowId: req.workflowId ?? '', runId: req.runId, activityId: req.activityId ?? '' });
+    async RespondActivityTaskCanceledById(
+      req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledByIdRequest,
+    ) {
+      const { exec, act } = findStarted(engine, {
+        ns: nsOf(req.namespace),
+        workflowId: req.workflowId ?? '',
+        runId: req.runId,
+        activityId: req.activityId ?? '',
+      });
       cancelActivityCompleted(engine, exec, act, req.details, req.identity ?? '');
       return {};
     },
@@ -300,13 +421,23 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       return engine.interactions.query(exec, req.query, ctx);
     },
 
-    async UpdateWorkflowExecution(req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest, ctx: CallContext) {
-      const exec = engine.get(nsOf(req.namespace), req.workflowExecution?.workflowId ?? '', req.workflowExecution?.runId);
+    async UpdateWorkflowExecution(
+      req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest,
+      ctx: CallContext,
+    ) {
+      const exec = engine.get(
+        nsOf(req.namespace),
+        req.workflowExecution?.workflowId ?? '',
+        req.workflowExecution?.runId,
+      );
       if (!req.request?.input?.name) throw invalidArgument('Update name is not set on request.');
       return engine.interactions.update(exec, req, ctx);
     },
 
-    async PollWorkflowExecutionUpdate(req: temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateRequest, ctx: CallContext) {
+    async PollWorkflowExecutionUpdate(
+      req: temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateRequest,
+      ctx: CallContext,
+    ) {
       const we = req.updateRef?.workflowExecution;
       const exec = engine.get(nsOf(req.namespace), we?.workflowId ?? '', we?.runId);
       return engine.interactions.pollUpdate(exec, req, ctx);
@@ -340,11 +471,23 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     },
 
     async ListWorkflowExecutions(req: temporal.api.workflowservice.v1.IListWorkflowExecutionsRequest) {
-      return listExecutions(engine, nsOf(req.namespace), req.query ?? '', req.pageSize ?? 0, req.nextPageToken);
+      return listExecutions(
+        engine,
+        nsOf(req.namespace),
+        req.query ?? '',
+        req.pageSize ?? 0,
+        req.nextPageToken,
+      );
     },
 
     async ScanWorkflowExecutions(req: temporal.api.workflowservice.v1.IScanWorkflowExecutionsRequest) {
-      return listExecutions(engine, nsOf(req.namespace), req.query ?? '', req.pageSize ?? 0, req.nextPageToken);
+      return listExecutions(
+        engine,
+        nsOf(req.namespace),
+        req.query ?? '',
+        req.pageSize ?? 0,
+        req.nextPageToken,
+      );
     },
 
     async CountWorkflowExecutions(req: temporal.api.workflowservice.v1.ICountWorkflowExecutionsRequest) {
@@ -360,7 +503,9 @@ export function operatorServiceHandlers(engine: Engine): HandlerMap {
       const ns = req.namespace || 'default';
       engine.namespaces.get(ns);
       engine.searchAttributes.add(ns, (req.searchAttributes ?? {}) as Record<string, number>);
-      engine.log.info(`search attributes added in ${ns}: ${Object.keys(req.searchAttributes ?? {}).join(', ')}`);
+      engine.log.info(
+        `search attributes added in ${ns}: ${Object.keys(req.searchAttributes ?? {}).join(', ')}`,
+      );
       engine.onChange();
       return {};
     },

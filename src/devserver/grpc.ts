@@ -52,11 +52,19 @@ export function bindService(
     const handler = handlers[name];
     impl[name] = (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
       if (!handler) {
-        callback({ code: grpc.status.UNIMPLEMENTED, details: `${serviceName}/${name} is not implemented by the embedded dev server` });
+        callback({
+          code: grpc.status.UNIMPLEMENTED,
+          details: `${serviceName}/${name} is not implemented by the embedded dev server`,
+        });
         return;
       }
       const deadline = call.getDeadline();
-      const deadlineMs = deadline instanceof Date ? deadline.getTime() : typeof deadline === 'number' && Number.isFinite(deadline) ? deadline : Infinity;
+      const deadlineMs =
+        deadline instanceof Date
+          ? deadline.getTime()
+          : typeof deadline === 'number' && Number.isFinite(deadline)
+            ? deadline
+            : Infinity;
       let cancelled = stopped;
       let cancel!: () => void;
       const cancelledPromise = new Promise<void>((resolve) => {
@@ -89,8 +97,11 @@ export function bindService(
           } else if (err instanceof Error && err.name === 'InvalidArgument') {
             callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
           } else {
-            log.error(`${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-            callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
+            log.error(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+            callback({
+              code: grpc.status.INTERNAL,
+              details: err instanceof Error ? err.message : String(err),
+            });
           }
         },
       );

@@ -15,7 +15,14 @@ export function nextEventId(exec: ExecutionState): number {
 }
 
 function makeEvent(eventType: number, key: string, attrs: Attrs): HistoryEvent {
-  return { eventId: i64(0), eventTime: ts(Date.now()), eventType, version: i64(0), taskId: i64(0), [key]: attrs } as unknown as HistoryEvent;
+  return {
+    eventId: i64(0),
+    eventTime: ts(Date.now()),
+    eventType,
+    version: i64(0),
+    taskId: i64(0),
+    [key]: attrs,
+  } as unknown as HistoryEvent;
 }
 
 /** Appends directly to history (workflow task lifecycle, command results, closes). Returns the event id. */

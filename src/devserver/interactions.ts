@@ -77,7 +77,10 @@ export class Interactions {
           reject(e);
         },
       };
-      const timer = setTimeout(() => entry.reject(new ServiceError(status.DEADLINE_EXCEEDED, 'query timed out: no worker answered')), timeout);
+      const timer = setTimeout(
+        () => entry.reject(new ServiceError(status.DEADLINE_EXCEEDED, 'query timed out: no worker answered')),
+        timeout,
+      );
       void ctx.cancelled.then(() => entry.reject(new ServiceError(status.CANCELLED, 'query cancelled')));
       this.queries.set(id, entry);
       this.route(exec, entry);
@@ -97,15 +100,28 @@ export class Interactions {
       return;
     }
     entry.state = 'task';
-    const sticky = running && exec.sticky && this.engine.wfMatching.hasRecentPoller(exec.namespace, exec.sticky.queue, 'workflow', STICKY_ALIVE_MS);
+    const sticky =
+      running &&
+      exec.sticky &&
+      this.engine.wfMatching.hasRecentPoller(exec.namespace, exec.sticky.queue, 'workflow', STICKY_ALIVE_MS);
     const queue = sticky ? exec.sticky!.queue : exec.taskQueue;
-    this.engine.wfMatching.add(exec.namespace, queue, 'workflow', { type: 'query', key: entry.key, queryId: entry.id });
+    this.engine.wfMatching.add(exec.namespace, queue, 'workflow', {
+      type: 'query',
+      key: entry.key,
+      queryId: entry.id,
+    });
     if (sticky) {
       const ms = exec.sticky!.scheduleToStartMs;
       setTimeout(() => {
         if (this.queries.get(entry.id)?.state !== 'task') return;
-        const removed = this.engine.wfMatching.remove(exec.namespace, queue, 'workflow', (t) => t.type === 'query' && t.queryId === entry.id);
-        if (removed.length) this.engine.wfMatching.add(exec.namespace, exec.taskQueue, 'workflow', removed[0]!);
+        const removed = this.engine.wfMatching.remove(
+          exec.namespace,
+          queue,
+          'workflow',
+          (t) => t.type === 'query' && t.queryId === entry.id,
+        );
+        if (removed.length)
+          this.engine.wfMatching.add(exec.namespace, exec.taskQueue, 'workflow', removed[0]!);
       }, ms).unref();
     }
   }
@@ -118,11 +134,19 @@ export class Interactions {
     }
   }
 
-  startQueryTask(exec: ExecutionState, queryId: string, pollQueue: string): temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse | null {
+  startQueryTask(
+    exec: ExecutionState,
+    queryId: string,
+    pollQueue: string,
+  ): temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse | null {
     const entry = this.queries.get(queryId);
     if (!entry || entry.state !== 'task') return null;
     entry.state = 'started';
-    const partial = !!exec.sticky && pollQueue === exec.sticky.queue && exec.lastCompletedStartedEventId > 0 && this.engine.isRunning(exec);
+    const partial =
+      !!exec.sticky &&
+      pollQueue === exec.sticky.queue &&
+      exec.lastCompletedStartedEventId > 0 &&
+      this.engine.isRunning(exec);
     const firstId = partial ? exec.lastCompletedStartedEventId + 1 : 1;
     return {
       taskToken: encodeToken({ k: 'query', qid: queryId }),
@@ -139,14 +163,23 @@ export class Interactions {
     };
   }
 
-  respondQueryTask(queryId: string, req: temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest): void {
+  respondQueryTask(
+    queryId: string,
+    req: temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest,
+  ): void {
     const entry = this.queries.get(queryId);
     if (!entry) throw notFound('query task not found');
-    this.answer(entry, { resultType: req.completedType, answer: req.queryResult, errorMessage: req.errorMessage, failure: req.failure });
+    this.answer(entry, {
+      resultType: req.completedType,
+      answer: req.queryResult,
+      errorMessage: req.errorMessage,
+      failure: req.failure,
+    });
   }
 
   private answer(entry: QueryEntry, res: temporal.api.query.v1.IWorkflowQueryResult): void {
-    if (res.resultType === E.QueryResultType.QUERY_RESULT_TYPE_ANSWERED) entry.resolve({ queryResult: res.answer });
+    if (res.resultType === E.QueryResultType.QUERY_RESULT_TYPE_ANSWERED)
+      entry.resolve({ queryResult: res.answer });
     else entry.reject(invalidArgument(res.errorMessage || res.failure?.message || 'query failed'));
   }
 
@@ -171,7 +204,13 @@ export class Interactions {
     for (const ev of exec.history) {
       const acc = ev.workflowExecutionUpdateAcceptedEventAttributes;
       if (acc && acc.protocolInstanceId === updateId) {
-        entry = { id: updateId, request: acc.acceptedRequest ?? {}, state: 'accepted', acceptedEventId: num(ev.eventId), waiters: new Set() };
+        entry = {
+          id: updateId,
+          request: acc.acceptedRequest ?? {},
+          state: 'accepted',
+          acceptedEventId: num(ev.eventId),
+          waiters: new Set(),
+        };
       }
       const done = ev.workflowExecutionUpdateCompletedEventAttributes;
       if (done && done.meta?.updateId === updateId && entry) {
@@ -210,7 +249,11 @@ export class Interactions {
     for (const w of [...u.waiters]) w();
   }
 
-  async update(exec: ExecutionState, req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest, ctx: CallContext): Promise<temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse> {
+  async update(
+    exec: ExecutionState,
+    req: temporal.api.workflowservice.v1.IUpdateWorkflowExecutionRequest,
+    ctx: CallContext,
+  ): Promise<temporal.api.workflowservice.v1.IUpdateWorkflowExecutionResponse> {
     const request = req.request ?? {};
     const updateId = request.meta?.updateId || randomUUID();
     let u = this.findUpdate(exec, updateId);
@@ -222,7 +265,10 @@ export class Interactions {
       this.engine.scheduleWft(exec);
       this.engine.changed(exec);
     }
-    const wanted = Math.max(req.waitPolicy?.lifecycleStage ?? 0, Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED);
+    const wanted = Math.max(
+      req.waitPolicy?.lifecycleStage ?? 0,
+      Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED,
+    );
     await this.waitStage(u, wanted, ctx);
     return {
       updateRef: { workflowExecution: { workflowId: exec.workflowId, runId: exec.runId }, updateId },
@@ -231,7 +277,11 @@ export class Interactions {
     };
   }
 
-  async pollUpdate(exec: ExecutionState, req: temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateRequest, ctx: CallContext): Promise<temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateResponse> {
+  async pollUpdate(
+    exec: ExecutionState,
+    req: temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateRequest,
+    ctx: CallContext,
+  ): Promise<temporal.api.workflowservice.v1.IPollWorkflowExecutionUpdateResponse> {
     const updateId = req.updateRef?.updateId ?? '';
     const u = this.findUpdate(exec, updateId);
     if (!u) throw notFound(`update ${updateId} not found`);
@@ -246,7 +296,11 @@ export class Interactions {
 
   // ---------------------------------------------------------------- workflow task hooks
 
-  onWorkflowTaskStarted(exec: ExecutionState, startedEventId: number, seq: number): { messages: Message[]; queries: Record<string, WorkflowQuery> } {
+  onWorkflowTaskStarted(
+    exec: ExecutionState,
+    startedEventId: number,
+    seq: number,
+  ): { messages: Message[]; queries: Record<string, WorkflowQuery> } {
     const messages: Message[] = [];
     for (const u of this.updatesOf(exec).values()) {
       if (u.state !== 'admitted') continue;
@@ -278,7 +332,11 @@ export class Interactions {
     }
   }
 
-  onWorkflowTaskCompleted(exec: ExecutionState, seq: number, results: Record<string, temporal.api.query.v1.IWorkflowQueryResult> | null | undefined): void {
+  onWorkflowTaskCompleted(
+    exec: ExecutionState,
+    seq: number,
+    results: Record<string, temporal.api.query.v1.IWorkflowQueryResult> | null | undefined,
+  ): void {
     for (const [id, res] of Object.entries(results ?? {})) {
       const q = this.queries.get(id);
       if (q) this.answer(q, res);
@@ -300,13 +358,23 @@ export class Interactions {
     if (type === 'temporal.api.update.v1.Acceptance') {
       const acc = unpackAny<temporal.api.update.v1.IAcceptance>(msg.body);
       const request = acc.acceptedRequest ?? u?.request;
-      const id = appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, 'workflowExecutionUpdateAcceptedEventAttributes', {
-        protocolInstanceId: updateId,
-        acceptedRequestMessageId: acc.acceptedRequestMessageId,
-        acceptedRequestSequencingEventId: acc.acceptedRequestSequencingEventId,
-        acceptedRequest: request,
-      });
-      const entry = u ?? { id: updateId, request: request ?? {}, state: 'accepted' as const, waiters: new Set<() => void>() };
+      const id = appendEvent(
+        exec,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        'workflowExecutionUpdateAcceptedEventAttributes',
+        {
+          protocolInstanceId: updateId,
+          acceptedRequestMessageId: acc.acceptedRequestMessageId,
+          acceptedRequestSequencingEventId: acc.acceptedRequestSequencingEventId,
+          acceptedRequest: request,
+        },
+      );
+      const entry = u ?? {
+        id: updateId,
+        request: request ?? {},
+        state: 'accepted' as const,
+        waiters: new Set<() => void>(),
+      };
       entry.state = 'accepted';
       entry.acceptedEventId = id;
       m.set(updateId, entry);
@@ -320,11 +388,16 @@ export class Interactions {
       }
     } else if (type === 'temporal.api.update.v1.Response') {
       const res = unpackAny<temporal.api.update.v1.IResponse>(msg.body);
-      appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED, 'workflowExecutionUpdateCompletedEventAttributes', {
-        meta: res.meta,
-        acceptedEventId: u?.acceptedEventId ?? 0,
-        outcome: res.outcome,
-      });
+      appendEvent(
+        exec,
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        'workflowExecutionUpdateCompletedEventAttributes',
+        {
+          meta: res.meta,
+          acceptedEventId: u?.acceptedEventId ?? 0,
+          outcome: res.outcome,
+        },
+      );
       if (u) {
         u.state = 'completed';
         u.outcome = res.outcome ?? {};

@@ -31,7 +31,10 @@ export function visibilityRecord(exec: ExecutionState): VisibilityRecord {
   };
 }
 
-export function executionInfo(engine: Engine, exec: ExecutionState): temporal.api.workflow.v1.IWorkflowExecutionInfo {
+export function executionInfo(
+  engine: Engine,
+  exec: ExecutionState,
+): temporal.api.workflow.v1.IWorkflowExecutionInfo {
   const started = exec.history[0]?.workflowExecutionStartedEventAttributes;
   return {
     execution: { workflowId: exec.workflowId, runId: exec.runId },
@@ -41,10 +44,17 @@ export function executionInfo(engine: Engine, exec: ExecutionState): temporal.ap
     status: exec.status,
     historyLength: i64(exec.history.length),
     parentNamespaceId: exec.parent ? engine.namespaces.get(exec.parent.namespace).id : '',
-    parentExecution: exec.parent ? { workflowId: exec.parent.workflowId, runId: exec.parent.runId } : undefined,
+    parentExecution: exec.parent
+      ? { workflowId: exec.parent.workflowId, runId: exec.parent.runId }
+      : undefined,
     executionTime: ts(exec.executionTime),
     memo: { fields: exec.memo },
-    searchAttributes: { indexedFields: engine.searchAttributes.stamp(exec.namespace, exec.searchAttributes as Record<string, Payload>) },
+    searchAttributes: {
+      indexedFields: engine.searchAttributes.stamp(
+        exec.namespace,
+        exec.searchAttributes as Record<string, Payload>,
+      ),
+    },
     taskQueue: exec.taskQueue,
     stateTransitionCount: i64(exec.history.length),
     historySizeBytes: i64(0),
@@ -88,7 +98,11 @@ export function listExecutions(
   return { executions: page.map((e) => executionInfo(engine, e)), nextPageToken: next };
 }
 
-export function countExecutions(engine: Engine, ns: string, query: string): temporal.api.workflowservice.v1.ICountWorkflowExecutionsResponse {
+export function countExecutions(
+  engine: Engine,
+  ns: string,
+  query: string,
+): temporal.api.workflowservice.v1.ICountWorkflowExecutionsResponse {
   engine.namespaces.get(ns);
   let compiled;
   try {
@@ -97,7 +111,10 @@ export function countExecutions(engine: Engine, ns: string, query: string): temp
     if (err instanceof Error && err.name === 'InvalidArgument') throw invalidArgument(err.message);
     throw err;
   }
-  const recs = [...engine.executions.values()].filter((e) => e.namespace === ns).map(visibilityRecord).filter((r) => compiled.filter(r));
+  const recs = [...engine.executions.values()]
+    .filter((e) => e.namespace === ns)
+    .map(visibilityRecord)
+    .filter((r) => compiled.filter(r));
   if (!compiled.groupBy.length) return { count: i64(recs.length) };
   const groups = new Map<string, { values: Array<string | number | boolean | null>; count: number }>();
   for (const r of recs) {
@@ -110,7 +127,10 @@ export function countExecutions(engine: Engine, ns: string, query: string): temp
   return {
     count: i64(recs.length),
     groups: [...groups.values()].map((g) => ({
-      groupValues: g.values.map((v) => ({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(v)) })),
+      groupValues: g.values.map((v) => ({
+        metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from(JSON.stringify(v)),
+      })),
       count: i64(g.count),
     })),
   };

@@ -13,7 +13,8 @@ export interface Logger {
 export function createLogger(level: LogLevel = 'info'): Logger {
   const min = order[level] ?? 1;
   const log = (l: LogLevel, msg: string) => {
-    if (order[l] >= min) process.stderr.write(`${new Date().toISOString()} [devserver] ${l.toUpperCase()} ${msg}\n`);
+    if (order[l] >= min)
+      process.stderr.write(`${new Date().toISOString()} [devserver] ${l.toUpperCase()} ${msg}\n`);
   };
   return {
     log,

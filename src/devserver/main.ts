@@ -9,11 +9,22 @@ const program = new Command()
   .option('--port <port>', 'port to listen on', '7233')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--db-file <path>', 'persist state to this file (in memory when absent)')
-  .option('--namespace <name>', 'extra namespace to register (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option(
+    '--namespace <name>',
+    'extra namespace to register (repeatable)',
+    (v: string, prev: string[]) => [...prev, v],
+    [] as string[],
+  )
   .option('--log-level <level>', 'debug | info | warn | error', 'info')
   .parse();
 
-const opts = program.opts<{ port: string; host: string; dbFile?: string; namespace: string[]; logLevel: LogLevel }>();
+const opts = program.opts<{
+  port: string;
+  host: string;
+  dbFile?: string;
+  namespace: string[];
+  logLevel: LogLevel;
+}>();
 const server = await startDevServer({
   port: Number(opts.port),
   host: opts.host,

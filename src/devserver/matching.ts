@@ -78,7 +78,13 @@ export class Matching<T> {
    * Waits for a task that `start` accepts. Resolves null after the long-poll timeout (or just before
    * the client's deadline) or when the call is cancelled.
    */
-  async poll<R>(ns: string, name: string, kind: TaskKind, ctx: CallContext, start: (task: T) => R | null): Promise<R | null> {
+  async poll<R>(
+    ns: string,
+    name: string,
+    kind: TaskKind,
+    ctx: CallContext,
+    start: (task: T) => R | null,
+  ): Promise<R | null> {
     const q = this.queue(ns, name, kind);
     const limit = Date.now() + Math.max(0, Math.min(LONG_POLL_MS, ctx.remainingMs() - 1000));
     for (;;) {

@@ -11,7 +11,12 @@ export function toPlain(v: unknown): unknown {
   if (typeof v !== 'object') return v;
   if (v instanceof Uint8Array) return { $b: Buffer.from(v).toString('base64') };
   if (Array.isArray(v)) return v.map(toPlain);
-  if ('toNumber' in v && typeof (v as { toNumber: unknown }).toNumber === 'function' && 'low' in v && 'high' in v) {
+  if (
+    'toNumber' in v &&
+    typeof (v as { toNumber: unknown }).toNumber === 'function' &&
+    'low' in v &&
+    'high' in v
+  ) {
     return (v as { toNumber(): number }).toNumber();
   }
   const out: Record<string, unknown> = {};

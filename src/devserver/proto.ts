@@ -23,7 +23,12 @@ export function num(v: unknown): number {
   if (v === null || v === undefined) return 0;
   if (typeof v === 'number') return v;
   if (typeof v === 'string') return Number(v);
-  if (typeof v === 'object' && v !== null && 'toNumber' in v && typeof (v as { toNumber: unknown }).toNumber === 'function') {
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    'toNumber' in v &&
+    typeof (v as { toNumber: unknown }).toNumber === 'function'
+  ) {
     return (v as { toNumber(): number }).toNumber();
   }
   return Number(v);
@@ -52,11 +57,17 @@ export function durMs(d: Duration | null | undefined): number {
 
 export function packAny(typeName: string, value: object): google.protobuf.IAny {
   const t = root.lookupType(typeName);
-  return { type_url: `type.googleapis.com/${typeName}`, value: t.encode(value).finish() } as google.protobuf.IAny;
+  return {
+    type_url: `type.googleapis.com/${typeName}`,
+    value: t.encode(value).finish(),
+  } as google.protobuf.IAny;
 }
 
 export function anyTypeName(a: google.protobuf.IAny | null | undefined): string {
-  const url = (a as { type_url?: string; typeUrl?: string } | null | undefined)?.type_url ?? (a as { typeUrl?: string } | null | undefined)?.typeUrl ?? '';
+  const url =
+    (a as { type_url?: string; typeUrl?: string } | null | undefined)?.type_url ??
+    (a as { typeUrl?: string } | null | undefined)?.typeUrl ??
+    '';
   return url.slice(url.lastIndexOf('/') + 1);
 }
 

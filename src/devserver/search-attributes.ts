@@ -82,7 +82,8 @@ export class SearchAttributeRegistry {
   add(namespace: string, attrs: Record<string, number>): void {
     const m = this.ns(namespace);
     for (const [name, type] of Object.entries(attrs)) {
-      if (systemAttributes[name] !== undefined) throw invalidArgument(`Search attribute ${name} is reserved by system.`);
+      if (systemAttributes[name] !== undefined)
+        throw invalidArgument(`Search attribute ${name} is reserved by system.`);
       if (!typeNames[type]) throw invalidArgument(`Unknown search attribute type ${type} for ${name}.`);
       const existing = m.get(name);
       if (existing !== undefined && existing !== type) {
@@ -150,7 +151,10 @@ export function jsonPayload(value: unknown, type?: string): Payload {
 }
 
 /** Merges an upsert: a null / empty list value removes the attribute. */
-export function mergeSearchAttributes(target: Record<string, Payload>, upsert: Record<string, Payload> | null | undefined): void {
+export function mergeSearchAttributes(
+  target: Record<string, Payload>,
+  upsert: Record<string, Payload> | null | undefined,
+): void {
   for (const [k, p] of Object.entries(upsert ?? {})) {
     const v = payloadValue(p);
     if (v === null || (Array.isArray(v) && v.length === 0)) delete target[k];

@@ -46,14 +46,18 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
   let stateFile: StateFile | undefined;
   if (options.dbFile) {
-    stateFile = new StateFile(options.dbFile, log, (): Snapshot => ({
-      version: 1,
-      savedAt: new Date().toISOString(),
-      namespaces: engine.namespaces.snapshot(),
-      searchAttributes: engine.searchAttributes.snapshot(),
-      executions: [...engine.executions.values()],
-      schedules: schedules.snapshot(),
-    }));
+    stateFile = new StateFile(
+      options.dbFile,
+      log,
+      (): Snapshot => ({
+        version: 1,
+        savedAt: new Date().toISOString(),
+        namespaces: engine.namespaces.snapshot(),
+        searchAttributes: engine.searchAttributes.snapshot(),
+        executions: [...engine.executions.values()],
+        schedules: schedules.snapshot(),
+      }),
+    );
     const loaded = stateFile.load() as Snapshot | undefined;
     if (loaded) restore(engine, loaded);
     if (loaded) schedules.restore(loaded.schedules);
@@ -68,14 +72,30 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1000,
   });
-  bindService(server, 'temporal.api.workflowservice.v1.WorkflowService', { ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) }, log, stopped);
-  bindService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), log, stopped);
+  bindService(
+    server,
+    'temporal.api.workflowservice.v1.WorkflowService',
+    { ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) },
+    log,
+    stopped,
+  );
+  bindService(
+    server,
+    'temporal.api.operatorservice.v1.OperatorService',
+    operatorServiceHandlers(engine),
+    log,
+    stopped,
+  );
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
   const address = `${host}:${port}`;
-  log.info(`embedded Temporal dev server listening on ${address}${options.dbFile ? ` (state file ${options.dbFile})` : ' (in memory)'}`);
+  log.info(
+    `embedded Temporal dev server listening on ${address}${options.dbFile ? ` (state file ${options.dbFile})` : ' (in memory)'}`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {

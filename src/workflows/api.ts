@@ -12,7 +12,13 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { BinlogPosition, MismatchCounts, TableSpec, WriteMode, EncodedKey } from '../activities/contracts.js';
+import type {
+  BinlogPosition,
+  MismatchCounts,
+  TableSpec,
+  WriteMode,
+  EncodedKey,
+} from '../activities/contracts.js';
 
 export type { TableSpec, WriteMode, BinlogPosition, MismatchCounts, EncodedKey };
 
@@ -59,7 +65,12 @@ export const PHASES = [
 export type Phase = (typeof PHASES)[number];
 
 /** Phases a plan may leave out (the 5/7/8-step variants of seeds 000/002/004). */
-export const OPTIONAL_PHASES: readonly Phase[] = ['REPAIR_LOOP', 'READ_SWITCH', 'DUAL_WRITE_TARGET_FIRST', 'TARGET_ONLY'];
+export const OPTIONAL_PHASES: readonly Phase[] = [
+  'REPAIR_LOOP',
+  'READ_SWITCH',
+  'DUAL_WRITE_TARGET_FIRST',
+  'TARGET_ONLY',
+];
 
 /** Phases entered only through a gate (advance, or auto-advance after a healthy soak). */
 export const GATED_PHASES: readonly Phase[] = [
@@ -99,7 +110,12 @@ export interface GateRule {
 }
 
 /** Gate names: the phase the gate leads into; READ_SWITCH gates are per step. */
-export type GateName = 'DUAL_WRITE_SOURCE_FIRST' | 'READ_SWITCH' | 'DUAL_WRITE_TARGET_FIRST' | 'TARGET_ONLY' | 'FINALIZE';
+export type GateName =
+  | 'DUAL_WRITE_SOURCE_FIRST'
+  | 'READ_SWITCH'
+  | 'DUAL_WRITE_TARGET_FIRST'
+  | 'TARGET_ONLY'
+  | 'FINALIZE';
 
 /** binlog: compare each changed key shortly after its change; updated_at: windows + reverse delete scans; full: periodic full verify+repair. */
 export type RepairLoopMode = 'binlog' | 'updated_at' | 'full';
@@ -179,7 +195,15 @@ export interface FinalizePayload extends CommandMeta {
   confirm: boolean;
 }
 
-export const COMMANDS = ['pause', 'resume', 'advance', 'rollback', 'setReadPercent', 'abort', 'finalize'] as const;
+export const COMMANDS = [
+  'pause',
+  'resume',
+  'advance',
+  'rollback',
+  'setReadPercent',
+  'abort',
+  'finalize',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CommandPayloads {

@@ -42,7 +42,12 @@ function checkMeta(p: Record<string, unknown>): string | null {
 }
 
 /** Validates a command against the current state. Never mutates. */
-export function validateCommand(s: MigrationState, plan: MigrationPlan, command: string, payload: unknown): Validation {
+export function validateCommand(
+  s: MigrationState,
+  plan: MigrationPlan,
+  command: string,
+  payload: unknown,
+): Validation {
   if (!(COMMANDS as readonly string[]).includes(command)) return reject(`unknown command "${command}"`);
   const p = asObject(payload);
   if (!p) return reject(`the ${command} payload must be a JSON object, e.g. '{"by":"alice","reason":"..."}'`);
@@ -65,13 +70,20 @@ export function validateCommand(s: MigrationState, plan: MigrationPlan, command:
     case 'advance': {
       if (s.paused) return reject('paused: resume first, then advance');
       if (rollingBack) return reject('a rollback is in progress');
-      if (s.state !== 'WAITING' || !s.gate) return reject(`no gate is open (phase ${phase} is ${s.state.toLowerCase()}); nothing to advance`);
+      if (s.state !== 'WAITING' || !s.gate)
+        return reject(`no gate is open (phase ${phase} is ${s.state.toLowerCase()}); nothing to advance`);
       if (s.pending.advance) return reject('an advance is already pending');
-      if (p.confirm !== undefined && typeof p.confirm !== 'boolean') return reject('"confirm" must be true or false');
+      if (p.confirm !== undefined && typeof p.confirm !== 'boolean')
+        return reject('"confirm" must be true or false');
       if (s.gate.requiresConfirmation && p.confirm !== true) {
-        return reject('the next phase is FINALIZE (irreversible): send finalize {"confirm": true} (or advance {"confirm": true})');
+        return reject(
+          'the next phase is FINALIZE (irreversible): send finalize {"confirm": true} (or advance {"confirm": true})',
+        );
       }
-      return { ok: true, message: `advancing to ${s.gate.next}${s.gate.nextReadPercent !== undefined ? ` ${s.gate.nextReadPercent}%` : ''}` };
+      return {
+        ok: true,
+        message: `advancing to ${s.gate.next}${s.gate.nextReadPercent !== undefined ? ` ${s.gate.nextReadPercent}%` : ''}`,
+      };
     }
     case 'finalize': {
       if (p.confirm !== true) return reject('finalize needs {"confirm": true}: FINALIZE cannot be undone');
@@ -89,7 +101,10 @@ export function validateCommand(s: MigrationState, plan: MigrationPlan, command:
         return reject(`unknown phase ${JSON.stringify(toPhase)} (phases: ${plan.phases.join(', ')})`);
       }
       const readPercent = p.readPercent;
-      if (readPercent !== undefined && (typeof readPercent !== 'number' || readPercent < 0 || readPercent > 100)) {
+      if (
+        readPercent !== undefined &&
+        (typeof readPercent !== 'number' || readPercent < 0 || readPercent > 100)
+      ) {
         return reject('"readPercent" must be a number from 0 to 100');
       }
       if (toPhase === 'DONE' || toPhase === 'FINALIZE') return reject(`cannot roll back to ${toPhase}`);
@@ -100,7 +115,8 @@ export function validateCommand(s: MigrationState, plan: MigrationPlan, command:
     }
     case 'setReadPercent': {
       const percent = p.percent;
-      if (typeof percent !== 'number' || !Number.isFinite(percent)) return reject('"percent" must be a number from 0 to 100');
+      if (typeof percent !== 'number' || !Number.isFinite(percent))
+        return reject('"percent" must be a number from 0 to 100');
       if (percent < 0 || percent > 100) return reject(`percent ${percent} is outside 0-100`);
       if (s.paused) return reject('paused: resume first');
       if (rollingBack) return reject('a rollback is in progress');
@@ -108,7 +124,9 @@ export function validateCommand(s: MigrationState, plan: MigrationPlan, command:
       const next = nextStep(plan, top);
       const inReadSwitch = top?.phase === 'READ_SWITCH' || next?.phase === 'READ_SWITCH';
       if (!inReadSwitch || s.state !== 'WAITING') {
-        return reject(`the read percentage can only be set at a READ_SWITCH gate (phase ${phase}, ${s.state.toLowerCase()})`);
+        return reject(
+          `the read percentage can only be set at a READ_SWITCH gate (phase ${phase}, ${s.state.toLowerCase()})`,
+        );
       }
       if (percent === s.switches.readPercent) return reject(`reads are already at ${percent}%`);
       if (s.pending.readPercent !== null) return reject('a read-percent change is already pending');
@@ -205,7 +223,13 @@ function stripMeta(p: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(p)) {
     if (k === 'by' || k === 'reason') continue;
     // Keep only small scalar arguments in the audit log.
-    if (v === null || typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 200)) out[k] = v;
+    if (
+      v === null ||
+      typeof v === 'number' ||
+      typeof v === 'boolean' ||
+      (typeof v === 'string' && v.length <= 200)
+    )
+      out[k] = v;
   }
   return out;
 }

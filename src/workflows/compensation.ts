@@ -15,7 +15,10 @@ export function rollbackTargetIndex(
   }
   const top = frames.length - 1;
   if (toPhase === undefined) {
-    if (top === 0) return { error: `already at the first phase (${frames[0].phase}): nothing to roll back to; use abort to undo everything and end` };
+    if (top === 0)
+      return {
+        error: `already at the first phase (${frames[0].phase}): nothing to roll back to; use abort to undo everything and end`,
+      };
     return { index: top - 1 };
   }
   const current = frames[top];
@@ -28,7 +31,9 @@ export function rollbackTargetIndex(
     return { index: i };
   }
   if (toPhase === current.phase && (readPercent === undefined || readPercent === current.readPercent)) {
-    return { error: `already in ${toPhase}${current.readPercent !== undefined ? ` at ${current.readPercent}%` : ''}: roll back to an earlier phase, or omit toPhase to go one step back` };
+    return {
+      error: `already in ${toPhase}${current.readPercent !== undefined ? ` at ${current.readPercent}%` : ''}: roll back to an earlier phase, or omit toPhase to go one step back`,
+    };
   }
   const reached = frames.map((f) => (f.readPercent !== undefined ? `${f.phase}@${f.readPercent}` : f.phase));
   return {

@@ -16,7 +16,11 @@ export interface HealthResult {
   blockers: string[];
 }
 
-export function evaluateHealth(rule: GateRule, sample: HealthSample, soakStartedAt: number | null): HealthResult {
+export function evaluateHealth(
+  rule: GateRule,
+  sample: HealthSample,
+  soakStartedAt: number | null,
+): HealthResult {
   const blockers: string[] = [];
   if (sample.lagSeconds !== null && sample.lagSeconds > rule.maxLagSeconds) {
     blockers.push(`CDC lag ${sample.lagSeconds.toFixed(1)} s is over ${rule.maxLagSeconds} s`);
@@ -24,7 +28,8 @@ export function evaluateHealth(rule: GateRule, sample: HealthSample, soakStarted
   if (rule.requireNoMismatches) {
     const v = sample.latestVerification;
     if (!v) blockers.push('no verification result yet');
-    else if (v.totalMismatches > 0) blockers.push(`latest verification (${v.origin}) found ${v.totalMismatches} mismatches`);
+    else if (v.totalMismatches > 0)
+      blockers.push(`latest verification (${v.origin}) found ${v.totalMismatches} mismatches`);
   }
   void soakStartedAt;
   return { healthy: blockers.length === 0, blockers };
@@ -36,11 +41,21 @@ export interface SoakState {
 }
 
 /** Advances the soak by one health sample: any unhealthy sample restarts it. */
-export function stepSoak(rule: GateRule, soak: SoakState, sample: HealthSample): { soak: SoakState; ready: boolean; remainingSeconds: number | null; blockers: string[] } {
+export function stepSoak(
+  rule: GateRule,
+  soak: SoakState,
+  sample: HealthSample,
+): { soak: SoakState; ready: boolean; remainingSeconds: number | null; blockers: string[] } {
   const health = evaluateHealth(rule, sample, soak.soakStartedAt);
-  if (!health.healthy) return { soak: { soakStartedAt: null }, ready: false, remainingSeconds: null, blockers: health.blockers };
+  if (!health.healthy)
+    return { soak: { soakStartedAt: null }, ready: false, remainingSeconds: null, blockers: health.blockers };
   const started = soak.soakStartedAt ?? sample.at;
   const elapsed = (sample.at - started) / 1000;
   const remaining = Math.max(0, rule.soakSeconds - elapsed);
-  return { soak: { soakStartedAt: started }, ready: remaining <= 0, remainingSeconds: remaining, blockers: [] };
+  return {
+    soak: { soakStartedAt: started },
+    ready: remaining <= 0,
+    remainingSeconds: remaining,
+    blockers: [],
+  };
 }

@@ -59,7 +59,10 @@ function errMessage(err: unknown): string {
 
 class MigrationRun {
   private stepScope: wf.CancellationScope | undefined;
-  private readonly loops = new Map<LoopKind, { key: string; scope: wf.CancellationScope; done: Promise<void> }>();
+  private readonly loops = new Map<
+    LoopKind,
+    { key: string; scope: wf.CancellationScope; done: Promise<void> }
+  >();
   private loopsSuspended = false;
   private reconciling = false;
   private published = '';
@@ -74,7 +77,11 @@ class MigrationRun {
 
   // ---- activity calls --------------------------------------------------------------------------
 
-  private short<K extends keyof Acts>(name: K, arg: Parameters<Acts[K]>[0], summary: string): ReturnType<Acts[K]> {
+  private short<K extends keyof Acts>(
+    name: K,
+    arg: Parameters<Acts[K]>[0],
+    summary: string,
+  ): ReturnType<Acts[K]> {
     return wf.scheduleActivity(name, [arg], {
       startToCloseTimeout: '5m',
       retry: RETRY_FOREVER,
@@ -82,7 +89,12 @@ class MigrationRun {
     }) as ReturnType<Acts[K]>;
   }
 
-  private long<K extends keyof Acts>(name: K, arg: Parameters<Acts[K]>[0], summary: string, waitCancel = false): ReturnType<Acts[K]> {
+  private long<K extends keyof Acts>(
+    name: K,
+    arg: Parameters<Acts[K]>[0],
+    summary: string,
+    waitCancel = false,
+  ): ReturnType<Acts[K]> {
     return wf.scheduleActivity(name, [arg], {
       startToCloseTimeout: '3650d',
       heartbeatTimeout: this.heartbeat,
@@ -96,11 +108,23 @@ class MigrationRun {
 
   private get forwardSpec(): SyncStreamSpec {
     const p = this.plan;
-    return { stream: `${p.id}-forward`, from: p.source, to: p.target, tables: p.tables, direction: 'forward' };
+    return {
+      stream: `${p.id}-forward`,
+      from: p.source,
+      to: p.target,
+      tables: p.tables,
+      direction: 'forward',
+    };
   }
   private get reverseSpec(): SyncStreamSpec {
     const p = this.plan;
-    return { stream: `${p.id}-reverse`, from: p.target, to: p.source, tables: p.tables, direction: 'reverse' };
+    return {
+      stream: `${p.id}-reverse`,
+      from: p.target,
+      to: p.source,
+      tables: p.tables,
+      direction: 'reverse',
+    };
   }
 
   // ---- UI ---------------------------------------------------------------------------------------
@@ -165,7 +189,11 @@ class MigrationRun {
       this.s.lastScheduledVerification = summary;
       this.s.lastVerification = summary;
       if (summary.totalMismatches > 0) {
-        pushWarning(this.s, nowIso(), `scheduled verification ${summary.origin} found ${summary.totalMismatches} mismatches`);
+        pushWarning(
+          this.s,
+          nowIso(),
+          `scheduled verification ${summary.origin} found ${summary.totalMismatches} mismatches`,
+        );
       }
       this.changed();
     });
@@ -180,7 +208,15 @@ class MigrationRun {
       this.changed();
       return null;
     }
-    acceptCommand(s, this.plan, name, payload as CommandPayloads[typeof name] | undefined, via, at, v.message);
+    acceptCommand(
+      s,
+      this.plan,
+      name,
+      payload as CommandPayloads[typeof name] | undefined,
+      via,
+      at,
+      v.message,
+    );
     if (name === 'pause' || name === 'rollback' || name === 'abort') this.stepScope?.cancel();
     this.changed();
     return { accepted: true, command: name, message: v.message, phase: currentPhase(s), state: s.state };
@@ -197,7 +233,9 @@ class MigrationRun {
   }
 
   private loopsDiffer(): boolean {
-    return (['forward', 'reverse', 'repair'] as LoopKind[]).some((k) => (this.loops.get(k)?.key ?? null) !== this.desiredLoopKey(k));
+    return (['forward', 'reverse', 'repair'] as LoopKind[]).some(
+      (k) => (this.loops.get(k)?.key ?? null) !== this.desiredLoopKey(k),
+    );
   }
 
   /** Runs in the root scope for the whole run: starts/stops loop activities to match the desired state. */
@@ -226,8 +264,10 @@ class MigrationRun {
     const scope = new wf.CancellationScope();
     const entry = { key, scope, done: Promise.resolve() };
     const body = async () => {
-      if (kind === 'forward') await this.long('runSync', this.forwardSpec, 'forward CDC source -> target', true);
-      else if (kind === 'reverse') await this.long('runSync', this.reverseSpec, 'reverse CDC target -> source', true);
+      if (kind === 'forward')
+        await this.long('runSync', this.forwardSpec, 'forward CDC source -> target', true);
+      else if (kind === 'reverse')
+        await this.long('runSync', this.reverseSpec, 'reverse CDC target -> source', true);
       else {
         const authoritative = key as 'source' | 'target';
         await this.long(
@@ -291,15 +331,34 @@ class MigrationRun {
       const st = await this.short('syncStatus', spec, `CDC status ${spec.stream}`);
       let view = s.sync.find((x) => x.stream === spec.stream);
       if (!view) {
-        view = { stream: spec.stream, direction: spec.direction, running: true, applied: null, head: null, lagSeconds: null, lagBytes: null, checkedAt: null };
+        view = {
+          stream: spec.stream,
+          direction: spec.direction,
+          running: true,
+          applied: null,
+          head: null,
+          lagSeconds: null,
+          lagBytes: null,
+          checkedAt: null,
+        };
         s.sync.push(view);
       }
-      Object.assign(view, { applied: st.applied, head: st.head, lagSeconds: st.lagSeconds, lagBytes: st.lagBytes, checkedAt: nowIso() });
+      Object.assign(view, {
+        applied: st.applied,
+        head: st.head,
+        lagSeconds: st.lagSeconds,
+        lagBytes: st.lagBytes,
+        checkedAt: nowIso(),
+      });
       worst = Math.max(worst ?? 0, st.lagSeconds);
     }
     this.updateSyncRunning();
     if (s.loops.repair) {
-      const p = await this.short('repairLoopProgress', { migrationId: this.plan.id, stream: `${this.plan.id}-repair` }, 'repair loop counters');
+      const p = await this.short(
+        'repairLoopProgress',
+        { migrationId: this.plan.id, stream: `${this.plan.id}-repair` },
+        'repair loop counters',
+      );
       if (p) {
         s.repair.rowsChecked = p.checked;
         s.repair.repaired = p.repaired;
@@ -314,24 +373,46 @@ class MigrationRun {
   // ---- switches -----------------------------------------------------------------------------------------
 
   private async setSwitches(change: SwitchChange, why: string): Promise<void> {
-    const sw = await this.short('setSwitches', { migrationId: this.plan.id, change, by: `workflow:${migrationWorkflowId(this.plan.id)}` }, why);
-    this.s.switches = { writeMode: sw.writeMode, readPercent: sw.readPercent, version: sw.version, ackedBy: [] };
+    const sw = await this.short(
+      'setSwitches',
+      { migrationId: this.plan.id, change, by: `workflow:${migrationWorkflowId(this.plan.id)}` },
+      why,
+    );
+    this.s.switches = {
+      writeMode: sw.writeMode,
+      readPercent: sw.readPercent,
+      version: sw.version,
+      ackedBy: [],
+    };
     this.changed();
     const timeoutMs = this.plan.cdc.routerAckTimeoutSeconds * 1000;
     for (;;) {
       this.doing(`waiting for every live router to acknowledge switch version ${sw.version}`);
-      const acks = await this.short('waitForRouterAcks', { migrationId: this.plan.id, version: sw.version, timeoutMs }, `router acks v${sw.version}`);
+      const acks = await this.short(
+        'waitForRouterAcks',
+        { migrationId: this.plan.id, version: sw.version, timeoutMs },
+        `router acks v${sw.version}`,
+      );
       this.s.switches.ackedBy = acks.acked;
       if (acks.allAcked) break;
       await this.historyCheckpoint();
-      pushWarning(this.s, nowIso(), `routers ${acks.pending.join(', ')} have not acknowledged switch version ${sw.version}; still waiting`);
+      pushWarning(
+        this.s,
+        nowIso(),
+        `routers ${acks.pending.join(', ')} have not acknowledged switch version ${sw.version}; still waiting`,
+      );
     }
     this.changed();
   }
 
   // ---- verification ------------------------------------------------------------------------------------
 
-  private async verifyAll(authoritative: 'source' | 'target', repair: boolean, origin: string, stream?: string): Promise<VerificationSummary> {
+  private async verifyAll(
+    authoritative: 'source' | 'target',
+    repair: boolean,
+    origin: string,
+    stream?: string,
+  ): Promise<VerificationSummary> {
     const startedAt = nowIso();
     const results: VerifyResult[] = [];
     for (const table of this.plan.tables) {
@@ -358,7 +439,17 @@ class MigrationRun {
     s.topDone = false;
     s.error = null;
     if (step.phase === 'BULK_COPY') s.copyGeneration += 1;
-    pushAudit(s, { at: nowIso(), command: 'system', via: 'workflow', by: null, reason: null, args: {}, accepted: true, message: `entered ${describeStep(step)}`, phase: step.phase });
+    pushAudit(s, {
+      at: nowIso(),
+      command: 'system',
+      via: 'workflow',
+      by: null,
+      reason: null,
+      args: {},
+      accepted: true,
+      message: `entered ${describeStep(step)}`,
+      phase: step.phase,
+    });
     this.changed();
   }
 
@@ -379,7 +470,12 @@ class MigrationRun {
       case 'PRECHECK': {
         this.doing('initialising switches');
         const sw = await this.short('initSwitches', { migrationId: p.id }, 'initialise switches');
-        s.switches = { writeMode: sw.writeMode, readPercent: sw.readPercent, version: sw.version, ackedBy: [] };
+        s.switches = {
+          writeMode: sw.writeMode,
+          readPercent: sw.readPercent,
+          version: sw.version,
+          ackedBy: [],
+        };
         this.doing('prechecking source and target');
         const report = await this.short('precheck', endpoints, 'precheck');
         for (const t of report.tables) {
@@ -388,7 +484,10 @@ class MigrationRun {
         }
         if (!report.ok) {
           throw wf.ApplicationFailure.nonRetryable(
-            'precheck failed:\n' + report.problems.map((x) => `- ${x.table ? `${x.table}: ` : ''}${x.message} (fix: ${x.fix})`).join('\n'),
+            'precheck failed:\n' +
+              report.problems
+                .map((x) => `- ${x.table ? `${x.table}: ` : ''}${x.message} (fix: ${x.fix})`)
+                .join('\n'),
             'PrecheckFailed',
           );
         }
@@ -397,7 +496,10 @@ class MigrationRun {
       case 'PREPARE_TARGET': {
         // The data plane records the tables it creates on the target; its drop removes only those, and only
         // while empty. So the undo can name every target table of the plan before anything is created.
-        this.ensure(frame, { kind: 'dropCreatedTables', tables: p.tables.map((t) => t.targetName ?? t.name) });
+        this.ensure(frame, {
+          kind: 'dropCreatedTables',
+          tables: p.tables.map((t) => t.targetName ?? t.name),
+        });
         this.doing('creating missing target tables');
         const res = await this.short('prepareTarget', endpoints, 'create missing target tables');
         s.createdTables = [...new Set([...s.createdTables, ...res.created])];
@@ -424,7 +526,11 @@ class MigrationRun {
         await this.setSwitches({ writeMode: 'DUAL_SOURCE_FIRST' }, 'write switch -> DUAL_SOURCE_FIRST');
         // Gapless hand-over: every router writes both sides now; CDC runs past this point, then stops.
         this.doing('recording the source position after every router acknowledged dual write');
-        const pos = await this.short('currentPosition', { connection: p.source }, 'source position at hand-over');
+        const pos = await this.short(
+          'currentPosition',
+          { connection: p.source },
+          'source position at hand-over',
+        );
         await this.waitSyncPast(this.forwardSpec, pos);
         s.loops.forwardSync = false;
         this.doing('stopping forward CDC');
@@ -465,7 +571,11 @@ class MigrationRun {
         // Reverse CDC starts from a target position recorded BEFORE writes leave the source.
         if (!s.loops.reverseSync) {
           this.doing('starting reverse CDC target -> source');
-          await this.short('recordSyncStart', { spec: this.reverseSpec }, 'record reverse CDC start (target head)');
+          await this.short(
+            'recordSyncStart',
+            { spec: this.reverseSpec },
+            'record reverse CDC start (target head)',
+          );
           s.loops.reverseSync = true;
           await this.settleLoops();
         }
@@ -475,14 +585,22 @@ class MigrationRun {
       case 'FINALIZE': {
         if (s.loops.reverseSync) {
           // Leave the old database as a consistent fallback copy: reverse CDC catches up first.
-          const pos = await this.short('currentPosition', { connection: p.target }, 'target position at FINALIZE');
+          const pos = await this.short(
+            'currentPosition',
+            { connection: p.target },
+            'target position at FINALIZE',
+          );
           await this.waitSyncPast(this.reverseSpec, pos);
         }
         this.doing('finalizing: stopping reverse sync, loops and schedules');
         s.loops = { forwardSync: false, reverseSync: false, repair: null };
         await this.settleLoops();
         if (s.verificationScheduleId) {
-          await this.short('deleteVerificationSchedule', { scheduleId: s.verificationScheduleId }, 'delete verification schedule');
+          await this.short(
+            'deleteVerificationSchedule',
+            { scheduleId: s.verificationScheduleId },
+            'delete verification schedule',
+          );
           s.verificationScheduleId = null;
         }
         return;
@@ -501,7 +619,16 @@ class MigrationRun {
     const pos = await this.short('recordSyncStart', { spec: this.forwardSpec }, 'record forward CDC start');
     s.loops.forwardSync = true;
     if (!s.sync.some((x) => x.stream === this.forwardSpec.stream)) {
-      s.sync.push({ stream: this.forwardSpec.stream, direction: 'forward', running: false, applied: null, head: pos, lagSeconds: null, lagBytes: null, checkedAt: null });
+      s.sync.push({
+        stream: this.forwardSpec.stream,
+        direction: 'forward',
+        running: false,
+        applied: null,
+        head: pos,
+        lagSeconds: null,
+        lagBytes: null,
+        checkedAt: null,
+      });
     }
     await this.settleLoops();
   }
@@ -509,10 +636,18 @@ class MigrationRun {
   private async waitSyncPast(spec: SyncStreamSpec, pos: BinlogPosition): Promise<void> {
     this.doing(`letting ${spec.stream} run past ${pos.gtid ?? `${pos.file}:${pos.pos}`}`);
     for (;;) {
-      const st = await this.long('waitForSyncPosition', { spec, position: pos, timeoutMs: 60_000 }, `wait for ${spec.stream} to pass the hand-over point`);
+      const st = await this.long(
+        'waitForSyncPosition',
+        { spec, position: pos, timeoutMs: 60_000 },
+        `wait for ${spec.stream} to pass the hand-over point`,
+      );
       if (st.reached) return;
       await this.historyCheckpoint();
-      pushWarning(this.s, nowIso(), `${spec.stream} has not reached the hand-over position yet; still waiting`);
+      pushWarning(
+        this.s,
+        nowIso(),
+        `${spec.stream} has not reached the hand-over position yet; still waiting`,
+      );
     }
   }
 
@@ -536,7 +671,11 @@ class MigrationRun {
       if (!view || view.state === 'done') continue;
       const ranges =
         p.copy.rangesPerTable > 1
-          ? await this.short('splitKeyRanges', { source: p.source, table, ranges: p.copy.rangesPerTable }, `split ${table.name}`)
+          ? await this.short(
+              'splitKeyRanges',
+              { source: p.source, table, ranges: p.copy.rangesPerTable },
+              `split ${table.name}`,
+            )
           : [{}];
       view.ranges = ranges.length;
       view.state = 'copying';
@@ -546,7 +685,14 @@ class MigrationRun {
           run: async () => {
             const res = await this.long(
               'copyTable',
-              { source: p.source, target: p.target, table, range: ranges.length > 1 ? range : undefined, stream: this.forwardSpec.stream, checkpointKey: `${prefix}:${table.name}:${i}` },
+              {
+                source: p.source,
+                target: p.target,
+                table,
+                range: ranges.length > 1 ? range : undefined,
+                stream: this.forwardSpec.stream,
+                checkpointKey: `${prefix}:${table.name}:${i}`,
+              },
               `copy ${table.name}${ranges.length > 1 ? ` range ${i + 1}/${ranges.length}` : ''}`,
             );
             view.rowsCopied += res.rowsCopied;
@@ -606,7 +752,12 @@ class MigrationRun {
     this.doing(`rollback: ${describeAction(action)}`);
     switch (action.kind) {
       case 'dropCreatedTables':
-        if (action.tables.length) await this.short('dropCreatedTables', { target: p.target, tables: action.tables }, 'drop created target tables');
+        if (action.tables.length)
+          await this.short(
+            'dropCreatedTables',
+            { target: p.target, tables: action.tables },
+            'drop created target tables',
+          );
         s.createdTables = s.createdTables.filter((t) => !action.tables.includes(t));
         return;
       case 'stopForwardSync':
@@ -614,7 +765,11 @@ class MigrationRun {
         await this.settleLoops();
         return;
       case 'truncateTarget':
-        await this.short('truncateTargetTables', { target: p.target, tables: p.tables.filter((t) => action.tables.includes(t.name)) }, 'truncate copied target tables');
+        await this.short(
+          'truncateTargetTables',
+          { target: p.target, tables: p.tables.filter((t) => action.tables.includes(t.name)) },
+          'truncate copied target tables',
+        );
         await this.short('clearCopyCheckpoints', { prefix: `${p.id}:copy:` }, 'clear copy checkpoints');
         for (const t of s.tables) Object.assign(t, { state: 'pending', rowsCopied: 0, rangesDone: 0 });
         return;
@@ -655,7 +810,11 @@ class MigrationRun {
         return;
       }
       case 'deleteVerificationSchedule':
-        await this.short('deleteVerificationSchedule', { scheduleId: verificationScheduleId(p.id) }, 'delete verification schedule');
+        await this.short(
+          'deleteVerificationSchedule',
+          { scheduleId: verificationScheduleId(p.id) },
+          'delete verification schedule',
+        );
         s.verificationScheduleId = null;
         return;
     }
@@ -689,7 +848,17 @@ class MigrationRun {
     s.rollingBackTo = null;
     s.topDone = true;
     s.paused = false;
-    pushAudit(s, { at: nowIso(), command: 'system', via: 'workflow', by: null, reason: null, args: {}, accepted: true, message: abort ? 'aborted: everything rolled back' : `rolled back to ${currentPhase(s)}`, phase: currentPhase(s) });
+    pushAudit(s, {
+      at: nowIso(),
+      command: 'system',
+      via: 'workflow',
+      by: null,
+      reason: null,
+      args: {},
+      accepted: true,
+      message: abort ? 'aborted: everything rolled back' : `rolled back to ${currentPhase(s)}`,
+      phase: currentPhase(s),
+    });
     if (abort) {
       s.loops = { forwardSync: false, reverseSync: false, repair: null };
       await this.settleLoops();
@@ -771,14 +940,29 @@ class MigrationRun {
           pushWarning(s, nowIso(), `health check failed: ${errMessage(err)}`);
         }
         if (auto && rule && !s.paused && s.gate) {
-          const r = stepSoak(rule, soak, { at: Date.now(), lagSeconds: lag, latestVerification: s.lastVerification });
+          const r = stepSoak(rule, soak, {
+            at: Date.now(),
+            lagSeconds: lag,
+            latestVerification: s.lastVerification,
+          });
           soak = r.soak;
-          s.gate.soakStartedAt = soak.soakStartedAt !== null ? new Date(soak.soakStartedAt).toISOString() : null;
+          s.gate.soakStartedAt =
+            soak.soakStartedAt !== null ? new Date(soak.soakStartedAt).toISOString() : null;
           s.gate.soakRemainingSeconds = r.remainingSeconds;
           s.gate.blockers = r.blockers;
           this.changed();
           if (r.ready) {
-            pushAudit(s, { at: nowIso(), command: 'auto-advance', via: 'workflow', by: null, reason: `healthy for ${rule.soakSeconds} s`, args: {}, accepted: true, message: `auto-advanced to ${describeStep(next)}`, phase: currentPhase(s) });
+            pushAudit(s, {
+              at: nowIso(),
+              command: 'auto-advance',
+              via: 'workflow',
+              by: null,
+              reason: `healthy for ${rule.soakSeconds} s`,
+              args: {},
+              accepted: true,
+              message: `auto-advanced to ${describeStep(next)}`,
+              phase: currentPhase(s),
+            });
             s.gate = null;
             s.state = 'RUNNING';
             return true;
@@ -787,7 +971,11 @@ class MigrationRun {
       }
       const wasPaused = s.paused;
       await wf.condition(
-        () => s.pending.advance !== null || s.pending.rollbackTo !== null || s.pending.readPercent !== null || s.paused !== wasPaused,
+        () =>
+          s.pending.advance !== null ||
+          s.pending.rollbackTo !== null ||
+          s.pending.readPercent !== null ||
+          s.paused !== wasPaused,
         auto ? Math.min(pollMs, Math.max(1000, (rule?.soakSeconds ?? 5) * 250)) : pollMs * 6,
       );
     }
@@ -898,4 +1086,3 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   run.installHandlers();
   return run.run();
 }
-

@@ -8,9 +8,14 @@ export function buildStatus(s: MigrationState): MigrationStatus {
     migrationId: s.migrationId,
     phase: currentPhase(s),
     readStep: currentReadStep(s),
-    state: s.paused && s.state !== 'ROLLING_BACK' && s.state !== 'COMPLETED' && s.state !== 'ABORTED' ? 'PAUSED' : s.state,
+    state:
+      s.paused && s.state !== 'ROLLING_BACK' && s.state !== 'COMPLETED' && s.state !== 'ABORTED'
+        ? 'PAUSED'
+        : s.state,
     paused: s.paused,
-    rollingBackTo: s.rollingBackTo ?? (rollingTo !== null ? (rollingTo >= 0 ? s.frames[rollingTo]?.phase ?? null : 'PRECHECK') : null),
+    rollingBackTo:
+      s.rollingBackTo ??
+      (rollingTo !== null ? (rollingTo >= 0 ? (s.frames[rollingTo]?.phase ?? null) : 'PRECHECK') : null),
     activity: s.activity,
     gate: s.gate,
     switches: s.switches,
@@ -40,12 +45,18 @@ export function currentDetails(s: MigrationState): string {
     `Switches: write ${st.switches.writeMode}, reads on target ${st.switches.readPercent}% (v${st.switches.version})`,
   ];
   if (st.gate) {
-    lines.push(`Gate: ${st.gate.waitingFor}${st.gate.soakRemainingSeconds !== null ? ` (soak ${Math.ceil(st.gate.soakRemainingSeconds)} s left)` : ''}`);
+    lines.push(
+      `Gate: ${st.gate.waitingFor}${st.gate.soakRemainingSeconds !== null ? ` (soak ${Math.ceil(st.gate.soakRemainingSeconds)} s left)` : ''}`,
+    );
     if (st.gate.blockers.length) lines.push(`Blocked by: ${st.gate.blockers.join('; ')}`);
   }
   for (const t of st.tables) lines.push(`- ${t.table}: ${t.state} ${t.rowsCopied} rows copied`);
-  for (const x of st.sync) lines.push(`- ${x.stream}: ${x.running ? 'running' : 'stopped'}, lag ${x.lagSeconds ?? '?'} s`);
-  if (st.lastVerification) lines.push(`Last verification (${st.lastVerification.origin}): ${st.lastVerification.totalMismatches} mismatches`);
+  for (const x of st.sync)
+    lines.push(`- ${x.stream}: ${x.running ? 'running' : 'stopped'}, lag ${x.lagSeconds ?? '?'} s`);
+  if (st.lastVerification)
+    lines.push(
+      `Last verification (${st.lastVerification.origin}): ${st.lastVerification.totalMismatches} mismatches`,
+    );
   if (st.warnings.length) lines.push(`Last warning: ${st.warnings[st.warnings.length - 1].message}`);
   return lines.join('\n');
 }

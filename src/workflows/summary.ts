@@ -29,4 +29,3 @@ export function summarise(
     totalRepaired: tables.reduce((n, t) => n + sum(t.repaired), 0),
   };
 }
-

@@ -2,7 +2,13 @@
  * Which step comes next, and which gate guards it. Pure module.
  * A step is a phase, or one read-switch percentage inside READ_SWITCH.
  */
-import { GATED_PHASES, type CompensationFrame, type GateRule, type MigrationPlan, type Phase } from './api.js';
+import {
+  GATED_PHASES,
+  type CompensationFrame,
+  type GateRule,
+  type MigrationPlan,
+  type Phase,
+} from './api.js';
 
 export interface Step {
   phase: Phase;

@@ -17,18 +17,40 @@ export async function verificationWorkflow(input: VerificationInput): Promise<Ve
     results.push(
       await wf.scheduleActivity<VerifyResult>(
         'verifyTable',
-        [{ source: input.source, target: input.target, table, authoritative: input.authoritative, repair: input.repair }],
-        { startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, summary: `verify ${table.name}` },
+        [
+          {
+            source: input.source,
+            target: input.target,
+            table,
+            authoritative: input.authoritative,
+            repair: input.repair,
+          },
+        ],
+        {
+          startToCloseTimeout: '6h',
+          heartbeatTimeout: '30s',
+          retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+          summary: `verify ${table.name}`,
+        },
       ),
     );
   }
-  const summary = summarise(`scheduled:${info.workflowId}`, input.authoritative, input.repair, startedAt, nowIso(), results);
+  const summary = summarise(
+    `scheduled:${info.workflowId}`,
+    input.authoritative,
+    input.repair,
+    startedAt,
+    nowIso(),
+    results,
+  );
   wf.setCurrentDetails(`${summary.totalMismatches} mismatches over ${results.length} tables`);
   if (input.notifyWorkflowId) {
     try {
       await wf.getExternalWorkflowHandle(input.notifyWorkflowId).signal(verificationResultSignal, summary);
     } catch (err) {
-      wf.log.warn('could not report the verification result to the migration', { error: err instanceof Error ? err.message : String(err) });
+      wf.log.warn('could not report the verification result to the migration', {
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   return summary;

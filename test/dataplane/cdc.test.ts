@@ -2,7 +2,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stack } from '../../scripts/localstack/index.js';
 import type { SyncProgress, TableSpec } from '../../src/activities/contracts.js';
-import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from '../../src/activities/cdc/sync.js';
+import {
+  currentPosition,
+  recordSyncStart,
+  runSync,
+  syncStatus,
+  waitForSyncPosition,
+} from '../../src/activities/cdc/sync.js';
 import type { BinlogTransaction } from '../../src/activities/cdc/events.js';
 import { openBinlogStream } from '../../src/activities/cdc/stream.js';
 import { prepareTarget } from '../../src/activities/schema/prepare.js';
@@ -14,7 +20,11 @@ const spec = { stream: 'cdc1', from: 'source', to: 'target', tables, direction: 
 
 before(async () => {
   stack = await startPair();
-  await rootExec(stack.source, 'CREATE TABLE acct (id INT PRIMARY KEY, bal BIGINT NOT NULL, note VARCHAR(30))', 'CREATE TABLE other (id INT PRIMARY KEY)');
+  await rootExec(
+    stack.source,
+    'CREATE TABLE acct (id INT PRIMARY KEY, bal BIGINT NOT NULL, note VARCHAR(30))',
+    'CREATE TABLE other (id INT PRIMARY KEY)',
+  );
   await prepareTarget({ source: 'source', target: 'target', tables });
 });
 after(() => stopPair(stack));
@@ -31,7 +41,11 @@ function startLoad() {
         const id = Math.floor(Math.random() * 300);
         const r = Math.random();
         const [res] = await conn.query(
-          r < 0.5 ? 'INSERT INTO acct VALUES (?, 1, "n") ON DUPLICATE KEY UPDATE bal = bal + 1' : r < 0.8 ? 'UPDATE acct SET bal = bal * 2 + 1 WHERE id = ?' : 'DELETE FROM acct WHERE id = ?',
+          r < 0.5
+            ? 'INSERT INTO acct VALUES (?, 1, "n") ON DUPLICATE KEY UPDATE bal = bal + 1'
+            : r < 0.8
+              ? 'UPDATE acct SET bal = bal * 2 + 1 WHERE id = ?'
+              : 'DELETE FROM acct WHERE id = ?',
           [id],
         );
         if ((res as { affectedRows: number }).affectedRows > 0) changed++;
@@ -67,7 +81,9 @@ test('a sync killed and restarted, and a source server restarted, lose and dupli
   let last: SyncProgress | undefined;
   // Run 1: killed (aborted) mid-load.
   let abort = new AbortController();
-  let run = runSync(spec, { signal: abort.signal, progress: (p) => (last = p) }, { onApplied }).catch((e: Error) => e);
+  let run = runSync(spec, { signal: abort.signal, progress: (p) => (last = p) }, { onApplied }).catch(
+    (e: Error) => e,
+  );
   await sleep(1500);
   abort.abort();
   assert.equal(((await run) as Error).name, 'SyncCancelledError');
@@ -76,15 +92,22 @@ test('a sync killed and restarted, and a source server restarted, lose and dupli
   // Run 2: restarted from the checkpoint; meanwhile the source restarts.
   abort = new AbortController();
   let reconnects = 0;
-  run = runSync(spec, { signal: abort.signal, resume: last, progress: (p) => (last = p) }, { onApplied, heartbeatMs: 300, onReconnect: () => reconnects++ }).catch(
-    (e: Error) => e,
-  );
+  run = runSync(
+    spec,
+    { signal: abort.signal, resume: last, progress: (p) => (last = p) },
+    { onApplied, heartbeatMs: 300, onReconnect: () => reconnects++ },
+  ).catch((e: Error) => e);
   await sleep(1000);
   await stack.source.restart();
   await sleep(1500);
   await load.stop();
   const head = await currentPosition('source');
-  const waited = await waitForSyncPosition({ stream: 'cdc1', to: 'target', position: head, timeoutMs: 30_000 });
+  const waited = await waitForSyncPosition({
+    stream: 'cdc1',
+    to: 'target',
+    position: head,
+    timeoutMs: 30_000,
+  });
   assert.ok(waited.reached, `not caught up: ${JSON.stringify(waited)} vs ${JSON.stringify(head)}`);
   const status = await syncStatus('cdc1', 'source', 'target');
   assert.equal(status.lagBytes, 0);
@@ -117,7 +140,12 @@ test('runSync stops at stopAt; DDL on a migrated table stops the stream with a c
 });
 
 test('openBinlogStream delivers grouped row changes of watched tables with their GTID', async () => {
-  const stream = await openBinlogStream({ connection: 'source', tables: ['other'], from: 'head', heartbeatMs: 200 });
+  const stream = await openBinlogStream({
+    connection: 'source',
+    tables: ['other'],
+    from: 'head',
+    heartbeatMs: 200,
+  });
   try {
     await rootExec(stack.source, 'INSERT INTO other VALUES (3)');
     const it = stream[Symbol.asyncIterator]();

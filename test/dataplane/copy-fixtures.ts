@@ -24,7 +24,11 @@ export async function rootExec(side: Stack['source'], ...statements: string[]): 
   }
 }
 
-export async function rootQuery<T = Record<string, unknown>>(side: Stack['source'], sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rootQuery<T = Record<string, unknown>>(
+  side: Stack['source'],
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const conn = await side.rootConnection(APP_DATABASE);
   try {
     const [rows] = await conn.query<mysql.RowDataPacket[]>(sql, params);
@@ -38,12 +42,17 @@ export async function rootQuery<T = Record<string, unknown>>(side: Stack['source
 export async function dumpTable(side: Stack['source'], table: string, orderBy: string): Promise<string[]> {
   const rows = await rootQuery(side, `SELECT * FROM \`${table}\` ORDER BY ${orderBy}`);
   return rows.map((r) =>
-    JSON.stringify(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? `hex:${v.toString('hex')}` : v])),
+    JSON.stringify(
+      Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? `hex:${v.toString('hex')}` : v]),
+    ),
   );
 }
 
 export async function checksum(side: Stack['source'], table: string): Promise<string> {
-  const rows = await rootQuery<{ Checksum: string | number | null }>(side, `CHECKSUM TABLE \`${table}\` EXTENDED`);
+  const rows = await rootQuery<{ Checksum: string | number | null }>(
+    side,
+    `CHECKSUM TABLE \`${table}\` EXTENDED`,
+  );
   return String(rows[0].Checksum);
 }
 

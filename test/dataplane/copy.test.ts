@@ -6,7 +6,12 @@ import { copyTable } from '../../src/activities/copier/copy.js';
 import { CopyCancelledError } from '../../src/activities/copier/errors.js';
 import { splitKeyRanges } from '../../src/activities/copier/split.js';
 import { truncateTargetTables } from '../../src/activities/copier/truncate.js';
-import { recordSyncStart, runSync, currentPosition, waitForSyncPosition } from '../../src/activities/cdc/sync.js';
+import {
+  recordSyncStart,
+  runSync,
+  currentPosition,
+  waitForSyncPosition,
+} from '../../src/activities/cdc/sync.js';
 import { prepareTarget } from '../../src/activities/schema/prepare.js';
 import { checksum, dumpTable, rootExec, rootQuery, sleep, startPair, stopPair } from './copy-fixtures.js';
 
@@ -61,18 +66,29 @@ function startLoad(cursor: () => number) {
           } else if (r < 0.35) {
             // Moves a unique value from one row to another: REPLACE must converge.
             await conn.query('UPDATE t_int SET u = NULL WHERE u = ?', [rnd(ROWS)]);
-            await conn.query('UPDATE t_int SET u = ? WHERE id = ?', [rnd(ROWS), rnd(ROWS)]).catch(() => undefined);
+            await conn
+              .query('UPDATE t_int SET u = ? WHERE id = ?', [rnd(ROWS), rnd(ROWS)])
+              .catch(() => undefined);
           } else if (r < 0.5) {
-            await conn.query("INSERT INTO t_comp VALUES (?, ?, 'x') ON DUPLICATE KEY UPDATE payload = CONCAT(payload, 'y')", [rnd(60), `b${rnd(ROWS * 2)}`]);
+            await conn.query(
+              "INSERT INTO t_comp VALUES (?, ?, 'x') ON DUPLICATE KEY UPDATE payload = CONCAT(payload, 'y')",
+              [rnd(60), `b${rnd(ROWS * 2)}`],
+            );
           } else if (r < 0.6) {
             await conn.query('DELETE FROM t_comp WHERE a = ? ORDER BY b LIMIT 3', [rnd(50)]);
           } else if (r < 0.75) {
-            await conn.query('UPDATE t_str SET n = n + 1, note = CONCAT(COALESCE(note, ""), "z") WHERE n = ?', [rnd(ROWS)]);
+            await conn.query(
+              'UPDATE t_str SET n = n + 1, note = CONCAT(COALESCE(note, ""), "z") WHERE n = ?',
+              [rnd(ROWS)],
+            );
           } else if (r < 0.85) {
             await conn.query('DELETE FROM t_str WHERE n = ?', [rnd(ROWS)]);
           } else if (r < 0.9) {
             // Primary key change.
-            await conn.query("UPDATE t_str SET k = CONCAT('moved-', k) WHERE n = ? AND k NOT LIKE 'moved-%'", [rnd(ROWS)]);
+            await conn.query(
+              "UPDATE t_str SET k = CONCAT('moved-', k) WHERE n = ? AND k NOT LIKE 'moved-%'",
+              [rnd(ROWS)],
+            );
           } else {
             await conn.query('INSERT INTO t_str VALUES (?, ?, NULL)', [`ins-${nextId++}`, -1]);
           }
@@ -131,7 +147,12 @@ test('copy and sync together under concurrent writes (incl. deletes aimed at row
   await load.stop();
   assert.ok(load.ops > 300, `load ran only ${load.ops} ops`);
   const head = await currentPosition('source');
-  const waited = await waitForSyncPosition({ stream: 'fwd', to: 'target', position: head, timeoutMs: 30_000 });
+  const waited = await waitForSyncPosition({
+    stream: 'fwd',
+    to: 'target',
+    position: head,
+    timeoutMs: 30_000,
+  });
   assert.ok(waited.reached, `sync did not reach ${JSON.stringify(head)}: ${JSON.stringify(waited.applied)}`);
   abort.abort();
   const syncResult = await sync;
@@ -143,10 +164,17 @@ test('copy and sync together under concurrent writes (incl. deletes aimed at row
     ['t_comp', 'a, b'],
     ['t_str', 'k'],
   ] as const) {
-    const [src, dst] = await Promise.all([dumpTable(stack.source, table, order), dumpTable(stack.target, table, order)]);
+    const [src, dst] = await Promise.all([
+      dumpTable(stack.source, table, order),
+      dumpTable(stack.target, table, order),
+    ]);
     assert.equal(dst.length, src.length, `${table}: row counts differ`);
     assert.deepEqual(dst, src, `${table}: contents differ`);
-    assert.equal(await checksum(stack.target, table), await checksum(stack.source, table), `${table}: CHECKSUM TABLE differs`);
+    assert.equal(
+      await checksum(stack.target, table),
+      await checksum(stack.source, table),
+      `${table}: CHECKSUM TABLE differs`,
+    );
   }
 });
 
@@ -171,7 +199,9 @@ test('a copy cancelled mid-table resumes from its checkpoint, redoing at most on
     CopyCancelledError,
   );
   assert.ok(last && last.chunks >= 5 && last.chunks < 25, `cancelled after ${last?.chunks} chunks`);
-  const copiedBefore = Number((await rootQuery<{ n: number }>(stack.target, 'SELECT COUNT(*) AS n FROM t_resume'))[0].n);
+  const copiedBefore = Number(
+    (await rootQuery<{ n: number }>(stack.target, 'SELECT COUNT(*) AS n FROM t_resume'))[0].n,
+  );
   assert.equal(copiedBefore, last!.rowsCopied);
   const resumedLowers: string[] = [];
   const result = await copyTable(
@@ -182,7 +212,10 @@ test('a copy cancelled mid-table resumes from its checkpoint, redoing at most on
   const redone = resumedLowers.filter((l) => firstLowers.includes(l));
   assert.ok(redone.length <= 1, `chunks redone: ${redone.join(' ')}`);
   assert.equal(result.rowsCopied - last!.rowsCopied + copiedBefore, 5000 + redone.length * 200);
-  assert.deepEqual(await dumpTable(stack.target, 't_resume', 'id'), await dumpTable(stack.source, 't_resume', 'id'));
+  assert.deepEqual(
+    await dumpTable(stack.target, 't_resume', 'id'),
+    await dumpTable(stack.source, 't_resume', 'id'),
+  );
 });
 
 test('splitKeyRanges covers the table; ranges copied separately add up; truncate undoes the copy', async () => {
@@ -192,11 +225,22 @@ test('splitKeyRanges covers the table; ranges copied separately add up; truncate
   assert.equal(ranges[0].lower, undefined);
   assert.equal(ranges[3].upper, undefined);
   const results = await Promise.all(
-    ranges.map((range) => copyTable({ source: 'source', target: 'target', table: { name: 't_resume', chunkSize: 500 }, range })),
+    ranges.map((range) =>
+      copyTable({ source: 'source', target: 'target', table: { name: 't_resume', chunkSize: 500 }, range }),
+    ),
   );
-  assert.equal(results.reduce((a, r) => a + r.rowsCopied, 0), 5000);
-  assert.deepEqual(await dumpTable(stack.target, 't_resume', 'id'), await dumpTable(stack.source, 't_resume', 'id'));
+  assert.equal(
+    results.reduce((a, r) => a + r.rowsCopied, 0),
+    5000,
+  );
+  assert.deepEqual(
+    await dumpTable(stack.target, 't_resume', 'id'),
+    await dumpTable(stack.source, 't_resume', 'id'),
+  );
   await truncateTargetTables({ target: 'target', tables: [{ name: 't_resume' }, 'no_such_table'] });
   await truncateTargetTables({ target: 'target', tables: [{ name: 't_resume' }] });
-  assert.equal(Number((await rootQuery<{ n: number }>(stack.target, 'SELECT COUNT(*) AS n FROM t_resume'))[0].n), 0);
+  assert.equal(
+    Number((await rootQuery<{ n: number }>(stack.target, 'SELECT COUNT(*) AS n FROM t_resume'))[0].n),
+    0,
+  );
 });

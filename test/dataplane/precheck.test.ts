@@ -21,7 +21,8 @@ before(async () => {
 });
 after(() => stopPair(stack));
 
-const find = (problems: Problem[], re: RegExp) => problems.find((p) => re.test(`${p.message} ${p.setting ?? ''}`));
+const find = (problems: Problem[], re: RegExp) =>
+  problems.find((p) => re.test(`${p.message} ${p.setting ?? ''}`));
 
 test('a good plan passes and reports keys, estimates and the source position', async () => {
   const report = await precheck({ source: 'source', target: 'target', tables: [{ name: 'good' }] });
@@ -64,7 +65,11 @@ test('incompatible target columns are flagged: INT vs VARCHAR, shorter VARCHAR, 
 });
 
 test('a non-empty target table not created by us is refused; prepareTarget/dropCreatedTables create and drop only ours', async () => {
-  await rootExec(stack.target, 'CREATE TABLE good (id BIGINT UNSIGNED PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(20,6), n INT)', 'INSERT INTO good VALUES (1, "x", 1, 1)');
+  await rootExec(
+    stack.target,
+    'CREATE TABLE good (id BIGINT UNSIGNED PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(20,6), n INT)',
+    'INSERT INTO good VALUES (1, "x", 1, 1)',
+  );
   let report = await precheck({ source: 'source', target: 'target', tables: [{ name: 'good' }] });
   assert.ok(find(report.problems, /already holds rows/));
   const dropForeign = await dropCreatedTables({ target: 'target', tables: ['good'] });
@@ -75,19 +80,31 @@ test('a non-empty target table not created by us is refused; prepareTarget/dropC
   const prepared = await prepareTarget({ source: 'source', target: 'target', tables: [spec] });
   assert.deepEqual(prepared.created, ['good_v2']);
   assert.deepEqual((await prepareTarget({ source: 'source', target: 'target', tables: [spec] })).created, []);
-  const cols = await rootQuery<{ COLUMN_NAME: string }>(stack.target, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='good_v2' ORDER BY ORDINAL_POSITION");
-  assert.deepEqual(cols.map((c) => c.COLUMN_NAME), ['id', 'name', 'amount', 'count']);
+  const cols = await rootQuery<{ COLUMN_NAME: string }>(
+    stack.target,
+    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='app' AND TABLE_NAME='good_v2' ORDER BY ORDINAL_POSITION",
+  );
+  assert.deepEqual(
+    cols.map((c) => c.COLUMN_NAME),
+    ['id', 'name', 'amount', 'count'],
+  );
   report = await precheck({ source: 'source', target: 'target', tables: [spec] });
   assert.deepEqual(report.problems, []);
   await rootExec(stack.target, 'INSERT INTO good_v2 VALUES (1, "x", 1, 1)');
-  assert.deepEqual((await dropCreatedTables({ target: 'target', tables: ['good_v2'] })).keptNotEmpty, ['good_v2']);
+  assert.deepEqual((await dropCreatedTables({ target: 'target', tables: ['good_v2'] })).keptNotEmpty, [
+    'good_v2',
+  ]);
   await rootExec(stack.target, 'DELETE FROM good_v2');
   assert.deepEqual((await dropCreatedTables({ target: 'target', tables: ['good_v2'] })).dropped, ['good_v2']);
   assert.deepEqual((await dropCreatedTables({ target: 'target', tables: ['good_v2'] })).dropped, ['good_v2']);
 });
 
 test('binlog in STATEMENT format and missing privileges are reported with the setting to change', async () => {
-  await rootExec(stack.source, "SET GLOBAL binlog_format='STATEMENT'", "SET GLOBAL binlog_row_image='MINIMAL'");
+  await rootExec(
+    stack.source,
+    "SET GLOBAL binlog_format='STATEMENT'",
+    "SET GLOBAL binlog_row_image='MINIMAL'",
+  );
   try {
     await closePools(); // new sessions see the new global values
     const report = await precheck({ source: 'source', target: 'target', tables: [{ name: 'good' }] });
@@ -100,5 +117,8 @@ test('binlog in STATEMENT format and missing privileges are reported with the se
   assert.ok(weak.problems.find((p) => p.setting === 'privilege REPLICATION SLAVE'));
   assert.ok(weak.problems.find((p) => p.setting === 'privilege BINLOG MONITOR'));
   const weakTarget = await precheck({ source: 'source', target: 'weak', tables: [{ name: 'good' }] });
-  assert.match(weakTarget.problems.find((p) => p.side === 'target' && /privilege/.test(p.setting ?? ''))!.setting!, /INSERT, UPDATE, DELETE, CREATE/);
+  assert.match(
+    weakTarget.problems.find((p) => p.side === 'target' && /privilege/.test(p.setting ?? ''))!.setting!,
+    /INSERT, UPDATE, DELETE, CREATE/,
+  );
 });

@@ -60,7 +60,11 @@ function start(authoritative: Side, extra: Partial<RepairLoopInput> = {}) {
     delayMs: 200,
     ...extra,
   };
-  const done = runRepairLoop(input, { signal: ac.signal, progress: (p) => seen.push(p) }, { redisBlockMs: 200 }).catch((e: unknown) => e);
+  const done = runRepairLoop(
+    input,
+    { signal: ac.signal, progress: (p) => seen.push(p) },
+    { redisBlockMs: 200 },
+  ).catch((e: unknown) => e);
   return { ac, seen, done };
 }
 
@@ -72,15 +76,26 @@ test('binlog-triggered loop repairs rows whose dual write to the other side was 
   await src.query('DELETE FROM loopt WHERE id = 20');
   await tgt.query("UPDATE loopt SET v = 'rogue' WHERE id = 30"); // changed behind its back on the target...
   await src.query("UPDATE loopt SET b = X'02' WHERE id = 30"); // ...then touched on the source: the event triggers the compare
-  await until('repairs', async () =>
-    (await value(tgt, 10)) === 'src-only' &&
-    (await value(tgt, '18446744073709551615')) === 'big' &&
-    (await value(tgt, 20)) === undefined &&
-    (await value(tgt, 30)) === 'v30',
+  await until(
+    'repairs',
+    async () =>
+      (await value(tgt, 10)) === 'src-only' &&
+      (await value(tgt, '18446744073709551615')) === 'big' &&
+      (await value(tgt, 20)) === undefined &&
+      (await value(tgt, 30)) === 'v30',
   );
   // A failed dual write reported on the Redis stream: the key is repaired although the source saw no change now.
   await tgt.query("UPDATE loopt SET v = 'lost-write' WHERE id = 40");
-  await new RepairStream(redis, 'm1').append([{ table: 'loopt', key: [40], op: 'update', side: 'target', error: 'timeout', at: new Date().toISOString() }]);
+  await new RepairStream(redis, 'm1').append([
+    {
+      table: 'loopt',
+      key: [40],
+      op: 'update',
+      side: 'target',
+      error: 'timeout',
+      at: new Date().toISOString(),
+    },
+  ]);
   await redis.xadd('migrator:m1:repairs', '*', 'garbage', 'x'); // malformed entries are skipped
   await until('redis repair', async () => (await value(tgt, 40)) === 'v40');
   await until('progress', async () => loop.seen.some((p) => p.redisLastId));
@@ -91,7 +106,13 @@ test('binlog-triggered loop repairs rows whose dual write to the other side was 
   assert.ok(last && last.checked >= 4, JSON.stringify(last));
   assert.ok(last.repaired.different >= 3 && last.repaired.missing >= 1, JSON.stringify(last.repaired));
   assert.ok(last.position?.gtid, 'binlog position recorded for resume');
-  const r = await verifyTable({ source: 'source', target: 'target', table: { name: 'loopt' }, authoritative: 'source', repair: false });
+  const r = await verifyTable({
+    source: 'source',
+    target: 'target',
+    table: { name: 'loopt' },
+    authoritative: 'source',
+    repair: false,
+  });
   assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 0 });
 });
 
@@ -100,17 +121,28 @@ test('after the flip the same loop repairs the source from the authoritative tar
   await new Promise((r) => setTimeout(r, 500));
   await tgt.query("UPDATE loopt SET v = 'tgt-first' WHERE id = 50");
   await tgt.query("INSERT INTO loopt VALUES (5000, 'new-on-target', NULL)");
-  await until('reverse repairs', async () => (await value(src, 50)) === 'tgt-first' && (await value(src, 5000)) === 'new-on-target');
+  await until(
+    'reverse repairs',
+    async () => (await value(src, 50)) === 'tgt-first' && (await value(src, 5000)) === 'new-on-target',
+  );
   loop.ac.abort(new Error('stop'));
   await loop.done;
 });
 
 test('updated_at mode verifies windows and repairs', async () => {
   for (const c of [src, tgt]) {
-    await c.query('CREATE TABLE upd (id INT PRIMARY KEY, v INT, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))');
-    await c.query("INSERT INTO upd (id, v, updated_at) SELECT seq, seq, '2020-01-01 00:00:00' FROM seq_1_to_100");
+    await c.query(
+      'CREATE TABLE upd (id INT PRIMARY KEY, v INT, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))',
+    );
+    await c.query(
+      "INSERT INTO upd (id, v, updated_at) SELECT seq, seq, '2020-01-01 00:00:00' FROM seq_1_to_100",
+    );
   }
-  const loop = start('source', { mode: 'updated_at', intervalMs: 300, tables: [{ name: 'upd', updatedAtColumn: 'updated_at' }] });
+  const loop = start('source', {
+    mode: 'updated_at',
+    intervalMs: 300,
+    tables: [{ name: 'upd', updatedAtColumn: 'updated_at' }],
+  });
   await src.query('UPDATE upd SET v = -1 WHERE id = 7');
   await until('window repair', async () => {
     const [[r]] = await tgt.query<mysql.RowDataPacket[]>('SELECT v FROM upd WHERE id = 7');

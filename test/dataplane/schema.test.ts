@@ -32,7 +32,10 @@ after(() => stopPair(stack));
 test('describeTable: primary key, generated columns listed separately', async () => {
   const info = await describeTable(getPool('source'), 'app', 't_int');
   assert.deepEqual(info.key, { index: 'PRIMARY', columns: ['id'] });
-  assert.deepEqual(info.columns.map((c) => c.name), ['id', 'v']);
+  assert.deepEqual(
+    info.columns.map((c) => c.name),
+    ['id', 'v'],
+  );
   assert.deepEqual(info.generatedColumns, ['g', 's']);
   assert.equal(info.columns[1].dataType, 'varchar');
   assert.equal(info.columns[1].nullable, true);
@@ -79,7 +82,13 @@ test('keyset query over a composite key is an index range (EXPLAIN) and pages co
   let seen = 0;
   let prev = '';
   for (;;) {
-    const page = keysetSelect({ from: quoteTable('app', 't_comp'), columns: ['a', 'b'], key: ['a', 'b'], range: { lower }, limit: 3000 });
+    const page = keysetSelect({
+      from: quoteTable('app', 't_comp'),
+      columns: ['a', 'b'],
+      key: ['a', 'b'],
+      range: { lower },
+      limit: 3000,
+    });
     const [rows] = await pool.query<import('mysql2/promise').RowDataPacket[]>(page.sql, page.params);
     if (rows.length === 0) break;
     for (const r of rows) {

@@ -67,12 +67,18 @@ test('every column type round-trips exactly through copy and through CDC; genera
   const progress = await runSync({ ...spec, stopAt }, {});
   assert.ok(progress.rowsApplied >= 6);
   const order = 'id';
-  const [src, dst] = await Promise.all([dumpTable(stack.source, 'ty', order), dumpTable(stack.target, 'ty', order)]);
+  const [src, dst] = await Promise.all([
+    dumpTable(stack.source, 'ty', order),
+    dumpTable(stack.target, 'ty', order),
+  ]);
   assert.equal(dst.length, 5);
   for (let i = 0; i < src.length; i++) assert.equal(dst[i], src[i]);
   assert.equal(await checksum(stack.target, 'ty'), await checksum(stack.source, 'ty'));
   // Spot checks on the exact values.
-  const [r] = await rootQuery(stack.target, 'SELECT u, d, dt, ts, j, HEX(b) AS b, LENGTH(bl) AS n, t, g, gs FROM ty WHERE id = 1');
+  const [r] = await rootQuery(
+    stack.target,
+    'SELECT u, d, dt, ts, j, HEX(b) AS b, LENGTH(bl) AS n, t, g, gs FROM ty WHERE id = 1',
+  );
   assert.equal(r.u, '18446744073709551615');
   assert.equal(r.d, '-12345678901234567890123456789012345.123456789012345678901234567891');
   assert.equal(r.dt, '2024-02-29 23:59:59.123456');

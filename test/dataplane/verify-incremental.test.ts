@@ -20,7 +20,9 @@ before(async () => {
     await c.query(
       'CREATE TABLE inc (id INT PRIMARY KEY, v VARCHAR(20), updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), KEY (updated_at))',
     );
-    await c.query("INSERT INTO inc (id, v, updated_at) SELECT seq, CONCAT('v', seq), '2024-01-01 00:00:00' FROM seq_1_to_20000");
+    await c.query(
+      "INSERT INTO inc (id, v, updated_at) SELECT seq, CONCAT('v', seq), '2024-01-01 00:00:00' FROM seq_1_to_20000",
+    );
   }
 });
 
@@ -56,7 +58,11 @@ test('updated_at window finds a changed row (and one changed on the other side),
   assert.deepEqual((await verifyUpdatedSince(w)).mismatches, { missing: 0, extra: 0, different: 0 });
   // Rows inserted on the source in the window but missing on the target are found too.
   await src.query("INSERT INTO inc VALUES (30000, 'ins', '2024-06-01 12:00:00')");
-  assert.deepEqual((await verifyUpdatedSince({ ...w, repair: true })).mismatches, { missing: 1, extra: 0, different: 0 });
+  assert.deepEqual((await verifyUpdatedSince({ ...w, repair: true })).mismatches, {
+    missing: 1,
+    extra: 0,
+    different: 0,
+  });
 });
 
 test('reverse scan finds rows deleted on the authoritative side (and rows missing), with key-only checksums', async () => {
@@ -67,7 +73,9 @@ test('reverse scan finds rows deleted on the authoritative side (and rows missin
   assert.deepEqual(r.mismatches, { missing: 1, extra: 3, different: 0 });
   assert.deepEqual(r.repaired, { missing: 1, extra: 3, different: 0 });
   assert.ok(r.chunksDiffering <= 4 && r.chunks >= 4, JSON.stringify(r));
-  const [[n]] = await tgt.query<mysql.RowDataPacket[]>('SELECT COUNT(*) n FROM inc WHERE id IN (5, 15000, 40000, 777)');
+  const [[n]] = await tgt.query<mysql.RowDataPacket[]>(
+    'SELECT COUNT(*) n FROM inc WHERE id IN (5, 15000, 40000, 777)',
+  );
   assert.equal(Number(n.n), 1);
   assert.deepEqual((await reverseScanDeletes(base())).mismatches, { missing: 0, extra: 0, different: 0 });
   // Value differences are not its business.

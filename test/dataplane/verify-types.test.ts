@@ -52,7 +52,9 @@ function baseRows(): unknown[][] {
   return ids.map((id, i) => [
     id,
     i % 2 ? '18446744073709551614' : '9007199254740993',
-    i % 2 ? '12345678901234567890123456789012345.123456789012345678901234567891' : '-0.000000000000000000000000000001',
+    i % 2
+      ? '12345678901234567890123456789012345.123456789012345678901234567891'
+      : '-0.000000000000000000000000000001',
     `2024-02-29 23:59:59.${String(100000 + i).slice(1)}1`,
     '2038-01-19 03:14:07.999999',
     i % 2 ? '{"n": 12345678901234567890, "x": [1, 2.50, "é"], "a": {"b": null}}' : '[9007199254740993]',
@@ -78,7 +80,9 @@ test('every column type compares equal when equal and repairs exactly', async ()
     await conn.query("UPDATE types SET g = ST_GeomFromText('POINT(1 2)') WHERE id = 3");
   }
   // JSON written with other spacing and key order on the target: the same value.
-  await tgt.query(`UPDATE types SET js = '{"a":{"b":null},"x":[1,2.50,"é"],"n":12345678901234567890}' WHERE id = 9007199254740993`);
+  await tgt.query(
+    `UPDATE types SET js = '{"a":{"b":null},"x":[1,2.50,"é"],"n":12345678901234567890}' WHERE id = 9007199254740993`,
+  );
   const clean = await verifyTable(input('types'));
   assert.deepEqual(clean.mismatches, zero, JSON.stringify(clean.sampleKeys));
   assert.equal(clean.rowsCompared, 7);
@@ -94,7 +98,9 @@ test('every column type compares equal when equal and repairs exactly', async ()
     ['4', "s = '', tm = '-838:59:58.999', bn = X'04000002', f = 16777214"],
   ];
   for (const [id, set] of faults) await tgt.query(`UPDATE types SET ${set} WHERE id = ?`, [id]);
-  await tgt.query("UPDATE types SET blb = CONCAT(LEFT(blb, 2000000), 'X', SUBSTRING(blb, 2000002)) WHERE id = 18446744073709551615");
+  await tgt.query(
+    "UPDATE types SET blb = CONCAT(LEFT(blb, 2000000), 'X', SUBSTRING(blb, 2000002)) WHERE id = 18446744073709551615",
+  );
   const found = await verifyTable(input('types', true));
   assert.deepEqual(found.mismatches, { ...zero, different: 7 }, JSON.stringify(found.sampleKeys));
   assert.deepEqual(found.repaired, { ...zero, different: 7 });
@@ -109,7 +115,8 @@ test('every column type compares equal when equal and repairs exactly', async ()
   };
   const [a, b] = await Promise.all([dump(src), dump(tgt)]);
   // JSON text of the row rewritten with other key order stays different as text, equal as a value.
-  const strip = (rows: mysql.RowDataPacket[]) => rows.map((r) => ({ ...r, js: String(r.id) === '9007199254740993' ? '' : r.js }));
+  const strip = (rows: mysql.RowDataPacket[]) =>
+    rows.map((r) => ({ ...r, js: String(r.id) === '9007199254740993' ? '' : r.js }));
   assert.deepEqual(strip(b), strip(a));
   assert.deepEqual(after.mismatches, zero, JSON.stringify(after.sampleKeys));
 });
@@ -129,7 +136,9 @@ test('composite keys (int + string + binary) with a value separator inside value
       'a VARCHAR(10), b VARCHAR(10), PRIMARY KEY (tenant, code, tag))',
   );
   const rows: unknown[][] = [];
-  for (let t = 1; t <= 4; t++) for (const code of ['a', 'B', 'c#', 'é']) for (const tag of [Buffer.from([0]), Buffer.from([0xff, 1])]) rows.push([t, code, tag, 'x#', 'y']);
+  for (let t = 1; t <= 4; t++)
+    for (const code of ['a', 'B', 'c#', 'é'])
+      for (const tag of [Buffer.from([0]), Buffer.from([0xff, 1])]) rows.push([t, code, tag, 'x#', 'y']);
   for (const conn of [src, tgt]) await conn.query('INSERT INTO comp VALUES ?', [rows]);
   assert.deepEqual((await verifyTable(input('comp', false, 5))).mismatches, zero);
   // ('x#', 'y') vs ('x', '#y'): the same text joined with '#', a different row.
@@ -146,7 +155,7 @@ test('composite keys (int + string + binary) with a value separator inside value
 test('DECIMAL of a different scale on the two sides compares by value', async () => {
   await src.query('CREATE TABLE decs (id INT PRIMARY KEY, v DECIMAL(10,2))');
   await tgt.query('CREATE TABLE decs (id INT PRIMARY KEY, v DECIMAL(12,4))');
-  await both("INSERT INTO decs VALUES (1, 1.5), (2, 100), (3, -0.25), (4, 0), (5, NULL)");
+  await both('INSERT INTO decs VALUES (1, 1.5), (2, 100), (3, -0.25), (4, 0), (5, NULL)');
   assert.deepEqual((await verifyTable(input('decs'))).mismatches, zero);
   await tgt.query('UPDATE decs SET v = 100.0001 WHERE id = 2');
   assert.deepEqual((await verifyTable(input('decs'))).mismatches, { ...zero, different: 1 });

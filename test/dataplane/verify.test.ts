@@ -42,7 +42,9 @@ test('finds changed, missing, extra, NULL vs empty, trailing-space and case-only
     'CREATE TABLE faults (id INT PRIMARY KEY, name VARCHAR(50) COLLATE utf8mb4_general_ci NOT NULL, ' +
       'note VARCHAR(50) NULL, amount DECIMAL(10,2) NOT NULL) ENGINE=InnoDB',
   );
-  await both("INSERT INTO faults SELECT seq, CONCAT('name', seq), CONCAT('n', seq), seq / 7 FROM seq_1_to_5000");
+  await both(
+    "INSERT INTO faults SELECT seq, CONCAT('name', seq), CONCAT('n', seq), seq / 7 FROM seq_1_to_5000",
+  );
   await src.query('UPDATE faults SET note = NULL WHERE id = 30');
   await tgt.query("UPDATE faults SET note = '' WHERE id = 30"); // NULL vs ''
   await tgt.query('UPDATE faults SET amount = amount + 0.01 WHERE id = 10'); // changed value

@@ -32,14 +32,19 @@ const activities = {
     const list = attempts.get(key) ?? [];
     list.push(Date.now());
     attempts.set(key, list);
-    if (Context.current().info.attempt <= failures) throw new Error(`flaky failure ${Context.current().info.attempt}`);
+    if (Context.current().info.attempt <= failures)
+      throw new Error(`flaky failure ${Context.current().info.attempt}`);
     return Context.current().info.attempt;
   },
   async alwaysFails(kind: string) {
     const list = attempts.get(kind) ?? [];
     list.push(Date.now());
     attempts.set(kind, list);
-    throw ApplicationFailure.create({ message: `boom-${kind}`, type: kind === 'fatal' ? 'Fatal' : 'Transient', nonRetryable: kind === 'explicit' });
+    throw ApplicationFailure.create({
+      message: `boom-${kind}`,
+      type: kind === 'fatal' ? 'Fatal' : 'Transient',
+      nonRetryable: kind === 'explicit',
+    });
   },
   async slow(ms: number) {
     await new Promise((r) => setTimeout(r, ms));
@@ -96,7 +101,11 @@ after(async () => {
 });
 
 const run = <T>(wf: (...args: never[]) => Promise<T>, args: unknown[]) =>
-  env.client.workflow.execute(wf as never, { taskQueue, workflowId: uid('wf'), args: args as never }) as Promise<T>;
+  env.client.workflow.execute(wf as never, {
+    taskQueue,
+    workflowId: uid('wf'),
+    args: args as never,
+  }) as Promise<T>;
 
 test('activity result reaches the workflow', async () => {
   assert.equal(await run(echoWorkflow, ['a']), 'echo:a');
@@ -113,20 +122,32 @@ test('activity retries with backoff until it succeeds', async () => {
 
 test('activity retries stop at maximum attempts and the failure reaches the workflow', async () => {
   const key = uid('flaky');
-  await assert.rejects(run(retryWorkflow, [key, 10, 3]), (err: Error & { cause?: { cause?: { message?: string }; retryState?: string } }) => {
-    assert.equal(err.cause?.cause?.message, 'flaky failure 3');
-    assert.equal(err.cause?.retryState, 'MAXIMUM_ATTEMPTS_REACHED');
-    return true;
-  });
+  await assert.rejects(
+    run(retryWorkflow, [key, 10, 3]),
+    (err: Error & { cause?: { cause?: { message?: string }; retryState?: string } }) => {
+      assert.equal(err.cause?.cause?.message, 'flaky failure 3');
+      assert.equal(err.cause?.retryState, 'MAXIMUM_ATTEMPTS_REACHED');
+      return true;
+    },
+  );
   assert.equal(attempts.get(key)!.length, 3);
 });
 
 test('non-retryable error types and non-retryable failures are not retried', async () => {
-  assert.equal(await run(failingActivityWorkflow, ['fatal']), 'failed:Fatal:boom-fatal:NON_RETRYABLE_FAILURE');
+  assert.equal(
+    await run(failingActivityWorkflow, ['fatal']),
+    'failed:Fatal:boom-fatal:NON_RETRYABLE_FAILURE',
+  );
   assert.equal(attempts.get('fatal')!.length, 1);
-  assert.equal(await run(failingActivityWorkflow, ['explicit']), 'failed:Transient:boom-explicit:NON_RETRYABLE_FAILURE');
+  assert.equal(
+    await run(failingActivityWorkflow, ['explicit']),
+    'failed:Transient:boom-explicit:NON_RETRYABLE_FAILURE',
+  );
   assert.equal(attempts.get('explicit')!.length, 1);
-  assert.equal(await run(failingActivityWorkflow, ['transient']), 'failed:Transient:boom-transient:MAXIMUM_ATTEMPTS_REACHED');
+  assert.equal(
+    await run(failingActivityWorkflow, ['transient']),
+    'failed:Transient:boom-transient:MAXIMUM_ATTEMPTS_REACHED',
+  );
   assert.equal(attempts.get('transient')!.length, 5);
 });
 
@@ -152,7 +173,11 @@ test('cancellation reaches a heartbeating activity', async () => {
 
 test('async completion by task token', async () => {
   const key = uid('async');
-  const handle = await env.client.workflow.start(asyncCompletionWorkflow, { taskQueue, workflowId: uid('wf'), args: [key] });
+  const handle = await env.client.workflow.start(asyncCompletionWorkflow, {
+    taskQueue,
+    workflowId: uid('wf'),
+    args: [key],
+  });
   while (!tokens.has(key)) await new Promise((r) => setTimeout(r, 50));
   await env.client.activity.complete(tokens.get(key)!, 'completed from outside');
   assert.equal(await handle.result(), 'completed from outside');
@@ -161,7 +186,11 @@ test('async completion by task token', async () => {
 test('async completion by id, and unknown tokens are NOT_FOUND', async () => {
   const key = uid('async');
   const workflowId = uid('wf');
-  const handle = await env.client.workflow.start(asyncCompletionWorkflow, { taskQueue, workflowId, args: [key] });
+  const handle = await env.client.workflow.start(asyncCompletionWorkflow, {
+    taskQueue,
+    workflowId,
+    args: [key],
+  });
   while (!tokens.has(key)) await new Promise((r) => setTimeout(r, 50));
   await env.client.activity.complete({ workflowId, activityId: '1' }, 'by id');
   assert.equal(await handle.result(), 'by id');

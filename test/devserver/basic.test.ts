@@ -15,9 +15,16 @@ after(async () => {
 
 test('a workflow runs an activity and returns its result', async () => {
   const taskQueue = uid('tq');
-  const { worker, connection } = await createWorker(env.address, taskQueue, { echo: async (s: string) => `echo:${s}` }, bundle);
+  const { worker, connection } = await createWorker(
+    env.address,
+    taskQueue,
+    { echo: async (s: string) => `echo:${s}` },
+    bundle,
+  );
   try {
-    const result = await worker.runUntil(env.client.workflow.execute(echoWorkflow, { taskQueue, workflowId: uid('wf'), args: ['hi'] }));
+    const result = await worker.runUntil(
+      env.client.workflow.execute(echoWorkflow, { taskQueue, workflowId: uid('wf'), args: ['hi'] }),
+    );
     assert.equal(result, 'echo:hi');
   } finally {
     await connection.close();

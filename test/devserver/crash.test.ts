@@ -25,7 +25,10 @@ after(async () => {
 
 /** Spawns a node process (through tsx) and resolves when it prints a line matching `ready`. */
 function spawnNode(args: string[], ready: RegExp, onLine?: (line: string) => void): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: process.cwd() });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: process.cwd(),
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
@@ -35,7 +38,9 @@ function spawnNode(args: string[], ready: RegExp, onLine?: (line: string) => voi
       onLine?.(line);
       if (ready.test(line)) resolve(child);
     });
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before ready: ${stderr.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`process exited (${code}) before ready: ${stderr.slice(-2000)}`)),
+    );
   });
 }
 
@@ -43,21 +48,36 @@ test('a worker killed with SIGKILL mid-workflow: a second worker finishes it', a
   const taskQueue = uid('crash');
   let activityStarted!: () => void;
   const started = new Promise<void>((r) => (activityStarted = r));
-  const proc = await spawnNode(['test/devserver/fixtures/worker-process.ts', env.address, taskQueue], /^READY/, (line) => {
-    if (line.startsWith('ACTIVITY_STARTED')) activityStarted();
+  const proc = await spawnNode(
+    ['test/devserver/fixtures/worker-process.ts', env.address, taskQueue],
+    /^READY/,
+    (line) => {
+      if (line.startsWith('ACTIVITY_STARTED')) activityStarted();
+    },
+  );
+  const handle = await env.client.workflow.start(durableWorkflow, {
+    taskQueue,
+    workflowId: uid('crash'),
+    args: ['k', 100],
   });
-  const handle = await env.client.workflow.start(durableWorkflow, { taskQueue, workflowId: uid('crash'), args: ['k', 100] });
   await started;
   proc.kill('SIGKILL');
   await new Promise((r) => proc.once('exit', r));
-  const { worker, connection } = await createWorker(env.address, taskQueue, { echo: async (s: string) => `echo:${s}`, flaky: async () => 99 }, bundle);
+  const { worker, connection } = await createWorker(
+    env.address,
+    taskQueue,
+    { echo: async (s: string) => `echo:${s}`, flaky: async () => 99 },
+    bundle,
+  );
   try {
     const result = await worker.runUntil(handle.result());
     assert.equal(result, 'echo:after-2');
     const history = await handle.fetchHistory();
     const timedOut = history.events!.filter((e) => e.activityTaskTimedOutEventAttributes);
     assert.equal(timedOut.length, 0, 'the timed out attempt was retried, not reported');
-    const completed = history.events!.find((e) => e.activityTaskCompletedEventAttributes && Number(e.eventId) > 10);
+    const completed = history.events!.find(
+      (e) => e.activityTaskCompletedEventAttributes && Number(e.eventId) > 10,
+    );
     assert.ok(completed, 'second activity completed');
   } finally {
     await connection.close();
@@ -68,7 +88,15 @@ test('with a state file, a killed server process restarts and the workflow compl
   const dir = mkdtempSync(join(tmpdir(), 'devserver-durable-'));
   const dbFile = join(dir, 'state.json');
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const serverArgs = ['src/devserver/main.ts', '--port', String(port), '--db-file', dbFile, '--log-level', 'warn'];
+  const serverArgs = [
+    'src/devserver/main.ts',
+    '--port',
+    String(port),
+    '--db-file',
+    dbFile,
+    '--log-level',
+    'warn',
+  ];
   let server = await spawnNode(serverArgs, /^READY/);
   const address = `127.0.0.1:${port}`;
   const connection = await Connection.connect({ address });

@@ -15,7 +15,9 @@ let runtimeInstalled = false;
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN'),
+  });
 }
 
 /** Bundles the fixture workflows once per content hash (shared between test files through a tmp file). */
@@ -42,7 +44,10 @@ export interface TestEnv {
 
 export async function startEnv(): Promise<TestEnv> {
   quietRuntime();
-  const server = await startDevServer({ port: 0, logLevel: (process.env.DEVSERVER_LOG as 'debug' | undefined) ?? 'warn' });
+  const server = await startDevServer({
+    port: 0,
+    logLevel: (process.env.DEVSERVER_LOG as 'debug' | undefined) ?? 'warn',
+  });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
   return {

@@ -40,14 +40,21 @@ test('system info, cluster info and namespaces', async () => {
   const listed = await svc.listNamespaces({});
   assert.ok(listed.namespaces.some((n) => n.namespaceInfo?.name === 'default'));
   assert.ok(listed.namespaces.some((n) => n.namespaceInfo?.name === name));
-  await assert.rejects(svc.registerNamespace({ namespace: name }), (err: { code?: number }) => err.code === status.ALREADY_EXISTS);
-  await assert.rejects(svc.describeNamespace({ namespace: 'no-such-namespace' }), (err: { code?: number }) => err.code === status.NOT_FOUND);
+  await assert.rejects(
+    svc.registerNamespace({ namespace: name }),
+    (err: { code?: number }) => err.code === status.ALREADY_EXISTS,
+  );
+  await assert.rejects(
+    svc.describeNamespace({ namespace: 'no-such-namespace' }),
+    (err: { code?: number }) => err.code === status.NOT_FOUND,
+  );
 });
 
 test('unsupported RPCs answer UNIMPLEMENTED', async () => {
   await assert.rejects(
     env.connection.workflowService.startBatchOperation({ namespace: 'default', jobId: 'x' }),
-    (err: { code?: number; details?: string }) => err.code === status.UNIMPLEMENTED && /not implemented/.test(String(err.details)),
+    (err: { code?: number; details?: string }) =>
+      err.code === status.UNIMPLEMENTED && /not implemented/.test(String(err.details)),
   );
 });
 
@@ -65,14 +72,24 @@ test('a failing workflow task is retried without filling history, then completes
   assert.equal(failed.length, 1, 'only the first failed attempt is recorded');
   const scheduled = events.filter((e) => e.workflowTaskScheduledEventAttributes);
   assert.equal(scheduled.length, 2, 'the first attempt and the one that completed');
-  assert.ok((scheduled[1]!.workflowTaskScheduledEventAttributes!.attempt ?? 0) > 2, 'the completing task is a later attempt');
+  assert.ok(
+    (scheduled[1]!.workflowTaskScheduledEventAttributes!.attempt ?? 0) > 2,
+    'the completing task is a later attempt',
+  );
 });
 
 test('ResetStickyTaskQueue: the workflow continues on the normal queue with full history', async () => {
-  const handle = await env.client.workflow.start(counterWorkflow, { taskQueue, workflowId: uid('sticky'), args: [0] });
+  const handle = await env.client.workflow.start(counterWorkflow, {
+    taskQueue,
+    workflowId: uid('sticky'),
+    args: [0],
+  });
   await handle.signal(bump, 1);
   assert.equal(await handle.query(total), 1);
-  await env.connection.workflowService.resetStickyTaskQueue({ namespace: 'default', execution: { workflowId: handle.workflowId } });
+  await env.connection.workflowService.resetStickyTaskQueue({
+    namespace: 'default',
+    execution: { workflowId: handle.workflowId },
+  });
   await handle.signal(bump, 2);
   assert.equal(await handle.query(total), 3);
   await handle.signal(finish);
@@ -80,9 +97,17 @@ test('ResetStickyTaskQueue: the workflow continues on the normal queue with full
 });
 
 test('history long poll and paging', async () => {
-  const handle = await env.client.workflow.start(counterWorkflow, { taskQueue, workflowId: uid('hist'), args: [0] });
+  const handle = await env.client.workflow.start(counterWorkflow, {
+    taskQueue,
+    workflowId: uid('hist'),
+    args: [0],
+  });
   const svc = env.connection.workflowService;
-  const first = await svc.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: handle.workflowId }, maximumPageSize: 2 });
+  const first = await svc.getWorkflowExecutionHistory({
+    namespace: 'default',
+    execution: { workflowId: handle.workflowId },
+    maximumPageSize: 2,
+  });
   assert.equal(first.history?.events?.length, 2);
   assert.ok(first.nextPageToken?.length);
   assert.equal(await handle.query(total), 0); // first workflow task done: history is quiet now
@@ -96,7 +121,9 @@ test('history long poll and paging', async () => {
   await new Promise((r) => setTimeout(r, 100));
   await handle.signal(bump, 5);
   const next = await waiting;
-  assert.ok(next.history?.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'bump'));
+  assert.ok(
+    next.history?.events?.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'bump'),
+  );
   await handle.signal(finish);
   assert.equal(await handle.result(), 5);
 });

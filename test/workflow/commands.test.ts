@@ -11,7 +11,11 @@ import type { CompensationFrame, Phase } from '../../src/workflows/api.js';
 const plan = defaultPlan('t', ['a', 'b']);
 const NOW = '2026-01-01T00:00:00.000Z';
 
-function frame(phase: Phase, readPercent?: number, actions: CompensationFrame['actions'] = []): CompensationFrame {
+function frame(
+  phase: Phase,
+  readPercent?: number,
+  actions: CompensationFrame['actions'] = [],
+): CompensationFrame {
   return { phase, readPercent, enteredAt: NOW, actions };
 }
 
@@ -56,7 +60,14 @@ test('next steps walk every phase and each read step, then end', () => {
     seen.push(n.readPercent !== undefined ? `${n.phase}@${n.readPercent}` : n.phase);
     top = frame(n.phase, n.readPercent);
   }
-  assert.deepEqual(seen.slice(6, 12), ['REPAIR_LOOP', 'READ_SWITCH@1', 'READ_SWITCH@5', 'READ_SWITCH@25', 'READ_SWITCH@50', 'READ_SWITCH@100']);
+  assert.deepEqual(seen.slice(6, 12), [
+    'REPAIR_LOOP',
+    'READ_SWITCH@1',
+    'READ_SWITCH@5',
+    'READ_SWITCH@25',
+    'READ_SWITCH@50',
+    'READ_SWITCH@100',
+  ]);
   assert.equal(seen.at(-1), 'FINALIZE');
 });
 
@@ -127,11 +138,23 @@ test('rollback runs compensations LIFO, frame by frame', () => {
     frame('START_SYNC', undefined, [{ kind: 'stopForwardSync' }]),
     frame('BULK_COPY', undefined, [{ kind: 'truncateTarget', tables: ['a'] }]),
     frame('CATCH_UP_VERIFY'),
-    frame('DUAL_WRITE_SOURCE_FIRST', undefined, [{ kind: 'deleteVerificationSchedule' }, { kind: 'backToSourceOnly' }]),
+    frame('DUAL_WRITE_SOURCE_FIRST', undefined, [
+      { kind: 'deleteVerificationSchedule' },
+      { kind: 'backToSourceOnly' },
+    ]),
   ];
   const kinds = planRollback(frames, 0).map((u) => u.action.kind);
-  assert.deepEqual(kinds, ['backToSourceOnly', 'deleteVerificationSchedule', 'truncateTarget', 'stopForwardSync', 'dropCreatedTables']);
-  assert.deepEqual(planRollback(frames, 4).map((u) => u.action.kind), ['backToSourceOnly', 'deleteVerificationSchedule']);
+  assert.deepEqual(kinds, [
+    'backToSourceOnly',
+    'deleteVerificationSchedule',
+    'truncateTarget',
+    'stopForwardSync',
+    'dropCreatedTables',
+  ]);
+  assert.deepEqual(
+    planRollback(frames, 4).map((u) => u.action.kind),
+    ['backToSourceOnly', 'deleteVerificationSchedule'],
+  );
 });
 
 test('accepted commands are audited; rejected signals leave a warning', () => {
@@ -142,14 +165,30 @@ test('accepted commands are audited; rejected signals leave a warning', () => {
   assert.deepEqual(s.pending.advance, { by: 'alice', confirm: false });
   assert.equal(s.audit.at(-1)?.by, 'alice');
   assert.equal(s.audit.at(-1)?.accepted, true);
-  recordRejection(s, 'setReadPercent', { percent: 200, by: 'bob' }, 'signal', NOW, 'percent 200 is outside 0-100');
+  recordRejection(
+    s,
+    'setReadPercent',
+    { percent: 200, by: 'bob' },
+    'signal',
+    NOW,
+    'percent 200 is outside 0-100',
+  );
   assert.equal(s.audit.at(-1)?.accepted, false);
   assert.match(s.warnings.at(-1)?.message ?? '', /ignored signal setReadPercent/);
 });
 
 test('auto-advance soak restarts on any unhealthy sample', () => {
   const rule = { autoAdvance: true, soakSeconds: 10, maxLagSeconds: 2, requireNoMismatches: true };
-  const clean = { origin: 'x', authoritative: 'source' as const, repair: false, startedAt: NOW, finishedAt: NOW, tables: [], totalMismatches: 0, totalRepaired: 0 };
+  const clean = {
+    origin: 'x',
+    authoritative: 'source' as const,
+    repair: false,
+    startedAt: NOW,
+    finishedAt: NOW,
+    tables: [],
+    totalMismatches: 0,
+    totalRepaired: 0,
+  };
   let soak = { soakStartedAt: null as number | null };
   let r = stepSoak(rule, soak, { at: 0, lagSeconds: 1, latestVerification: clean });
   assert.equal(r.ready, false);
@@ -160,6 +199,10 @@ test('auto-advance soak restarts on any unhealthy sample', () => {
   r = stepSoak(rule, r.soak, { at: 7000, lagSeconds: 0, latestVerification: clean });
   r = stepSoak(rule, r.soak, { at: 17000, lagSeconds: 0, latestVerification: clean });
   assert.equal(r.ready, true);
-  r = stepSoak(rule, { soakStartedAt: 0 }, { at: 20000, lagSeconds: 0, latestVerification: { ...clean, totalMismatches: 3 } });
+  r = stepSoak(
+    rule,
+    { soakStartedAt: 0 },
+    { at: 20000, lagSeconds: 0, latestVerification: { ...clean, totalMismatches: 3 } },
+  );
   assert.equal(r.ready, false);
 });

@@ -35,18 +35,24 @@ let runtimeInstalled = false;
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN'),
+  });
 }
 
 /** Bundles src/workflows once per content hash (shared between test files through a tmp file). */
 export async function workflowBundle(): Promise<{ code: string; file: string }> {
   const hash = createHash('sha1');
-  for (const f of readdirSync(workflowsDir).sort()) hash.update(f).update(readFileSync(join(workflowsDir, f)));
+  for (const f of readdirSync(workflowsDir).sort())
+    hash.update(f).update(readFileSync(join(workflowsDir, f)));
   const digest = hash.digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'migration-workflow-bundles');
   const file = join(dir, `${digest}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8'), file };
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(workflowsDir, 'index.ts'), logger: new DefaultLogger('WARN') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(workflowsDir, 'index.ts'),
+    logger: new DefaultLogger('WARN'),
+  });
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
@@ -106,9 +112,21 @@ export async function createSchema(stack: Stack, rows = 300): Promise<void> {
         updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), PRIMARY KEY (order_id, line));
     `);
     for (let i = 1; i <= rows; i++) {
-      await conn.query('INSERT INTO customers (id, name, email) VALUES (?, ?, ?)', [i, `customer ${i}`, i % 7 ? `c${i}@example.com` : null]);
-      await conn.query('INSERT INTO orders (id, customer_id, amount, note) VALUES (?, ?, ?, ?)', [i, (i % 50) + 1, (i * 3.17).toFixed(2), `order ${i}`]);
-      await conn.query('INSERT INTO order_lines (order_id, line, sku, qty) VALUES (?, 1, ?, ?), (?, 2, ?, ?)', [i, `sku-${i}`, i % 5, i, `sku-${i + 1}`, 1]);
+      await conn.query('INSERT INTO customers (id, name, email) VALUES (?, ?, ?)', [
+        i,
+        `customer ${i}`,
+        i % 7 ? `c${i}@example.com` : null,
+      ]);
+      await conn.query('INSERT INTO orders (id, customer_id, amount, note) VALUES (?, ?, ?, ?)', [
+        i,
+        (i % 50) + 1,
+        (i * 3.17).toFixed(2),
+        `order ${i}`,
+      ]);
+      await conn.query(
+        'INSERT INTO order_lines (order_id, line, sku, qty) VALUES (?, 1, ?, ?), (?, 2, ?, ?)',
+        [i, `sku-${i}`, i % 5, i, `sku-${i + 1}`, 1],
+      );
     }
   } finally {
     await conn.end();
@@ -118,7 +136,11 @@ export async function createSchema(stack: Stack, rows = 300): Promise<void> {
 export function testPlan(id: string, overrides: Record<string, unknown> = {}): MigrationPlan {
   return defaultPlan(
     id,
-    [{ name: 'customers', chunkSize: 50, updatedAtColumn: 'updated_at' }, { name: 'orders', chunkSize: 64 }, { name: 'order_lines', chunkSize: 100 }],
+    [
+      { name: 'customers', chunkSize: 50, updatedAtColumn: 'updated_at' },
+      { name: 'orders', chunkSize: 64 },
+      { name: 'order_lines', chunkSize: 100 },
+    ],
     {
       gates: { default: { soakSeconds: 1, maxLagSeconds: 5 } },
       cdc: { catchUpLagSeconds: 2, routerAckTimeoutSeconds: 5 },
@@ -132,7 +154,12 @@ export function testPlan(id: string, overrides: Record<string, unknown> = {}): M
 
 /** Rows of a table on one side, keyed, as comparable text. */
 export async function tableRows(url: string, table: string): Promise<Map<string, string>> {
-  const conn = await mysql.createConnection({ uri: url, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  const conn = await mysql.createConnection({
+    uri: url,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   try {
     const key = table === 'order_lines' ? 'order_id, line' : 'id';
     // (tables other than the three of createSchema have an `id` key)
@@ -154,7 +181,8 @@ export async function diffSides(stack: Stack, tables = TABLES): Promise<string[]
   const out: string[] = [];
   for (const t of tables) {
     const [a, b] = await Promise.all([tableRows(stack.source.url(), t), tableRows(stack.target.url(), t)]);
-    for (const [k, v] of a) if (b.get(k) !== v) out.push(`${t} ${k}: source ${v} target ${b.get(k) ?? 'missing'}`);
+    for (const [k, v] of a)
+      if (b.get(k) !== v) out.push(`${t} ${k}: source ${v} target ${b.get(k) ?? 'missing'}`);
     for (const k of b.keys()) if (!a.has(k)) out.push(`${t} ${k}: extra on target`);
   }
   return out;
@@ -176,7 +204,11 @@ export interface Load {
  * Inserts, updates and deletes rows continuously, in the order the write mode says (authoritative side
  * first), acknowledging each switch version it applies like a router does.
  */
-export function startLoad(stack: Stack, migrationId: string, options: { routerId?: string; pauseMs?: number; baseId?: number } = {}): Load {
+export function startLoad(
+  stack: Stack,
+  migrationId: string,
+  options: { routerId?: string; pauseMs?: number; baseId?: number } = {},
+): Load {
   const routerId = options.routerId ?? `test-router-${process.pid}`;
   const redis = new Redis(stack.redis.url);
   const store = new SwitchStore(redis);
@@ -221,7 +253,14 @@ export function startLoad(stack: Stack, migrationId: string, options: { routerId
           await writeHeartbeat(redis, migrationId, { routerId, version: switches?.version ?? 0 }, 3000);
           lastBeat = Date.now();
         }
-        const sides = mode === 'SOURCE_ONLY' ? [src] : mode === 'DUAL_SOURCE_FIRST' ? [src, tgt] : mode === 'DUAL_TARGET_FIRST' ? [tgt, src] : [tgt];
+        const sides =
+          mode === 'SOURCE_ONLY'
+            ? [src]
+            : mode === 'DUAL_SOURCE_FIRST'
+              ? [src, tgt]
+              : mode === 'DUAL_TARGET_FIRST'
+                ? [tgt, src]
+                : [tgt];
         const r = load.ops % 4;
         let sql: string;
         let params: unknown[];
@@ -285,7 +324,12 @@ export async function status(handle: WorkflowHandle): Promise<MigrationStatus> {
 }
 
 /** Polls the status query until pred holds; fails with the last status on timeout. */
-export async function waitStatus(handle: WorkflowHandle, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 60_000): Promise<MigrationStatus> {
+export async function waitStatus(
+  handle: WorkflowHandle,
+  pred: (s: MigrationStatus) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<MigrationStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: MigrationStatus | undefined;
   for (;;) {
@@ -296,7 +340,9 @@ export async function waitStatus(handle: WorkflowHandle, pred: (s: MigrationStat
       if (Date.now() > deadline) throw err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(summary(last), null, 1)}`);
+      throw new Error(
+        `timed out waiting for ${what}; last status: ${JSON.stringify(summary(last), null, 1)}`,
+      );
     }
     await sleep(250);
   }
@@ -318,17 +364,29 @@ export function summary(s: MigrationStatus | undefined): unknown {
 }
 
 /** Waits at the gate leading to `next` (and read percent). */
-export function atGate(handle: WorkflowHandle, next: Phase, percent?: number, timeoutMs = 90_000): Promise<MigrationStatus> {
+export function atGate(
+  handle: WorkflowHandle,
+  next: Phase,
+  percent?: number,
+  timeoutMs = 90_000,
+): Promise<MigrationStatus> {
   return waitStatus(
     handle,
-    (s) => s.state === 'WAITING' && s.gate?.next === next && (percent === undefined || s.gate.nextReadPercent === percent),
+    (s) =>
+      s.state === 'WAITING' &&
+      s.gate?.next === next &&
+      (percent === undefined || s.gate.nextReadPercent === percent),
     `gate before ${next}${percent !== undefined ? ` ${percent}%` : ''}`,
     timeoutMs,
   );
 }
 
 /** Sends a signal by NAME with a JSON payload, the way `temporal workflow signal --name X --input '{...}'` does. */
-export async function signal(handle: WorkflowHandle, name: string, payload: Record<string, unknown> = {}): Promise<void> {
+export async function signal(
+  handle: WorkflowHandle,
+  name: string,
+  payload: Record<string, unknown> = {},
+): Promise<void> {
   await handle.signal(name, payload);
 }
 
@@ -338,7 +396,8 @@ export async function waitEqual(stack: Stack, what: string, timeoutMs = 30_000):
   for (;;) {
     const diffs = await diffSides(stack);
     if (diffs.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`${what}: sides differ (${diffs.length}): ${diffs.slice(0, 5).join('; ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: sides differ (${diffs.length}): ${diffs.slice(0, 5).join('; ')}`);
     await sleep(500);
   }
 }

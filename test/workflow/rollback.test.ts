@@ -39,9 +39,19 @@ function top(s: MigrationStatus): string {
   return f ? `${f.phase}${f.readPercent !== undefined ? '@' + f.readPercent : ''}` : '-';
 }
 
-async function rollbackOne(handle: WorkflowHandle, expectTop: string, sw: { writeMode: WriteMode; readPercent: number }, body: Record<string, unknown> = {}): Promise<MigrationStatus> {
+async function rollbackOne(
+  handle: WorkflowHandle,
+  expectTop: string,
+  sw: { writeMode: WriteMode; readPercent: number },
+  body: Record<string, unknown> = {},
+): Promise<MigrationStatus> {
   await signal(handle, 'rollback', { by: 'test', reason: `back to ${expectTop}`, ...body });
-  const s = await waitStatus(handle, (x) => x.state === 'WAITING' && top(x) === expectTop && x.rollingBackTo === null, `rolled back to ${expectTop}`, 90_000);
+  const s = await waitStatus(
+    handle,
+    (x) => x.state === 'WAITING' && top(x) === expectTop && x.rollingBackTo === null,
+    `rolled back to ${expectTop}`,
+    90_000,
+  );
   assert.equal(s.switches.writeMode, sw.writeMode, `write mode after rollback to ${expectTop}`);
   assert.equal(s.switches.readPercent, sw.readPercent, `read percent after rollback to ${expectTop}`);
   return s;
@@ -62,76 +72,104 @@ async function advanceTo(handle: WorkflowHandle, next: Phase, percent?: number):
   await signal(handle, 'advance', { by: 'test' });
 }
 
-test('rollback from every phase to the previous one, then from READ_SWITCH 50 % to the start', { timeout: 175_000 }, async () => {
-  const plan = testPlan('rb');
-  const handle = await startMigration(env, plan);
-  const load = startLoad(env.stack, plan.id);
-  const SO = { writeMode: 'SOURCE_ONLY' as const, readPercent: 0 };
-  const DSF = (readPercent: number) => ({ writeMode: 'DUAL_SOURCE_FIRST' as const, readPercent });
-  try {
-    // CATCH_UP_VERIFY -> BULK_COPY -> START_SYNC -> PREPARE_TARGET -> PRECHECK, one step at a time.
-    await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST');
-    await sidesEqual(load, 'after catch-up');
-    await rollbackOne(handle, 'BULK_COPY', SO);
-    await rollbackOne(handle, 'START_SYNC', SO); // target truncated
-    let s = await rollbackOne(handle, 'PREPARE_TARGET', SO); // CDC stopped
-    assert.deepEqual(s.sync.filter((x) => x.running), []);
-    await rollbackOne(handle, 'PRECHECK', SO);
-    // Forward again: after a rollback the first step waits for an explicit advance, then it runs on.
-    await advanceTo(handle, 'PREPARE_TARGET');
-    await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST');
-    await sidesEqual(load, 'after the re-run catch-up');
+test(
+  'rollback from every phase to the previous one, then from READ_SWITCH 50 % to the start',
+  { timeout: 175_000 },
+  async () => {
+    const plan = testPlan('rb');
+    const handle = await startMigration(env, plan);
+    const load = startLoad(env.stack, plan.id);
+    const SO = { writeMode: 'SOURCE_ONLY' as const, readPercent: 0 };
+    const DSF = (readPercent: number) => ({ writeMode: 'DUAL_SOURCE_FIRST' as const, readPercent });
+    try {
+      // CATCH_UP_VERIFY -> BULK_COPY -> START_SYNC -> PREPARE_TARGET -> PRECHECK, one step at a time.
+      await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST');
+      await sidesEqual(load, 'after catch-up');
+      await rollbackOne(handle, 'BULK_COPY', SO);
+      await rollbackOne(handle, 'START_SYNC', SO); // target truncated
+      let s = await rollbackOne(handle, 'PREPARE_TARGET', SO); // CDC stopped
+      assert.deepEqual(
+        s.sync.filter((x) => x.running),
+        [],
+      );
+      await rollbackOne(handle, 'PRECHECK', SO);
+      // Forward again: after a rollback the first step waits for an explicit advance, then it runs on.
+      await advanceTo(handle, 'PREPARE_TARGET');
+      await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST');
+      await sidesEqual(load, 'after the re-run catch-up');
 
-    // REPAIR_LOOP -> DUAL_WRITE_SOURCE_FIRST -> CATCH_UP_VERIFY (back to SOURCE_ONLY, CDC restarted, gap repaired).
-    await signal(handle, 'advance', {});
-    await atGate(handle, 'READ_SWITCH', 1);
-    await rollbackOne(handle, 'DUAL_WRITE_SOURCE_FIRST', DSF(0));
-    s = await rollbackOne(handle, 'CATCH_UP_VERIFY', SO);
-    assert.ok(s.sync.some((x) => x.direction === 'forward' && x.running), 'forward CDC restarted');
-    assert.equal(s.verificationScheduleId, null);
-    await sidesEqual(load, 'after rolling back dual write');
-    await advanceTo(handle, 'DUAL_WRITE_SOURCE_FIRST');
-    await atGate(handle, 'READ_SWITCH', 1);
+      // REPAIR_LOOP -> DUAL_WRITE_SOURCE_FIRST -> CATCH_UP_VERIFY (back to SOURCE_ONLY, CDC restarted, gap repaired).
+      await signal(handle, 'advance', {});
+      await atGate(handle, 'READ_SWITCH', 1);
+      await rollbackOne(handle, 'DUAL_WRITE_SOURCE_FIRST', DSF(0));
+      s = await rollbackOne(handle, 'CATCH_UP_VERIFY', SO);
+      assert.ok(
+        s.sync.some((x) => x.direction === 'forward' && x.running),
+        'forward CDC restarted',
+      );
+      assert.equal(s.verificationScheduleId, null);
+      await sidesEqual(load, 'after rolling back dual write');
+      await advanceTo(handle, 'DUAL_WRITE_SOURCE_FIRST');
+      await atGate(handle, 'READ_SWITCH', 1);
 
-    // Each read step back to the previous percentage.
-    let previous = 0;
-    for (const percent of [1, 5, 25, 50]) {
-      await advanceTo(handle, 'READ_SWITCH', percent);
-      await waitStatus(handle, (x) => x.switches.readPercent === percent && x.state === 'WAITING', `reads at ${percent}%`);
-      await rollbackOne(handle, previous === 0 ? 'REPAIR_LOOP' : `READ_SWITCH@${previous}`, DSF(previous));
-      await advanceTo(handle, 'READ_SWITCH', percent);
-      previous = percent;
+      // Each read step back to the previous percentage.
+      let previous = 0;
+      for (const percent of [1, 5, 25, 50]) {
+        await advanceTo(handle, 'READ_SWITCH', percent);
+        await waitStatus(
+          handle,
+          (x) => x.switches.readPercent === percent && x.state === 'WAITING',
+          `reads at ${percent}%`,
+        );
+        await rollbackOne(handle, previous === 0 ? 'REPAIR_LOOP' : `READ_SWITCH@${previous}`, DSF(previous));
+        await advanceTo(handle, 'READ_SWITCH', percent);
+        previous = percent;
+      }
+      await advanceTo(handle, 'READ_SWITCH', 100);
+      // DUAL_WRITE_TARGET_FIRST -> READ_SWITCH@100 (source repaired from the target first).
+      await advanceTo(handle, 'DUAL_WRITE_TARGET_FIRST');
+      await atGate(handle, 'TARGET_ONLY');
+      await rollbackOne(handle, 'READ_SWITCH@100', DSF(100));
+      await sidesEqual(load, 'after rolling back target-first');
+      await advanceTo(handle, 'DUAL_WRITE_TARGET_FIRST');
+      // TARGET_ONLY -> DUAL_WRITE_TARGET_FIRST (reverse CDC caught up, then stopped).
+      await advanceTo(handle, 'TARGET_ONLY');
+      await atGate(handle, 'FINALIZE');
+      s = await rollbackOne(handle, 'DUAL_WRITE_TARGET_FIRST', {
+        writeMode: 'DUAL_TARGET_FIRST',
+        readPercent: 100,
+      });
+      assert.ok(!s.sync.some((x) => x.direction === 'reverse' && x.running), 'reverse CDC stopped');
+      await sidesEqual(load, 'after rolling back target-only');
+      await signal(handle, 'rollback', { toPhase: 'READ_SWITCH', readPercent: 50 });
+      await waitStatus(
+        handle,
+        (x) => x.state === 'WAITING' && top(x) === 'READ_SWITCH@50',
+        'rolled back to READ_SWITCH 50 %',
+        90_000,
+      );
+      s = await status(handle);
+      assert.deepEqual([s.switches.writeMode, s.switches.readPercent], ['DUAL_SOURCE_FIRST', 50]);
+
+      // From READ_SWITCH at 50 % all the way to the start.
+      s = await rollbackOne(handle, 'PRECHECK', SO, { toPhase: 'PRECHECK' });
+      assert.equal(s.compensation.length, 1);
+      assert.equal(s.verificationScheduleId, null);
+      assert.deepEqual(
+        s.sync.filter((x) => x.running),
+        [],
+      );
+      await assert.rejects(env.client.schedule.getHandle('migration-rb-verify').describe());
+      assert.ok(s.audit.filter((a) => a.command === 'rollback' && a.accepted).length >= 14);
+    } finally {
+      await load.stop();
     }
-    await advanceTo(handle, 'READ_SWITCH', 100);
-    // DUAL_WRITE_TARGET_FIRST -> READ_SWITCH@100 (source repaired from the target first).
-    await advanceTo(handle, 'DUAL_WRITE_TARGET_FIRST');
-    await atGate(handle, 'TARGET_ONLY');
-    await rollbackOne(handle, 'READ_SWITCH@100', DSF(100));
-    await sidesEqual(load, 'after rolling back target-first');
-    await advanceTo(handle, 'DUAL_WRITE_TARGET_FIRST');
-    // TARGET_ONLY -> DUAL_WRITE_TARGET_FIRST (reverse CDC caught up, then stopped).
-    await advanceTo(handle, 'TARGET_ONLY');
-    await atGate(handle, 'FINALIZE');
-    s = await rollbackOne(handle, 'DUAL_WRITE_TARGET_FIRST', { writeMode: 'DUAL_TARGET_FIRST', readPercent: 100 });
-    assert.ok(!s.sync.some((x) => x.direction === 'reverse' && x.running), 'reverse CDC stopped');
-    await sidesEqual(load, 'after rolling back target-only');
-    await signal(handle, 'rollback', { toPhase: 'READ_SWITCH', readPercent: 50 });
-    await waitStatus(handle, (x) => x.state === 'WAITING' && top(x) === 'READ_SWITCH@50', 'rolled back to READ_SWITCH 50 %', 90_000);
-    s = await status(handle);
-    assert.deepEqual([s.switches.writeMode, s.switches.readPercent], ['DUAL_SOURCE_FIRST', 50]);
-
-    // From READ_SWITCH at 50 % all the way to the start.
-    s = await rollbackOne(handle, 'PRECHECK', SO, { toPhase: 'PRECHECK' });
-    assert.equal(s.compensation.length, 1);
-    assert.equal(s.verificationScheduleId, null);
-    assert.deepEqual(s.sync.filter((x) => x.running), []);
-    await assert.rejects(env.client.schedule.getHandle('migration-rb-verify').describe());
-    assert.ok(s.audit.filter((a) => a.command === 'rollback' && a.accepted).length >= 14);
-  } finally {
-    await load.stop();
-  }
-  assert.deepEqual(load.errors.filter((e) => !/doesn't exist/.test(e)), []);
-  // The source took every write (it was authoritative or repaired from the target before leaving it).
-  const handleStatus = await status(handle);
-  assert.equal(handleStatus.phase, 'PRECHECK');
-});
+    assert.deepEqual(
+      load.errors.filter((e) => !/doesn't exist/.test(e)),
+      [],
+    );
+    // The source took every write (it was authoritative or repaired from the target before leaving it).
+    const handleStatus = await status(handle);
+    assert.equal(handleStatus.phase, 'PRECHECK');
+  },
+);

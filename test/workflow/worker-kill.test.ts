@@ -6,7 +6,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { atGate, createSchema, diffSides, signal, startEnv, startLoad, startMigration, status, testPlan, waitStatus, type Env } from './helpers.js';
+import {
+  atGate,
+  createSchema,
+  diffSides,
+  signal,
+  startEnv,
+  startLoad,
+  startMigration,
+  status,
+  testPlan,
+  waitStatus,
+  type Env,
+} from './helpers.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
 
 let env: Env;
@@ -46,56 +58,60 @@ async function kill(child: ChildProcess): Promise<void> {
   children.delete(child);
 }
 
-test('SIGKILLed workers during the copy and the repair loop: a new worker continues, nothing lost', { timeout: 175_000 }, async () => {
-  const plan = testPlan('kill', {
-    tables: [
-      { name: 'customers', chunkSize: 20, maxRowsPerSecond: 100 },
-      { name: 'orders', chunkSize: 20, maxRowsPerSecond: 100 },
-      { name: 'order_lines', chunkSize: 40, maxRowsPerSecond: 200 },
-    ],
-    repairLoop: { mode: 'updated_at', intervalSeconds: 1 },
-  });
-  let worker = await spawnWorker();
-  const handle = await startMigration(env, plan);
-  const load = startLoad(env.stack, plan.id);
-  try {
-    await waitStatus(handle, (s) => s.phase === 'BULK_COPY', 'BULK_COPY', 60_000);
-    await sleep(1500);
-    const during = await status(handle);
-    await kill(worker);
-    assert.equal(during.phase, 'BULK_COPY', 'killed during the copy');
-    assert.ok(during.tables.some((t) => t.state !== 'done'));
-    worker = await spawnWorker();
-    await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST', undefined, 120_000);
-    let s = await status(handle);
-    assert.equal(s.lastVerification?.totalMismatches, 0, JSON.stringify(s.lastVerification?.tables));
+test(
+  'SIGKILLed workers during the copy and the repair loop: a new worker continues, nothing lost',
+  { timeout: 175_000 },
+  async () => {
+    const plan = testPlan('kill', {
+      tables: [
+        { name: 'customers', chunkSize: 20, maxRowsPerSecond: 100 },
+        { name: 'orders', chunkSize: 20, maxRowsPerSecond: 100 },
+        { name: 'order_lines', chunkSize: 40, maxRowsPerSecond: 200 },
+      ],
+      repairLoop: { mode: 'updated_at', intervalSeconds: 1 },
+    });
+    let worker = await spawnWorker();
+    const handle = await startMigration(env, plan);
+    const load = startLoad(env.stack, plan.id);
+    try {
+      await waitStatus(handle, (s) => s.phase === 'BULK_COPY', 'BULK_COPY', 60_000);
+      await sleep(1500);
+      const during = await status(handle);
+      await kill(worker);
+      assert.equal(during.phase, 'BULK_COPY', 'killed during the copy');
+      assert.ok(during.tables.some((t) => t.state !== 'done'));
+      worker = await spawnWorker();
+      await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST', undefined, 120_000);
+      let s = await status(handle);
+      assert.equal(s.lastVerification?.totalMismatches, 0, JSON.stringify(s.lastVerification?.tables));
 
-    await signal(handle, 'advance', {});
-    await atGate(handle, 'READ_SWITCH', 1);
-    // The repair loop runs on this worker now: kill it mid-loop.
-    await sleep(2000);
-    await kill(worker);
-    await sleep(1000);
-    worker = await spawnWorker();
-    for (const percent of [1, 5, 25, 50, 100]) {
-      await atGate(handle, 'READ_SWITCH', percent);
       await signal(handle, 'advance', {});
+      await atGate(handle, 'READ_SWITCH', 1);
+      // The repair loop runs on this worker now: kill it mid-loop.
+      await sleep(2000);
+      await kill(worker);
+      await sleep(1000);
+      worker = await spawnWorker();
+      for (const percent of [1, 5, 25, 50, 100]) {
+        await atGate(handle, 'READ_SWITCH', percent);
+        await signal(handle, 'advance', {});
+      }
+      await atGate(handle, 'DUAL_WRITE_TARGET_FIRST');
+      await signal(handle, 'advance', {});
+      await atGate(handle, 'TARGET_ONLY');
+      await signal(handle, 'advance', {});
+      await atGate(handle, 'FINALIZE');
+      await load.stop();
+      await signal(handle, 'finalize', { confirm: true });
+      const final = (await handle.result()) as MigrationStatus;
+      assert.equal(final.state, 'COMPLETED');
+      s = final;
+      assert.ok(s.repair.rowsChecked >= 0);
+    } finally {
+      await load.stop();
     }
-    await atGate(handle, 'DUAL_WRITE_TARGET_FIRST');
-    await signal(handle, 'advance', {});
-    await atGate(handle, 'TARGET_ONLY');
-    await signal(handle, 'advance', {});
-    await atGate(handle, 'FINALIZE');
-    await load.stop();
-    await signal(handle, 'finalize', { confirm: true });
-    const final = (await handle.result()) as MigrationStatus;
-    assert.equal(final.state, 'COMPLETED');
-    s = final;
-    assert.ok(s.repair.rowsChecked >= 0);
-  } finally {
-    await load.stop();
-  }
-  assert.deepEqual(load.errors, []);
-  assert.deepEqual((await diffSides(env.stack)).slice(0, 10), []);
-  await kill(worker);
-});
+    assert.deepEqual(load.errors, []);
+    assert.deepEqual((await diffSides(env.stack)).slice(0, 10), []);
+    await kill(worker);
+  },
+);

@@ -34,7 +34,8 @@ function toOps(m: TableMapping, change: RowChange): Op[] {
       return [{ kind: 'del', key: keyOf(m, change.before) }];
     case 'update': {
       const put: Op = { kind: 'put', values: image(m, change.after) };
-      const moved = keyString(rowKey(change.before, m.fromKey)) !== keyString(rowKey(change.after, m.fromKey));
+      const moved =
+        keyString(rowKey(change.before, m.fromKey)) !== keyString(rowKey(change.after, m.fromKey));
       return moved ? [{ kind: 'del', key: keyOf(m, change.before) }, put] : [put];
     }
   }
@@ -54,7 +55,14 @@ export async function applyChanges(
     if (!run) return;
     const { m, kind, items } = run;
     run = null;
-    if (kind === 'put') await replaceRows(conn, m.toSchema, m.toTable, m.columns.map((c) => c.to), items);
+    if (kind === 'put')
+      await replaceRows(
+        conn,
+        m.toSchema,
+        m.toTable,
+        m.columns.map((c) => c.to),
+        items,
+      );
     else await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, items);
   };
   for (const change of changes) {

@@ -20,7 +20,9 @@ export interface CheckpointRow {
 
 export function assertStreamId(stream: string): string {
   if (typeof stream !== 'string' || !/^[A-Za-z0-9_.:-]{1,190}$/.test(stream)) {
-    throw new Error(`invalid stream id ${JSON.stringify(stream)}: use 1-190 letters, digits, '_', '.', ':' or '-'`);
+    throw new Error(
+      `invalid stream id ${JSON.stringify(stream)}: use 1-190 letters, digits, '_', '.', ':' or '-'`,
+    );
   }
   return stream;
 }
@@ -73,14 +75,16 @@ export async function readCheckpoint(
 }
 
 /** Creates the row if absent (idempotent); returns the row as stored. */
-export async function insertCheckpointIfAbsent(pool: Pool, stream: string, position: BinlogPosition): Promise<CheckpointRow> {
+export async function insertCheckpointIfAbsent(
+  pool: Pool,
+  stream: string,
+  position: BinlogPosition,
+): Promise<CheckpointRow> {
   await ensureCheckpointTable(pool);
-  await pool.query(`INSERT IGNORE INTO \`${CHECKPOINT_TABLE}\` (stream, file, pos, gtid) VALUES (?, ?, ?, ?)`, [
-    assertStreamId(stream),
-    position.file,
-    position.pos,
-    position.gtid ?? null,
-  ]);
+  await pool.query(
+    `INSERT IGNORE INTO \`${CHECKPOINT_TABLE}\` (stream, file, pos, gtid) VALUES (?, ?, ?, ?)`,
+    [assertStreamId(stream), position.file, position.pos, position.gtid ?? null],
+  );
   const row = await readCheckpoint(pool, stream);
   if (!row) throw new Error(`checkpoint row for stream ${stream} vanished`);
   return row;
@@ -95,6 +99,14 @@ export async function writeCheckpoint(
   await conn.query(
     `UPDATE \`${CHECKPOINT_TABLE}\` SET file = ?, pos = ?, gtid = ?, transactions = transactions + ?,
             rows_applied = rows_applied + ?, source_ts = COALESCE(?, source_ts) WHERE stream = ?`,
-    [position.file, position.pos, position.gtid ?? null, delta.transactions, delta.rows, delta.sourceTimestamp, stream],
+    [
+      position.file,
+      position.pos,
+      position.gtid ?? null,
+      delta.transactions,
+      delta.rows,
+      delta.sourceTimestamp,
+      stream,
+    ],
   );
 }

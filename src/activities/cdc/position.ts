@@ -19,7 +19,11 @@ export function comparePositions(a: BinlogPosition, b: BinlogPosition): number {
  * Bytes of binlog between two positions. Across files it counts the rest of `from`'s file only when the
  * file sizes are known (SHOW BINARY LOGS), else the offset into `to`'s file plus a lower bound.
  */
-export function bytesBetween(from: BinlogPosition, to: BinlogPosition, fileSizes?: Map<string, number>): number {
+export function bytesBetween(
+  from: BinlogPosition,
+  to: BinlogPosition,
+  fileSizes?: Map<string, number>,
+): number {
   if (comparePositions(from, to) >= 0) return 0;
   if (from.file === to.file) return to.pos - from.pos;
   let total = to.pos;
@@ -49,7 +53,9 @@ export async function headPosition(pool: Pool): Promise<BinlogPosition> {
   try {
     const [status] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
     if (!status.length) {
-      throw new BinlogUnavailableError('the server has no binary log (log_bin=OFF): enable log_bin and restart it');
+      throw new BinlogUnavailableError(
+        'the server has no binary log (log_bin=OFF): enable log_bin and restart it',
+      );
     }
     const file = String(status[0].File);
     const pos = Number(status[0].Position);

@@ -24,11 +24,7 @@ export function isTransactionControl(sql: string): 'begin' | 'commit' | 'rollbac
  * qualifier), or null. Conservative: a statement that merely mentions the name also matches, which
  * stops the stream with a clear error rather than risk missing a schema change.
  */
-export function touchedTable(
-  sql: string,
-  tables: ReadonlySet<string>,
-  kind: 'ddl' | 'dml',
-): string | null {
+export function touchedTable(sql: string, tables: ReadonlySet<string>, kind: 'ddl' | 'dml'): string | null {
   const s = stripComments(sql);
   if (!(kind === 'ddl' ? DDL : DML).test(s)) return null;
   const words = s.replace(/[`"]/g, ' ').split(/[^A-Za-z0-9_$\u0080-\uFFFF]+/u);

@@ -1,8 +1,18 @@
-import ZongJi, { MariadbGtidPosition, type AnyBinlogEvent, type RowData, type UpdateRowData } from '@vlasky/zongji';
+import ZongJi, {
+  MariadbGtidPosition,
+  type AnyBinlogEvent,
+  type RowData,
+  type UpdateRowData,
+} from '@vlasky/zongji';
 import type { BinlogPosition } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier } from '../db/identifiers.js';
-import { DdlOnWatchedTableError, StatementFormatError, type BinlogTransaction, type RowChange } from './events.js';
+import {
+  DdlOnWatchedTableError,
+  StatementFormatError,
+  type BinlogTransaction,
+  type RowChange,
+} from './events.js';
 import { binlogFileIndex, headPosition } from './position.js';
 import { isTransactionControl, touchedTable } from './statements.js';
 
@@ -82,7 +92,8 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
   const highWater = opts.highWaterMark ?? 256;
   const serverId = opts.serverId ?? 100_000 + Math.floor(Math.random() * 1_000_000_000);
 
-  let committed: BinlogPosition = opts.from === 'head' ? await headPosition(getPool(opts.connection)) : { ...opts.from };
+  let committed: BinlogPosition =
+    opts.from === 'head' ? await headPosition(getPool(opts.connection)) : { ...opts.from };
 
   const queue: BinlogTransaction[] = [];
   let failure: unknown = null;
@@ -175,7 +186,11 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
       if (!tx) return;
       if (tx.gtidParts) gtidPos.add(tx.gtidParts);
       const gtid = gtidPos.toString();
-      const position: BinlogPosition = { file, pos: nextPosition, ...(gtid || from.gtid !== undefined ? { gtid } : {}) };
+      const position: BinlogPosition = {
+        file,
+        pos: nextPosition,
+        ...(gtid || from.gtid !== undefined ? { gtid } : {}),
+      };
       received = position;
       queue.push({ gtid: tx.gtid, position, timestamp: tx.timestamp, changes: tx.changes });
       tx = null;
@@ -186,7 +201,11 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
       notify();
     };
 
-    const positionHere = (nextPosition: number): BinlogPosition => ({ file, pos: nextPosition, gtid: tx?.gtid });
+    const positionHere = (nextPosition: number): BinlogPosition => ({
+      file,
+      pos: nextPosition,
+      gtid: tx?.gtid,
+    });
 
     const onEvent = (event: AnyBinlogEvent) => {
       if (myEpoch !== epoch) return;
@@ -201,7 +220,9 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
         case 'mariadbgtid': {
           const e = event as Extract<AnyBinlogEvent, { getEventName(): 'mariadbgtid' }>;
           if (e.preparedXa) {
-            throw new Error(`XA PREPARE group ${e.gtid} on the source: XA transactions are not supported by the binlog reader`);
+            throw new Error(
+              `XA PREPARE group ${e.gtid} on the source: XA transactions are not supported by the binlog reader`,
+            );
           }
           tx = {
             gtid: e.gtid,
@@ -214,12 +235,20 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
         }
         case 'gtid':
         case 'anonymousgtid':
-          tx = { gtid: (event as { gtid?: string }).gtid, standalone: false, changes: [], timestamp: event.timestamp };
+          tx = {
+            gtid: (event as { gtid?: string }).gtid,
+            standalone: false,
+            changes: [],
+            timestamp: event.timestamp,
+          };
           return;
         case 'writerows':
         case 'updaterows':
         case 'deleterows': {
-          const e = event as Extract<AnyBinlogEvent, { getEventName(): 'writerows' | 'updaterows' | 'deleterows' }>;
+          const e = event as Extract<
+            AnyBinlogEvent,
+            { getEventName(): 'writerows' | 'updaterows' | 'deleterows' }
+          >;
           const entry = e.tableMap[e.tableId];
           if (!entry || entry.parentSchema !== schema || !watched.has(entry.tableName)) return;
           tx ??= { standalone: false, changes: [], timestamp: event.timestamp };
@@ -229,7 +258,8 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
           } else if (e.getEventName() === 'deleterows') {
             for (const r of e.rows as RowData[]) tx.changes.push({ kind: 'delete', table, before: r });
           } else {
-            for (const r of e.rows as UpdateRowData[]) tx.changes.push({ kind: 'update', table, before: r.before, after: r.after });
+            for (const r of e.rows as UpdateRowData[])
+              tx.changes.push({ kind: 'update', table, before: r.before, after: r.after });
           }
           return;
         }
@@ -243,7 +273,10 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
           const pos = typeof e.position === 'number' ? e.position : e.nextPosition;
           if (tx || !e.binlogName || !(pos > 0)) return;
           file = e.binlogName;
-          const ahead = file !== received.file ? binlogFileIndex(file) > binlogFileIndex(received.file) : pos > received.pos;
+          const ahead =
+            file !== received.file
+              ? binlogFileIndex(file) > binlogFileIndex(received.file)
+              : pos > received.pos;
           if (!ahead) return;
           tx = { standalone: true, changes: [], timestamp: Date.now() };
           commit(pos);
@@ -309,17 +342,32 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     z.start({
       serverId,
       ...start,
-      includeEvents: ['rotate', 'mariadbgtid', 'gtid', 'anonymousgtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'heartbeat'],
+      includeEvents: [
+        'rotate',
+        'mariadbgtid',
+        'gtid',
+        'anonymousgtid',
+        'tablemap',
+        'writerows',
+        'updaterows',
+        'deleterows',
+        'xid',
+        'query',
+        'heartbeat',
+      ],
       includeSchema: { [schema]: [...watched] },
     });
   };
 
-  const watchdog = setInterval(() => {
-    if (ended || !zongji || paused || reconnectTimer) return;
-    if (Date.now() - lastActivity > watchdogMs) {
-      scheduleReconnect(new Error(`no binlog event or heartbeat for ${Date.now() - lastActivity} ms`));
-    }
-  }, Math.max(50, Math.min(1000, watchdogMs / 4)));
+  const watchdog = setInterval(
+    () => {
+      if (ended || !zongji || paused || reconnectTimer) return;
+      if (Date.now() - lastActivity > watchdogMs) {
+        scheduleReconnect(new Error(`no binlog event or heartbeat for ${Date.now() - lastActivity} ms`));
+      }
+    },
+    Math.max(50, Math.min(1000, watchdogMs / 4)),
+  );
   watchdog.unref();
 
   const onAbort = () => finish(null);

@@ -91,7 +91,9 @@ export async function runSync(
   const mappings = await tableMappings(spec);
   const checkpoint = await readCheckpoint(sink, stream);
   if (!checkpoint) {
-    throw new SyncNotStartedError(`stream "${stream}" has no checkpoint on "${spec.to}": call recordSyncStart first`);
+    throw new SyncNotStartedError(
+      `stream "${stream}" has no checkpoint on "${spec.to}": call recordSyncStart first`,
+    );
   }
   const progress: SyncProgress = {
     applied: checkpoint.position,
@@ -99,7 +101,10 @@ export async function runSync(
     rowsApplied: ctx.resume?.rowsApplied ?? 0,
     lagSeconds: 0,
   };
-  const reached = () => spec.stopAt !== undefined && progress.applied !== null && comparePositions(progress.applied, spec.stopAt) >= 0;
+  const reached = () =>
+    spec.stopAt !== undefined &&
+    progress.applied !== null &&
+    comparePositions(progress.applied, spec.stopAt) >= 0;
   if (reached()) return progress;
 
   const maxTx = options.maxBatchTransactions ?? 200;
@@ -155,7 +160,8 @@ export async function runSync(
           progress.applied = last.position;
           progress.transactions += batch.length;
           progress.rowsApplied += rows;
-          progress.lagSeconds = binlog && binlog.buffered > 0 ? Math.max(0, (Date.now() - last.timestamp) / 1000) : 0;
+          progress.lagSeconds =
+            binlog && binlog.buffered > 0 ? Math.max(0, (Date.now() - last.timestamp) / 1000) : 0;
           ctx.progress?.({ ...progress });
           options.onApplied?.(batch);
           return;
@@ -198,7 +204,8 @@ export async function runSync(
         rows += more.value.changes.length;
         if (spec.stopAt && comparePositions(more.value.position, spec.stopAt) >= 0) break;
       }
-      const stopHere = spec.stopAt !== undefined && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0;
+      const stopHere =
+        spec.stopAt !== undefined && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0;
       if (rows === 0 && !stopHere && Date.now() - lastWrite < idleMs) {
         pendingEmpty = batch[batch.length - 1];
         continue;
@@ -224,15 +231,23 @@ export async function runSync(
 /** Lag of a stream: its checkpoint (on `to`) against the head of `from`. */
 export async function syncStatus(stream: string, from: string, to: string): Promise<SyncStatus> {
   const fromPool = getPool(from);
-  const [cp, head] = await Promise.all([readCheckpoint(getPool(to), assertStreamId(stream)), headPosition(fromPool)]);
+  const [cp, head] = await Promise.all([
+    readCheckpoint(getPool(to), assertStreamId(stream)),
+    headPosition(fromPool),
+  ]);
   const applied = cp?.position ?? null;
   let lagBytes = 0;
   if (applied) {
-    const sizes = applied.file === head.file ? undefined : await binlogFileSizes(fromPool).catch(() => undefined);
+    const sizes =
+      applied.file === head.file ? undefined : await binlogFileSizes(fromPool).catch(() => undefined);
     lagBytes = bytesBetween(applied, head, sizes);
   }
   const lagSeconds =
-    !applied || lagBytes === 0 ? 0 : cp?.sourceTimestamp ? Math.max(0, (Date.now() - cp.sourceTimestamp) / 1000) : 0;
+    !applied || lagBytes === 0
+      ? 0
+      : cp?.sourceTimestamp
+        ? Math.max(0, (Date.now() - cp.sourceTimestamp) / 1000)
+        : 0;
   return { stream, applied, head, lagBytes, lagSeconds, running: running.has(stream) };
 }
 
@@ -255,8 +270,10 @@ export async function waitForSyncPosition(
   for (;;) {
     const cp = await readCheckpoint(pool, assertStreamId(input.stream));
     const applied = cp?.position ?? null;
-    if (applied && comparePositions(applied, input.position) >= 0) return { reached: true, applied, waitedMs: Date.now() - started };
-    if (Date.now() - started >= input.timeoutMs || input.signal?.aborted) return { reached: false, applied, waitedMs: Date.now() - started };
+    if (applied && comparePositions(applied, input.position) >= 0)
+      return { reached: true, applied, waitedMs: Date.now() - started };
+    if (Date.now() - started >= input.timeoutMs || input.signal?.aborted)
+      return { reached: false, applied, waitedMs: Date.now() - started };
     await new Promise((r) => setTimeout(r, input.pollMs ?? 200));
   }
 }

@@ -79,12 +79,23 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
       sconn.release();
     }
     const values = rows.map((r) => mapping.columns.map((c) => r[c.from]));
-    await replaceRows(tconn, mapping.toSchema, mapping.toTable, mapping.columns.map((c) => c.to), values);
+    await replaceRows(
+      tconn,
+      mapping.toSchema,
+      mapping.toTable,
+      mapping.columns.map((c) => c.to),
+      values,
+    );
     await tconn.query('COMMIT');
     inTx = false;
     const full = job.limit !== undefined && rows.length >= job.limit;
     const last = rows[rows.length - 1];
-    const lastKey = job.range.upper && !full ? job.range.upper : last ? encodeKey(mapping.fromKey.map((k) => last[k])) : job.range.lower;
+    const lastKey =
+      job.range.upper && !full
+        ? job.range.upper
+        : last
+          ? encodeKey(mapping.fromKey.map((k) => last[k]))
+          : job.range.lower;
     return { rows: rows.length, lastKey, full, snapshot };
   } catch (err) {
     if (inTx) await tconn.query('ROLLBACK').catch(() => undefined);

@@ -65,7 +65,8 @@ export async function copyTable(
     lastKey: ctx.resume?.lastKey ?? input.range?.lower,
     rowsCopied: ctx.resume?.rowsCopied ?? 0,
     chunks: ctx.resume?.chunks ?? 0,
-    estimatedRows: ctx.resume?.estimatedRows ?? (await estimateRows(source, mapping.fromSchema, mapping.fromTable)),
+    estimatedRows:
+      ctx.resume?.estimatedRows ?? (await estimateRows(source, mapping.fromSchema, mapping.fromTable)),
   };
   if (!progress.lastKey) delete progress.lastKey;
 
@@ -111,7 +112,9 @@ export async function copyTable(
       while (inFlight.size >= concurrency && failure === null) await Promise.race(inFlight);
       if (failure !== null) break;
       if (ctx.signal?.aborted) break;
-      const boundary = await withRetry(attempts, () => keyAfter(source, mapping, cursor, rangeUpper, chunkSize));
+      const boundary = await withRetry(attempts, () =>
+        keyAfter(source, mapping, cursor, rangeUpper, chunkSize),
+      );
       if (bucket) await bucket.take(chunkSize, ctx.signal).catch(() => undefined);
       if (ctx.signal?.aborted) break;
       if (boundary) {
@@ -137,5 +140,10 @@ export async function copyTable(
       `copy of ${spec.name} cancelled after ${progress.chunks} chunk(s), ${progress.rowsCopied} row(s); resume continues after key ${JSON.stringify(progress.lastKey ?? null)}`,
     );
   }
-  return { table: spec.name, rowsCopied: progress.rowsCopied, chunks: progress.chunks, durationMs: Date.now() - started };
+  return {
+    table: spec.name,
+    rowsCopied: progress.rowsCopied,
+    chunks: progress.chunks,
+    durationMs: Date.now() - started,
+  };
 }

@@ -17,5 +17,7 @@ export function isRetryable(err: unknown): boolean {
   const e = err as { errno?: number; code?: string; fatal?: boolean };
   if (e.errno === 1213 || e.errno === 1205) return true; // deadlock, lock wait timeout
   if (e.fatal) return true; // connection lost
-  return ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '');
+  return ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'].includes(
+    e.code ?? '',
+  );
 }

@@ -64,7 +64,8 @@ export async function replaceRows(
   for (const row of rows) {
     let size = 0;
     for (const v of row) size += approxSize(v);
-    if (count > 0 && (count >= MAX_ROWS_PER_STATEMENT || bytes + size > MAX_BYTES_PER_STATEMENT)) await flush();
+    if (count > 0 && (count >= MAX_ROWS_PER_STATEMENT || bytes + size > MAX_BYTES_PER_STATEMENT))
+      await flush();
     for (const v of row) batch.push(toParam(v));
     count++;
     bytes += size;

@@ -11,7 +11,11 @@ import type { RowDataPacket } from 'mysql2/promise';
  * InnoDB's row estimate), covering everything: the first has no lower bound, the last no upper bound.
  * Boundaries are found by stepping through the key's index, so the cost is one index scan.
  */
-export async function splitKeyRanges(input: { source: string; table: TableSpec | string; parts: number }): Promise<KeyRange[]> {
+export async function splitKeyRanges(input: {
+  source: string;
+  table: TableSpec | string;
+  parts: number;
+}): Promise<KeyRange[]> {
   const spec = typeof input.table === 'string' ? { name: input.table } : input.table;
   const pool = getPool(input.source);
   const schema = resolveConnection(input.source).database;
@@ -22,7 +26,13 @@ export async function splitKeyRanges(input: { source: string; table: TableSpec |
   const bounds = [];
   let lower: ReturnType<typeof encodeKey> | undefined;
   for (let i = 1; i < parts; i++) {
-    const q = keysetSelect({ from: quoteTable(schema, spec.name), columns: info.key.columns, key: info.key.columns, range: { lower }, limit: 1 });
+    const q = keysetSelect({
+      from: quoteTable(schema, spec.name),
+      columns: info.key.columns,
+      key: info.key.columns,
+      range: { lower },
+      limit: 1,
+    });
     const sql = q.sql.replace(/ LIMIT \?$/, ' LIMIT 1 OFFSET ?');
     const [rows] = await pool.query<RowDataPacket[]>(sql, [...q.params.slice(0, -1), step - 1]);
     if (!rows.length) break;

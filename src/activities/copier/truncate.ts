@@ -11,7 +11,10 @@ export function targetNames(tables: readonly (TableSpec | string)[]): string[] {
  * The BULK_COPY compensation: empties the given target tables (TRUNCATE; a missing table is skipped).
  * Idempotent. Pass table specs (the target name is used) or target table names.
  */
-export async function truncateTargetTables(input: { target: string; tables: (TableSpec | string)[] }): Promise<{ truncated: string[] }> {
+export async function truncateTargetTables(input: {
+  target: string;
+  tables: (TableSpec | string)[];
+}): Promise<{ truncated: string[] }> {
   const pool = getPool(input.target);
   const truncated: string[] = [];
   for (const name of targetNames(input.tables)) {

@@ -50,13 +50,20 @@ export function resolveConnection(name: string): ResolvedConnection {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConnectionNotConfiguredError(`connection "${name}": ${connectionEnvVar(name)} is not a valid mysql:// URL`);
+    throw new ConnectionNotConfiguredError(
+      `connection "${name}": ${connectionEnvVar(name)} is not a valid mysql:// URL`,
+    );
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    throw new ConnectionNotConfiguredError(`connection "${name}": expected a mysql:// URL, got ${url.protocol}//`);
+    throw new ConnectionNotConfiguredError(
+      `connection "${name}": expected a mysql:// URL, got ${url.protocol}//`,
+    );
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new ConnectionNotConfiguredError(`connection "${name}": the URL names no database (mysql://.../<database>)`);
+  if (!database)
+    throw new ConnectionNotConfiguredError(
+      `connection "${name}": the URL names no database (mysql://.../<database>)`,
+    );
   return {
     name,
     host: url.hostname,

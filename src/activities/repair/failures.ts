@@ -14,7 +14,13 @@ export interface FailureRecord {
 function isEncodedKey(v: unknown): v is EncodedKey {
   return (
     Array.isArray(v) &&
-    v.every((x) => x === null || typeof x === 'string' || typeof x === 'number' || (typeof x === 'object' && typeof (x as { b64?: unknown }).b64 === 'string'))
+    v.every(
+      (x) =>
+        x === null ||
+        typeof x === 'string' ||
+        typeof x === 'number' ||
+        (typeof x === 'object' && typeof (x as { b64?: unknown }).b64 === 'string'),
+    )
   );
 }
 
@@ -23,7 +29,13 @@ function isEncodedKey(v: unknown): v is EncodedKey {
  * fields `table` and `key` (JSON EncodedKey or null) matter; `op`, `side` and any other field are carried or
  * ignored. Malformed entries are skipped, but `lastId` still moves past them so they are never re-read.
  */
-export async function readFailures(redis: Redis, stream: string, after: string, count: number, blockMs: number): Promise<{ records: FailureRecord[]; lastId?: string }> {
+export async function readFailures(
+  redis: Redis,
+  stream: string,
+  after: string,
+  count: number,
+  blockMs: number,
+): Promise<{ records: FailureRecord[]; lastId?: string }> {
   const reply = await redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after);
   if (!reply) return { records: [] };
   const records: FailureRecord[] = [];

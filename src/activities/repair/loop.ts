@@ -1,5 +1,12 @@
 import type mysql from 'mysql2/promise';
-import type { EncodedKey, RepairLoopInput, RepairLoopProgress, RunContext, TableSpec, VerifyInput } from '../contracts.js';
+import type {
+  EncodedKey,
+  RepairLoopInput,
+  RepairLoopProgress,
+  RunContext,
+  TableSpec,
+  VerifyInput,
+} from '../contracts.js';
 import { openBinlogStream } from '../cdc/stream.js';
 import type { RowImage } from '../cdc/events.js';
 import { redisUrl } from '../db/connections.js';
@@ -42,7 +49,11 @@ export interface RepairLoopTuning {
  *    ignored; key null = the whole table) are compared and repaired at once.
  * Repairs always re-read the authoritative side. Runs until ctx.signal aborts, then throws its reason.
  */
-export async function runRepairLoop(input: RepairLoopInput, ctx: RunContext<RepairLoopProgress> = {}, tuning: RepairLoopTuning = {}): Promise<never> {
+export async function runRepairLoop(
+  input: RepairLoopInput,
+  ctx: RunContext<RepairLoopProgress> = {},
+  tuning: RepairLoopTuning = {},
+): Promise<never> {
   const signal = ctx.signal;
   const progress: RepairLoopProgress = ctx.resume
     ? { ...ctx.resume, repaired: { ...ctx.resume.repaired } }
@@ -55,7 +66,8 @@ export async function runRepairLoop(input: RepairLoopInput, ctx: RunContext<Repa
     tables.set(spec.name, t);
     if (spec.targetName) tables.set(spec.targetName, t);
   }
-  const authName = (t: LoopTable) => (input.authoritative === 'source' ? t.spec.name : (t.spec.targetName ?? t.spec.name));
+  const authName = (t: LoopTable) =>
+    input.authoritative === 'source' ? t.spec.name : (t.spec.targetName ?? t.spec.name);
   const report = () => ctx.progress?.({ ...progress, repaired: { ...progress.repaired } });
 
   /** Compare keys now; re-check once after delayMs; repair what persists. */
@@ -72,7 +84,13 @@ export async function runRepairLoop(input: RepairLoopInput, ctx: RunContext<Repa
   };
 
   const fullTable = async (t: LoopTable) => {
-    const vi: VerifyInput = { source: input.source, target: input.target, table: t.spec, authoritative: input.authoritative, repair: true };
+    const vi: VerifyInput = {
+      source: input.source,
+      target: input.target,
+      table: t.spec,
+      authoritative: input.authoritative,
+      repair: true,
+    };
     const r = await verifyTable(vi, { signal });
     progress.checked += r.rowsCompared;
     progress.repaired.missing += r.repaired.missing;
@@ -107,8 +125,14 @@ export async function runRepairLoop(input: RepairLoopInput, ctx: RunContext<Repa
             for (const ch of tx.changes) {
               const t = tables.get(ch.table);
               if (!t) continue;
-              const images: RowImage[] = ch.kind === 'insert' ? [ch.after] : ch.kind === 'delete' ? [ch.before] : [ch.before, ch.after];
-              for (const img of images) pending.add(t.spec.name, rowKey(img, t.auth.key.names), due, lastPosition);
+              const images: RowImage[] =
+                ch.kind === 'insert'
+                  ? [ch.after]
+                  : ch.kind === 'delete'
+                    ? [ch.before]
+                    : [ch.before, ch.after];
+              for (const img of images)
+                pending.add(t.spec.name, rowKey(img, t.auth.key.names), due, lastPosition);
             }
             lastPosition = tx.position;
             if (pending.size === 0) progress.position = tx.position;
@@ -159,9 +183,18 @@ export async function runRepairLoop(input: RepairLoopInput, ctx: RunContext<Repa
               since = String(r2.since);
             }
             for (const t of new Set(tables.values())) {
-              const base: VerifyInput = { source: input.source, target: input.target, table: t.spec, authoritative: input.authoritative, repair: true };
+              const base: VerifyInput = {
+                source: input.source,
+                target: input.target,
+                table: t.spec,
+                authoritative: input.authoritative,
+                repair: true,
+              };
               if (t.spec.updatedAtColumn) {
-                const r = await verifyUpdatedSince({ ...base, column: t.spec.updatedAtColumn, since, until }, { signal: stop.signal });
+                const r = await verifyUpdatedSince(
+                  { ...base, column: t.spec.updatedAtColumn, since, until },
+                  { signal: stop.signal },
+                );
                 progress.checked += r.rowsCompared;
                 progress.repaired.missing += r.repaired.missing;
                 progress.repaired.extra += r.repaired.extra;
@@ -192,7 +225,13 @@ export async function runRepairLoop(input: RepairLoopInput, ctx: RunContext<Repa
         (async () => {
           try {
             while (!stop.signal.aborted) {
-              const { records, lastId } = await readFailures(redis, streamKey, progress.redisLastId ?? '0-0', 200, tuning.redisBlockMs ?? 1000);
+              const { records, lastId } = await readFailures(
+                redis,
+                streamKey,
+                progress.redisLastId ?? '0-0',
+                200,
+                tuning.redisBlockMs ?? 1000,
+              );
               if (stop.signal.aborted) break;
               const byTable = new Map<LoopTable, EncodedKey[]>();
               const whole = new Set<LoopTable>();

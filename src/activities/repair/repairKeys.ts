@@ -17,7 +17,11 @@ const BATCH = 200;
  * is written, so a concurrent writer (application or CDC) cannot slip a newer version in between the read
  * and the write and then be overwritten by a stale repair. Returns what was fixed, by the kind given.
  */
-export async function repairKeys(auth: TableSide, other: TableSide, diffs: Difference[]): Promise<MismatchCounts> {
+export async function repairKeys(
+  auth: TableSide,
+  other: TableSide,
+  diffs: Difference[],
+): Promise<MismatchCounts> {
   const done = emptyCounts();
   for (let i = 0; i < diffs.length; i += BATCH) {
     const batch = diffs.slice(i, i + BATCH);

@@ -70,9 +70,14 @@ async function uniqueIndexes(pool: Pool, schema: string, table: string): Promise
 }
 
 /** Why a unique index cannot address rows, or null when it can. */
-function unusableReason(parts: IndexRow[], columns: Map<string, ColumnInfo>, generated: Set<string>): string | null {
+function unusableReason(
+  parts: IndexRow[],
+  columns: Map<string, ColumnInfo>,
+  generated: Set<string>,
+): string | null {
   for (const p of parts) {
-    if (p.subPart !== null && p.subPart !== undefined) return `column ${p.column} is indexed by a prefix only`;
+    if (p.subPart !== null && p.subPart !== undefined)
+      return `column ${p.column} is indexed by a prefix only`;
     if (generated.has(p.column)) return `column ${p.column} is generated`;
     const col = columns.get(p.column);
     if (!col) return `column ${p.column} is not a plain column`;
@@ -119,7 +124,8 @@ export async function describeTable(
       throw new NoUsableKeyError(
         schema,
         table,
-        reasons[0] ?? `the configured key (${keyOverride.join(', ')}) is not a PRIMARY or UNIQUE key of the table`,
+        reasons[0] ??
+          `the configured key (${keyOverride.join(', ')}) is not a PRIMARY or UNIQUE key of the table`,
       );
     }
   } else {
@@ -133,7 +139,11 @@ export async function describeTable(
       break;
     }
     if (!key) {
-      throw new NoUsableKeyError(schema, table, reasons.length ? reasons.join('; ') : 'no primary or unique key');
+      throw new NoUsableKeyError(
+        schema,
+        table,
+        reasons.length ? reasons.join('; ') : 'no primary or unique key',
+      );
     }
   }
   return { schema, table, columns, generatedColumns, key };

@@ -15,7 +15,11 @@ export interface SqlFragment {
  * comparison into an index range (EXPLAIN shows a full index scan), but it does turn this expansion
  * into a range on the key's index, so every chunk query is a seek, not a scan from the start.
  */
-export function keyCompare(columns: readonly string[], op: '>' | '>=' | '<' | '<=', key: EncodedKey): SqlFragment {
+export function keyCompare(
+  columns: readonly string[],
+  op: '>' | '>=' | '<' | '<=',
+  key: EncodedKey,
+): SqlFragment {
   if (columns.length === 0) throw new Error('a key needs at least one column');
   if (key.length !== columns.length) {
     throw new Error(`key has ${key.length} value(s) but the table key has ${columns.length} column(s)`);

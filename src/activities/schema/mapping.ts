@@ -68,7 +68,9 @@ export async function resolveMapping(
       throw new ColumnMappingError(
         `target table ${target.schema}.${targetTable} ${generated ? 'has a generated column' : 'has no column'} ${c.to} ` +
           `(source column ${spec.name}.${c.from}): ` +
-          (generated ? 'exclude it (excludeColumns)' : 'add it to the target, map it (columnMap) or exclude it (excludeColumns)'),
+          (generated
+            ? 'exclude it (excludeColumns)'
+            : 'add it to the target, map it (columnMap) or exclude it (excludeColumns)'),
       );
     }
   }

@@ -32,7 +32,11 @@ function has(granted: Set<string>, ...anyOf: string[]): boolean {
   return granted.has('ALL PRIVILEGES') || anyOf.some((p) => granted.has(p));
 }
 
-async function checkConnection(name: string, side: 'source' | 'target', problems: Problem[]): Promise<Pool | null> {
+async function checkConnection(
+  name: string,
+  side: 'source' | 'target',
+  problems: Problem[],
+): Promise<Pool | null> {
   try {
     const pool = getPool(name);
     await pool.query('SELECT 1');
@@ -54,7 +58,12 @@ async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): P
   );
   const s = rows[0];
   if (Number(s.logBin) !== 1) {
-    problems.push({ side: 'source', setting: 'log_bin', message: 'the source has no binary log (log_bin=OFF)', fix: 'start the source with --log-bin (restart needed)' });
+    problems.push({
+      side: 'source',
+      setting: 'log_bin',
+      message: 'the source has no binary log (log_bin=OFF)',
+      fix: 'start the source with --log-bin (restart needed)',
+    });
   }
   if (String(s.format).toUpperCase() !== 'ROW') {
     problems.push({
@@ -74,13 +83,28 @@ async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): P
   }
   const granted = await grantedPrivileges(pool, db);
   if (!has(granted, 'REPLICATION SLAVE')) {
-    problems.push({ side: 'source', setting: 'privilege REPLICATION SLAVE', message: 'the source user lacks REPLICATION SLAVE (needed to read the binlog)', fix: 'GRANT REPLICATION SLAVE ON *.* TO <user>' });
+    problems.push({
+      side: 'source',
+      setting: 'privilege REPLICATION SLAVE',
+      message: 'the source user lacks REPLICATION SLAVE (needed to read the binlog)',
+      fix: 'GRANT REPLICATION SLAVE ON *.* TO <user>',
+    });
   }
   if (!has(granted, 'BINLOG MONITOR', 'REPLICATION CLIENT', 'SUPER')) {
-    problems.push({ side: 'source', setting: 'privilege BINLOG MONITOR', message: 'the source user lacks BINLOG MONITOR / REPLICATION CLIENT (needed for SHOW MASTER STATUS)', fix: 'GRANT BINLOG MONITOR ON *.* TO <user> (MySQL: REPLICATION CLIENT)' });
+    problems.push({
+      side: 'source',
+      setting: 'privilege BINLOG MONITOR',
+      message: 'the source user lacks BINLOG MONITOR / REPLICATION CLIENT (needed for SHOW MASTER STATUS)',
+      fix: 'GRANT BINLOG MONITOR ON *.* TO <user> (MySQL: REPLICATION CLIENT)',
+    });
   }
   if (!has(granted, 'SELECT')) {
-    problems.push({ side: 'source', setting: 'privilege SELECT', message: `the source user lacks SELECT on ${db}`, fix: `GRANT SELECT ON \`${db}\`.* TO <user>` });
+    problems.push({
+      side: 'source',
+      setting: 'privilege SELECT',
+      message: `the source user lacks SELECT on ${db}`,
+      fix: `GRANT SELECT ON \`${db}\`.* TO <user>`,
+    });
   }
 }
 
@@ -117,16 +141,34 @@ async function checkTargetTable(
     const t = byName.get(m.to);
     const s = source.columns.find((c) => c.name === m.from)!;
     if (!t) {
-      problems.push({ table: spec.name, column: m.from, side: 'target', message: `target table ${name} has no column ${m.to}`, fix: 'add the column on the target, map it (columnMap) or exclude it (excludeColumns)' });
+      problems.push({
+        table: spec.name,
+        column: m.from,
+        side: 'target',
+        message: `target table ${name} has no column ${m.to}`,
+        fix: 'add the column on the target, map it (columnMap) or exclude it (excludeColumns)',
+      });
       continue;
     }
     if (t.generated) {
-      problems.push({ table: spec.name, column: m.from, side: 'target', message: `target column ${name}.${m.to} is generated`, fix: 'exclude the source column (excludeColumns) or make the target column a plain one' });
+      problems.push({
+        table: spec.name,
+        column: m.from,
+        side: 'target',
+        message: `target column ${name}.${m.to} is generated`,
+        fix: 'exclude the source column (excludeColumns) or make the target column a plain one',
+      });
       continue;
     }
     const why = incompatibility(s, t);
     if (why) {
-      problems.push({ table: spec.name, column: m.from, side: 'target', message: `column ${spec.name}.${m.from} -> ${name}.${m.to}: ${why}`, fix: `change the target column to ${s.columnType} (or a wider compatible type)` });
+      problems.push({
+        table: spec.name,
+        column: m.from,
+        side: 'target',
+        message: `column ${spec.name}.${m.from} -> ${name}.${m.to}: ${why}`,
+        fix: `change the target column to ${s.columnType} (or a wider compatible type)`,
+      });
     }
   }
   const [rows] = await target.query<RowDataPacket[]>(`SELECT 1 FROM ${quoteTable(targetDb, name)} LIMIT 1`);
@@ -156,19 +198,34 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
   const targetDb = resolveConnection(input.target).database;
   if (source) {
     await checkSourceServer(source, sourceDb, problems).catch((err) =>
-      problems.push({ side: 'source', setting: 'server', message: `cannot read source settings: ${message(err)}`, fix: 'check the source user can run SHOW GRANTS and read @@ variables' }),
+      problems.push({
+        side: 'source',
+        setting: 'server',
+        message: `cannot read source settings: ${message(err)}`,
+        fix: 'check the source user can run SHOW GRANTS and read @@ variables',
+      }),
     );
     try {
       sourcePosition = await headPosition(source);
     } catch (err) {
       if (!problems.some((p) => p.setting === 'log_bin')) {
-        problems.push({ side: 'source', setting: 'binlog position', message: `cannot read the source binlog position: ${message(err)}`, fix: 'GRANT BINLOG MONITOR ON *.* TO <user>' });
+        problems.push({
+          side: 'source',
+          setting: 'binlog position',
+          message: `cannot read the source binlog position: ${message(err)}`,
+          fix: 'GRANT BINLOG MONITOR ON *.* TO <user>',
+        });
       }
     }
   }
   if (target) {
     await checkTargetServer(target, targetDb, problems).catch((err) =>
-      problems.push({ side: 'target', setting: 'server', message: `cannot read target grants: ${message(err)}`, fix: 'check the target user can run SHOW GRANTS' }),
+      problems.push({
+        side: 'target',
+        setting: 'server',
+        message: `cannot read target grants: ${message(err)}`,
+        fix: 'check the target user can run SHOW GRANTS',
+      }),
     );
   }
   for (const spec of input.tables) {
@@ -184,9 +241,19 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
     try {
       await source.query(`SELECT 1 FROM ${quoteTable(sourceDb, spec.name)} LIMIT 0`);
     } catch (err) {
-      problems.push({ table: spec.name, side: 'source', setting: 'privilege SELECT', message: `cannot read ${spec.name}: ${message(err)}`, fix: `GRANT SELECT ON \`${sourceDb}\`.\`${spec.name}\` TO <user>` });
+      problems.push({
+        table: spec.name,
+        side: 'source',
+        setting: 'privilege SELECT',
+        message: `cannot read ${spec.name}: ${message(err)}`,
+        fix: `GRANT SELECT ON \`${sourceDb}\`.\`${spec.name}\` TO <user>`,
+      });
     }
-    tables.push({ name: spec.name, key: info.key.columns, estimatedRows: await estimateRows(source, sourceDb, spec.name) });
+    tables.push({
+      name: spec.name,
+      key: info.key.columns,
+      estimatedRows: await estimateRows(source, sourceDb, spec.name),
+    });
     if (target) await checkTargetTable(spec, info, target, input.target, targetDb, problems);
   }
   return { ok: problems.length === 0, problems, tables, sourcePosition };
@@ -194,8 +261,10 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
 
 function fixFor(err: unknown): string {
   const name = (err as Error).name;
-  if (name === 'TableNotFoundError') return 'fix the table name in the plan, or create the table on the source';
-  if (name === 'NoUsableKeyError') return 'add a PRIMARY KEY or a UNIQUE key over NOT NULL columns, or set tables[].key';
+  if (name === 'TableNotFoundError')
+    return 'fix the table name in the plan, or create the table on the source';
+  if (name === 'NoUsableKeyError')
+    return 'add a PRIMARY KEY or a UNIQUE key over NOT NULL columns, or set tables[].key';
   if (name === 'UnknownColumnError') return 'fix the column name in columnMap/excludeColumns/key';
   return 'fix the table entry in the plan';
 }

@@ -17,7 +17,10 @@ async function ensureRegistry(pool: ReturnType<typeof getPool>): Promise<void> {
 
 export async function createdByUs(target: string, table: string): Promise<boolean> {
   try {
-    const [rows] = await getPool(target).query<RowDataPacket[]>(`SELECT 1 FROM \`${CREATED_TABLE}\` WHERE table_name = ?`, [table]);
+    const [rows] = await getPool(target).query<RowDataPacket[]>(
+      `SELECT 1 FROM \`${CREATED_TABLE}\` WHERE table_name = ?`,
+      [table],
+    );
     return rows.length > 0;
   } catch (err) {
     if ((err as { errno?: number }).errno === 1146) return false;
@@ -25,7 +28,11 @@ export async function createdByUs(target: string, table: string): Promise<boolea
   }
 }
 
-async function tableExists(pool: ReturnType<typeof getPool>, schema: string, table: string): Promise<boolean> {
+async function tableExists(
+  pool: ReturnType<typeof getPool>,
+  schema: string,
+  table: string,
+): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>(
     'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
     [schema, table],
@@ -64,7 +71,8 @@ export async function prepareTarget(input: MigrationEndpoints): Promise<PrepareT
       alters.push(`RENAME COLUMN ${quoteIdent(from, 'column')} TO ${quoteIdent(to, 'column')}`);
     }
     for (const c of spec.excludeColumns ?? []) alters.push(`DROP COLUMN ${quoteIdent(c, 'column')}`);
-    if (alters.length) await target.query(`ALTER TABLE ${quoteTable(targetSchema, name)} ${alters.join(', ')}`);
+    if (alters.length)
+      await target.query(`ALTER TABLE ${quoteTable(targetSchema, name)} ${alters.join(', ')}`);
     created.push(name);
   }
   return { created };
@@ -85,7 +93,9 @@ export async function dropCreatedTables(input: {
     const name = assertIdentifier(raw, 'table');
     if (!(await tableExists(pool, schema, name))) {
       result.dropped.push(name);
-      await pool.query(`DELETE FROM \`${CREATED_TABLE}\` WHERE table_name = ?`, [name]).catch(() => undefined);
+      await pool
+        .query(`DELETE FROM \`${CREATED_TABLE}\` WHERE table_name = ?`, [name])
+        .catch(() => undefined);
       continue;
     }
     if (!(await createdByUs(input.target, name))) {

@@ -21,7 +21,9 @@ export interface ActivityRun<P> {
   close(): Promise<void>;
 }
 
-export async function activityRun<P>(options: { store?: CheckpointStore; checkpointKey?: string; tickMs?: number } = {}): Promise<ActivityRun<P>> {
+export async function activityRun<P>(
+  options: { store?: CheckpointStore; checkpointKey?: string; tickMs?: number } = {},
+): Promise<ActivityRun<P>> {
   const actx = Context.current();
   const { store, checkpointKey } = options;
   let resume = actx.info.heartbeatDetails as P | undefined;

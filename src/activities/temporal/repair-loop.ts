@@ -9,13 +9,27 @@ import type { RepairLoopActivityInput } from './types.js';
 
 type VerifyFn = (input: VerifyInput, ctx?: RunContext<never>) => Promise<VerifyResult>;
 
-export async function fullRepairLoop(input: RepairLoopActivityInput, ctx: RunContext<RepairLoopProgress>, verify: VerifyFn): Promise<void> {
-  const progress: RepairLoopProgress = ctx.resume ?? { checked: 0, repaired: { missing: 0, extra: 0, different: 0 }, pending: 0 };
+export async function fullRepairLoop(
+  input: RepairLoopActivityInput,
+  ctx: RunContext<RepairLoopProgress>,
+  verify: VerifyFn,
+): Promise<void> {
+  const progress: RepairLoopProgress = ctx.resume ?? {
+    checked: 0,
+    repaired: { missing: 0, extra: 0, different: 0 },
+    pending: 0,
+  };
   const signal = ctx.signal;
   while (!signal?.aborted) {
     for (const table of input.tables) {
       if (signal?.aborted) break;
-      const r = await verify({ source: input.source, target: input.target, table, authoritative: input.authoritative, repair: true });
+      const r = await verify({
+        source: input.source,
+        target: input.target,
+        table,
+        authoritative: input.authoritative,
+        repair: true,
+      });
       progress.checked += r.rowsCompared;
       progress.repaired.missing += r.repaired.missing;
       progress.repaired.extra += r.repaired.extra;

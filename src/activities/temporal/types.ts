@@ -63,7 +63,11 @@ export interface MigrationActivities {
   recordSyncStart(input: { spec: SyncStreamSpec }): Promise<BinlogPosition>;
   runSync(spec: SyncStreamSpec): Promise<void>;
   syncStatus(spec: SyncStreamSpec): Promise<SyncStatus>;
-  waitForSyncPosition(input: { spec: SyncStreamSpec; position: BinlogPosition; timeoutMs: number }): Promise<{ reached: boolean; applied: BinlogPosition | null }>;
+  waitForSyncPosition(input: {
+    spec: SyncStreamSpec;
+    position: BinlogPosition;
+    timeoutMs: number;
+  }): Promise<{ reached: boolean; applied: BinlogPosition | null }>;
   splitKeyRanges(input: { source: string; table: TableSpec; ranges: number }): Promise<KeyRange[]>;
   copyTable(input: CopyActivityInput): Promise<CopyResult>;
   clearCopyCheckpoints(input: { prefix: string }): Promise<void>;

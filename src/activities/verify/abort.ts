@@ -7,7 +7,8 @@ export function abortIfNeeded(signal?: AbortSignal): void {
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+    if (signal?.aborted)
+      return reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();

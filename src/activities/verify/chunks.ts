@@ -5,7 +5,12 @@ import { keyId } from './keys.js';
 import type { TableSide } from './pair.js';
 
 /** The key n rows after `lower` on one side (the chunk's upper bound), or none: the last chunk. */
-export async function nextBoundary(side: TableSide, lower: EncodedKey | undefined, upper: EncodedKey | undefined, n: number): Promise<EncodedKey | undefined> {
+export async function nextBoundary(
+  side: TableSide,
+  lower: EncodedKey | undefined,
+  upper: EncodedKey | undefined,
+  n: number,
+): Promise<EncodedKey | undefined> {
   const where = side.key.range(lower, upper);
   const pool: mysql.Pool = side.replica ?? side.pool;
   const [rows] = await pool.query<mysql.RowDataPacket[]>(

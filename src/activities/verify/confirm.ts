@@ -19,7 +19,12 @@ export interface ConfirmOptions {
  * position with the other side once the stream has applied that position, so rows merely in flight are
  * dropped. A key counts only if it differs in every round.
  */
-export async function confirmDifferences(auth: TableSide, other: TableSide, found: Difference[], opts: ConfirmOptions): Promise<Difference[]> {
+export async function confirmDifferences(
+  auth: TableSide,
+  other: TableSide,
+  found: Difference[],
+  opts: ConfirmOptions,
+): Promise<Difference[]> {
   let pending = found;
   const rounds = opts.rounds ?? (opts.recheck ? 5 : 2);
   for (let round = 0; round < rounds && pending.length > 0; round++) {

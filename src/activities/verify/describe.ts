@@ -11,7 +11,12 @@ export interface DescribedTable extends TableInfo {
   mariadb: boolean;
 }
 
-export async function describeForVerify(pool: mysql.Pool, schema: string, table: string, key?: string[]): Promise<DescribedTable> {
+export async function describeForVerify(
+  pool: mysql.Pool,
+  schema: string,
+  table: string,
+  key?: string[],
+): Promise<DescribedTable> {
   const info = await describeTable(pool, schema, table, key);
   const [[version]] = await pool.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
   const mariadb = /mariadb/i.test(String(version.v));

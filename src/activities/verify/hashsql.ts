@@ -52,7 +52,10 @@ export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavo
     e = `(${c} + 0)`;
   } else if (t === 'decimal' || t === 'numeric') {
     // Same type: printed identically. Different scale: strip trailing fractional zeros on both sides.
-    e = col.columnType === other.columnType ? c : `IF(LOCATE('.', ${c}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${c})), ${c})`;
+    e =
+      col.columnType === other.columnType
+        ? c
+        : `IF(LOCATE('.', ${c}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${c})), ${c})`;
   } else if (t === 'float') {
     // FLOAT prints 6 significant digits (16777216 and 16777214 both print 1.67772e7): hash its exact
     // value as a DOUBLE, which prints the shortest text that round-trips.
@@ -64,7 +67,8 @@ export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavo
   } else if (SPATIAL.has(t)) {
     e = lengthPrefixed(`ST_AsBinary(${c})`);
   } else if (col.charset) {
-    const bin = col.charset === 'utf8mb4' ? `CAST(${c} AS BINARY)` : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
+    const bin =
+      col.charset === 'utf8mb4' ? `CAST(${c} AS BINARY)` : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
     e = lengthPrefixed(bin);
   } else {
     // Dates, times and anything else print deterministically for identical types.

@@ -1,5 +1,13 @@
 import type mysql from 'mysql2/promise';
-import type { EncodedKey, KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult, VerifyWindowInput } from '../contracts.js';
+import type {
+  EncodedKey,
+  KeyRange,
+  RunContext,
+  VerifyInput,
+  VerifyProgress,
+  VerifyResult,
+  VerifyWindowInput,
+} from '../contracts.js';
 import { quoteIdent } from '../db/identifiers.js';
 import { repairKeys } from '../repair/repairKeys.js';
 import { abortIfNeeded } from './abort.js';
@@ -12,7 +20,14 @@ import { Tally } from './tally.js';
 import { recheckFor, type VerifyTuning } from './verifyTable.js';
 
 /** Keys of rows whose `column` lies in [since, until), in key order, one page after `after`. */
-async function windowKeys(side: TableSide, column: string, since: string, until: string, after: EncodedKey | undefined, n: number): Promise<EncodedKey[]> {
+async function windowKeys(
+  side: TableSide,
+  column: string,
+  since: string,
+  until: string,
+  after: EncodedKey | undefined,
+  n: number,
+): Promise<EncodedKey[]> {
   const range = side.key.range(after, undefined);
   const col = quoteIdent(column, 'column');
   const [rows] = await side.pool.query<mysql.RowDataPacket[]>(
@@ -27,7 +42,11 @@ async function windowKeys(side: TableSide, column: string, since: string, until:
  * side are compared, by point lookups of their keys on both sides. Rows deleted on the authoritative side
  * leave no trace in a window: reverseScanDeletes finds those.
  */
-export async function verifyUpdatedSince(input: VerifyWindowInput, ctx: RunContext<VerifyProgress> = {}, tuning: VerifyTuning = {}): Promise<VerifyResult> {
+export async function verifyUpdatedSince(
+  input: VerifyWindowInput,
+  ctx: RunContext<VerifyProgress> = {},
+  tuning: VerifyTuning = {},
+): Promise<VerifyResult> {
   const pair = await loadPair(input, input.table);
   const { auth, other } = sides(pair, input.authoritative);
   const tally = new Tally(pair.name);
@@ -49,7 +68,13 @@ export async function verifyUpdatedSince(input: VerifyWindowInput, ctx: RunConte
       if (keys.length === 0) break;
       after = keys[keys.length - 1];
       const found = (await compareKeys(auth, other, keys)).filter((d) => !reported.has(keyId(d.key)));
-      const diffs = found.length ? await confirmDifferences(auth, other, found, { recheck, rounds: tuning.recheckRounds, signal: ctx.signal }) : [];
+      const diffs = found.length
+        ? await confirmDifferences(auth, other, found, {
+            recheck,
+            rounds: tuning.recheckRounds,
+            signal: ctx.signal,
+          })
+        : [];
       tally.chunks++;
       if (side === auth) tally.rowsCompared += keys.length;
       if (diffs.length) {
@@ -72,7 +97,11 @@ export async function verifyUpdatedSince(input: VerifyWindowInput, ctx: RunConte
  * only differing chunks are listed key by key. Finds extra rows (deleted on the authoritative side) and
  * also missing ones; value differences are not looked for (verifyTable / verifyUpdatedSince do that).
  */
-export async function reverseScanDeletes(input: VerifyInput, ctx: RunContext<VerifyProgress> = {}, tuning: VerifyTuning = {}): Promise<VerifyResult> {
+export async function reverseScanDeletes(
+  input: VerifyInput,
+  ctx: RunContext<VerifyProgress> = {},
+  tuning: VerifyTuning = {},
+): Promise<VerifyResult> {
   const pair = await loadPair(input, input.table);
   const { auth, other } = sides(pair, input.authoritative);
   const tally = new Tally(pair.name, ctx.resume);
@@ -84,10 +113,17 @@ export async function reverseScanDeletes(input: VerifyInput, ctx: RunContext<Ver
     ]);
     let rows = o.n;
     if (a.n !== o.n || a.x !== o.x) {
-      const [ar, or] = await Promise.all([hashesInRange(auth, range, auth.keyHash), hashesInRange(other, range, other.keyHash)]);
+      const [ar, or] = await Promise.all([
+        hashesInRange(auth, range, auth.keyHash),
+        hashesInRange(other, range, other.keyHash),
+      ]);
       rows = Math.max(rows, or.length);
       const found = diff(ar, or).filter((d) => d.kind !== 'different');
-      const confirmed = await confirmDifferences(auth, other, found, { recheck, rounds: tuning.recheckRounds, signal: ctx.signal });
+      const confirmed = await confirmDifferences(auth, other, found, {
+        recheck,
+        rounds: tuning.recheckRounds,
+        signal: ctx.signal,
+      });
       const diffs: Difference[] = confirmed.filter((d) => d.kind !== 'different');
       if (diffs.length) {
         tally.chunksDiffering++;

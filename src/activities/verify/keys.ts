@@ -7,7 +7,9 @@ import { decodeValue, rangeCondition, rowKey, type ColumnInfo } from '../schema/
  * equality ('a' and 'A', 'x' and 'x ' are different keys here). Numbers and their decimal text match.
  */
 export function keyId(key: EncodedKey): string {
-  return JSON.stringify(key.map((v) => (v !== null && typeof v === 'object' ? ['b', v.b64] : v === null ? null : String(v))));
+  return JSON.stringify(
+    key.map((v) => (v !== null && typeof v === 'object' ? ['b', v.b64] : v === null ? null : String(v))),
+  );
 }
 
 export interface SqlPart {
@@ -42,7 +44,10 @@ export class KeyPredicates {
   anyOf(keys: EncodedKey[]): SqlPart {
     if (keys.length === 0) return { sql: '1=0', params: [] };
     if (this.q.length === 1) {
-      return { sql: `${this.q[0]} IN (${keys.map(() => '?').join(', ')})`, params: keys.map((k) => decodeValue(k[0])) };
+      return {
+        sql: `${this.q[0]} IN (${keys.map(() => '?').join(', ')})`,
+        params: keys.map((k) => decodeValue(k[0])),
+      };
     }
     const sql = keys.map(() => `(${this.q.map((c) => `${c} = ?`).join(' AND ')})`).join(' OR ');
     return { sql: `(${sql})`, params: keys.flatMap((k) => k.map(decodeValue)) };

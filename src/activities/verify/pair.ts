@@ -53,7 +53,11 @@ export interface PairEndpoints {
 const cache = new Map<string, Promise<TablePair>>();
 
 /** Describes both sides once per process (tables are not expected to change shape during a migration). */
-export function loadPair(ep: PairEndpoints, spec: TableSpec, opts: { fresh?: boolean } = {}): Promise<TablePair> {
+export function loadPair(
+  ep: PairEndpoints,
+  spec: TableSpec,
+  opts: { fresh?: boolean } = {},
+): Promise<TablePair> {
   const id = JSON.stringify([ep, spec]);
   let p = cache.get(id);
   if (!p || opts.fresh) {
@@ -71,7 +75,12 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
   const targetSchema = resolveConnection(ep.target).database;
   const [s, t] = await Promise.all([
     describeForVerify(getPool(ep.source), sourceSchema, sourceTable, spec.key),
-    describeForVerify(getPool(ep.target), targetSchema, targetTable, spec.key ? spec.key.map((k) => spec.columnMap?.[k] ?? k) : undefined),
+    describeForVerify(
+      getPool(ep.target),
+      targetSchema,
+      targetTable,
+      spec.key ? spec.key.map((k) => spec.columnMap?.[k] ?? k) : undefined,
+    ),
   ]);
   const excluded = new Set(spec.excludeColumns ?? []);
   const map = spec.columnMap ?? {};
@@ -88,13 +97,21 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
     pairs.push({ source: sc, target: tc, json: s.jsonColumns.has(sc.name) || t.jsonColumns.has(tc.name) });
   }
   const keyNames = spec.key ?? s.key.columns;
-  if (keyNames.length === 0) throw new IncompatibleTablesError(`${spec.name}: no primary key or NOT NULL unique key on the source`);
+  if (keyNames.length === 0)
+    throw new IncompatibleTablesError(`${spec.name}: no primary key or NOT NULL unique key on the source`);
   const keyPairs = keyNames.map((k) => {
     const p = pairs.find((x) => x.source.name === k);
     if (!p) throw new IncompatibleTablesError(`${spec.name}: key column ${k} is not a compared column`);
     return p;
   });
-  const side = (which: Side, info: DescribedTable, conn: string, replica: string | undefined, schema: string, table: string): TableSide => {
+  const side = (
+    which: Side,
+    info: DescribedTable,
+    conn: string,
+    replica: string | undefined,
+    schema: string,
+    table: string,
+  ): TableSide => {
     const cols: ColumnInfo[] = pairs.map((p) => p[which]);
     return {
       side: which,
@@ -122,5 +139,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
 }
 
 export function sides(pair: TablePair, authoritative: Side): { auth: TableSide; other: TableSide } {
-  return authoritative === 'source' ? { auth: pair.source, other: pair.target } : { auth: pair.target, other: pair.source };
+  return authoritative === 'source'
+    ? { auth: pair.source, other: pair.target }
+    : { auth: pair.target, other: pair.source };
 }

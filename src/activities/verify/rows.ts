@@ -10,7 +10,12 @@ export interface ChunkAggregate {
 }
 
 /** Count + 64-bit XOR of row hashes over a key range, computed inside the server. */
-export async function aggregate(side: TableSide, range: KeyRange, pool: mysql.Pool = side.pool, hash = side.hash): Promise<ChunkAggregate> {
+export async function aggregate(
+  side: TableSide,
+  range: KeyRange,
+  pool: mysql.Pool = side.pool,
+  hash = side.hash,
+): Promise<ChunkAggregate> {
   const where = side.key.range(range.lower, range.upper);
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
     `SELECT ${aggregateExprs(hash)} FROM ${side.table} WHERE ${where.sql}`,
@@ -38,7 +43,12 @@ function toMap(side: TableSide, rows: mysql.RowDataPacket[], into: HashMap = new
 }
 
 /** Key + row hash of every row in a range (ordered by key; at most `limit` rows if given). */
-export async function hashesInRange(side: TableSide, range: KeyRange, hash = side.hash, limit?: number): Promise<RowHash[]> {
+export async function hashesInRange(
+  side: TableSide,
+  range: KeyRange,
+  hash = side.hash,
+  limit?: number,
+): Promise<RowHash[]> {
   const where = side.key.range(range.lower, range.upper);
   const [rows] = await side.pool.query<mysql.RowDataPacket[]>(
     `SELECT ${side.key.list}, ${hash} AS ${HASH_ALIAS} FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list}` +
@@ -95,7 +105,11 @@ export function diff(auth: Iterable<RowHash>, other: Iterable<RowHash>): Differe
 }
 
 /** Re-compare given keys with point lookups on both sides; returns the keys that still differ. */
-export async function compareKeys(auth: TableSide, other: TableSide, keys: EncodedKey[]): Promise<Difference[]> {
+export async function compareKeys(
+  auth: TableSide,
+  other: TableSide,
+  keys: EncodedKey[],
+): Promise<Difference[]> {
   const [a, o] = await Promise.all([hashesForKeys(auth, keys), hashesForKeys(other, keys)]);
   return diff(a.values(), o.values());
 }

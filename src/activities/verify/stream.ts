@@ -21,11 +21,16 @@ async function hashesIn(conn: mysql.PoolConnection, side: TableSide, keys: Encod
     where.params,
   );
   const wanted = new Set(keys.map(keyId));
-  return rows.map((r) => ({ key: side.key.encode(r), hash: String(r[HASH_ALIAS]) })).filter((r) => wanted.has(keyId(r.key)));
+  return rows
+    .map((r) => ({ key: side.key.encode(r), hash: String(r[HASH_ALIAS]) }))
+    .filter((r) => wanted.has(keyId(r.key)));
 }
 
 /** The authoritative rows as of one binlog position P (MariaDB: the consistent snapshot's exact position). */
-async function authAt(auth: TableSide, keys: EncodedKey[]): Promise<{ position?: BinlogPosition; rows: RowHash[] }> {
+async function authAt(
+  auth: TableSide,
+  keys: EncodedKey[],
+): Promise<{ position?: BinlogPosition; rows: RowHash[] }> {
   const conn = await auth.pool.getConnection();
   try {
     await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
@@ -34,7 +39,10 @@ async function authAt(auth: TableSide, keys: EncodedKey[]): Promise<{ position?:
     const file = get('binlog_snapshot_file');
     const rows = await hashesIn(conn, auth, keys);
     await conn.commit();
-    return { position: file ? { file: String(file), pos: Number(get('binlog_snapshot_position')) } : undefined, rows };
+    return {
+      position: file ? { file: String(file), pos: Number(get('binlog_snapshot_position')) } : undefined,
+      rows,
+    };
   } finally {
     conn.release();
   }
@@ -62,7 +70,14 @@ async function sinkFrozen(other: TableSide, stream: string, keys: EncodedKey[]):
  * milliseconds instead of the whole replication lag, so even rows rewritten many times a second converge
  * within a few rounds. Without a snapshot position (MySQL), the head position is used.
  */
-export function streamRecheck(stream: string, ep: { source: string; target: string }, authoritative: Side, auth: TableSide, other: TableSide, timeoutMs = 120_000): Recheck {
+export function streamRecheck(
+  stream: string,
+  ep: { source: string; target: string },
+  authoritative: Side,
+  auth: TableSide,
+  other: TableSide,
+  timeoutMs = 120_000,
+): Recheck {
   const from = authoritative === 'source' ? ep.source : ep.target;
   const to = authoritative === 'source' ? ep.target : ep.source;
   return async (keys, signal) => {

@@ -14,7 +14,10 @@ export class Tally {
   lastKey?: EncodedKey;
   private readonly started = Date.now();
 
-  constructor(readonly table: string, resume?: VerifyProgress) {
+  constructor(
+    readonly table: string,
+    resume?: VerifyProgress,
+  ) {
     if (resume && resume.table === table) {
       this.rowsCompared = resume.rowsCompared;
       this.chunks = resume.chunks;

@@ -18,8 +18,16 @@ export interface VerifyTuning {
   stats?: { transient: number; drilled: number };
 }
 
-export function recheckFor(input: VerifyInput, tuning: VerifyTuning, auth: TableSide, other: TableSide): Recheck | undefined {
-  return tuning.recheck ?? (input.stream ? streamRecheck(input.stream, input, input.authoritative, auth, other) : undefined);
+export function recheckFor(
+  input: VerifyInput,
+  tuning: VerifyTuning,
+  auth: TableSide,
+  other: TableSide,
+): Recheck | undefined {
+  return (
+    tuning.recheck ??
+    (input.stream ? streamRecheck(input.stream, input, input.authoritative, auth, other) : undefined)
+  );
 }
 
 /**
@@ -29,7 +37,11 @@ export function recheckFor(input: VerifyInput, tuning: VerifyTuning, auth: Table
  * row hash), differences re-checked by point lookups (after the CDC stream caught up, when there is one)
  * and, with input.repair, repaired from a fresh, locked read of the authoritative side.
  */
-export async function verifyTable(input: VerifyInput, ctx: RunContext<VerifyProgress> = {}, tuning: VerifyTuning = {}): Promise<VerifyResult> {
+export async function verifyTable(
+  input: VerifyInput,
+  ctx: RunContext<VerifyProgress> = {},
+  tuning: VerifyTuning = {},
+): Promise<VerifyResult> {
   const pair = await loadPair(input, input.table);
   const { auth, other } = sides(pair, input.authoritative);
   const tally = new Tally(pair.name, ctx.resume);
@@ -37,7 +49,10 @@ export async function verifyTable(input: VerifyInput, ctx: RunContext<VerifyProg
   const useReplica = Boolean(auth.replica ?? other.replica);
 
   const chunk = async (range: KeyRange): Promise<void> => {
-    let [a, o] = await Promise.all([aggregate(auth, range, auth.replica), aggregate(other, range, other.replica)]);
+    let [a, o] = await Promise.all([
+      aggregate(auth, range, auth.replica),
+      aggregate(other, range, other.replica),
+    ]);
     if ((a.n !== o.n || a.x !== o.x) && useReplica) {
       // Replicas disagree: they may lag; only the primaries decide.
       [a, o] = await Promise.all([aggregate(auth, range), aggregate(other, range)]);
@@ -47,7 +62,11 @@ export async function verifyTable(input: VerifyInput, ctx: RunContext<VerifyProg
       const [ar, or] = await Promise.all([hashesInRange(auth, range), hashesInRange(other, range)]);
       rows = Math.max(rows, ar.length);
       const found = diff(ar, or);
-      const diffs = await confirmDifferences(auth, other, found, { recheck, rounds: tuning.recheckRounds, signal: ctx.signal });
+      const diffs = await confirmDifferences(auth, other, found, {
+        recheck,
+        rounds: tuning.recheckRounds,
+        signal: ctx.signal,
+      });
       if (tuning.stats) {
         tuning.stats.drilled++;
         tuning.stats.transient += found.length - diffs.length;
