@@ -5,7 +5,13 @@
 import * as wf from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/temporal/types.js';
-import type { BinlogPosition, SyncStreamSpec, SwitchChange, VerifyResult } from '../activities/contracts.js';
+import type {
+  BinlogPosition,
+  SwitchChange,
+  Switches,
+  SyncStreamSpec,
+  VerifyResult,
+} from '../activities/contracts.js';
 import {
   COMMANDS,
   DEFAULT_TASK_QUEUE,
@@ -64,6 +70,8 @@ class MigrationRun {
     { key: string; scope: wf.CancellationScope; done: Promise<void> }
   >();
   private loopsSuspended = false;
+  /** updatedAt of the switches this run last wrote: tells a re-created hash from ours. */
+  private switchesUpdatedAt: string | null = null;
   private reconciling = false;
   private published = '';
   private readonly heartbeat: string;
@@ -372,12 +380,21 @@ class MigrationRun {
 
   // ---- switches -----------------------------------------------------------------------------------------
 
+  /**
+   * Always writes the FULL desired state (not just the changed field): if Redis lost the switches, a
+   * partial change would re-create them from defaults (e.g. SOURCE_ONLY at 50 % reads).
+   */
   private async setSwitches(change: SwitchChange, why: string): Promise<void> {
+    const full: SwitchChange = {
+      writeMode: change.writeMode ?? this.s.switches.writeMode,
+      readPercent: change.readPercent ?? this.s.switches.readPercent,
+    };
     const sw = await this.short(
       'setSwitches',
-      { migrationId: this.plan.id, change, by: `workflow:${migrationWorkflowId(this.plan.id)}` },
+      { migrationId: this.plan.id, change: full, by: `workflow:${migrationWorkflowId(this.plan.id)}` },
       why,
     );
+    this.switchesUpdatedAt = sw.updatedAt;
     this.s.switches = {
       writeMode: sw.writeMode,
       readPercent: sw.readPercent,
@@ -403,6 +420,42 @@ class MigrationRun {
       );
     }
     this.changed();
+  }
+
+  /**
+   * The workflow, not Redis, is the source of truth for the switches. Redis can lose them (a restart
+   * without persistence, a failover); routers keep serving with their last known switches meanwhile.
+   * Setting the full desired state is a no-op while Redis holds it, and re-creates it otherwise; the
+   * routers then follow and acknowledge it again.
+   */
+  private async reconcileSwitches(): Promise<void> {
+    const want = this.s.switches;
+    let sw: Switches;
+    try {
+      sw = await this.short(
+        'setSwitches',
+        {
+          migrationId: this.plan.id,
+          change: { writeMode: want.writeMode, readPercent: want.readPercent },
+          by: `workflow:${migrationWorkflowId(this.plan.id)}`,
+        },
+        'check the switches in Redis',
+      );
+    } catch (err) {
+      pushWarning(this.s, nowIso(), `could not check the switches in Redis: ${errMessage(err)}`);
+      return;
+    }
+    // After continue-as-new this run has not written the switches yet: the version alone decides.
+    if (sw.version === want.version && (this.switchesUpdatedAt ?? sw.updatedAt) === sw.updatedAt) {
+      this.switchesUpdatedAt = sw.updatedAt;
+      return;
+    }
+    pushWarning(
+      this.s,
+      nowIso(),
+      `switches in Redis were lost or changed (v${want.version} -> v${sw.version}); re-applied ${want.writeMode}, ${want.readPercent}% reads on target`,
+    );
+    await this.setSwitches({}, 're-apply the switches and wait for router acks');
   }
 
   // ---- verification ------------------------------------------------------------------------------------
@@ -470,6 +523,7 @@ class MigrationRun {
       case 'PRECHECK': {
         this.doing('initialising switches');
         const sw = await this.short('initSwitches', { migrationId: p.id }, 'initialise switches');
+        this.switchesUpdatedAt = sw.updatedAt;
         s.switches = {
           writeMode: sw.writeMode,
           readPercent: sw.readPercent,
@@ -932,6 +986,7 @@ class MigrationRun {
       }
       if (!isGated(next) && !manual && !s.paused) break;
       if (this.shouldContinueAsNew()) break;
+      await this.reconcileSwitches();
       if (auto || s.loops.forwardSync || s.loops.reverseSync) {
         let lag: number | null = null;
         try {
