@@ -56,6 +56,21 @@ export function isDual(mode: WriteMode): boolean {
 
 export const other = (side: Side): Side => (side === 'source' ? 'target' : 'source');
 
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN',
+]);
+
+/** The server could not be reached or went away (as opposed to an error in the statement). */
+function isConnectionError(err: unknown): boolean {
+  const e = err as { fatal?: boolean; code?: string };
+  return e?.fatal === true || (typeof e?.code === 'string' && CONNECTION_ERRORS.has(e.code));
+}
+
 /**
  * A mysql2-pool-compatible object that obeys the migration's switches. See README.md.
  */
@@ -337,7 +352,22 @@ export class Router {
     const s = this.follower.switches;
     const side: Side =
       migrated && readsTarget(s.readPercent, routingKey, this.migrationId) ? 'target' : 'source';
-    if (!s.shadowRead || !migrated) return this.direct(method, call, side, 'read');
+    if (!s.shadowRead || !migrated) {
+      try {
+        return await this.direct(method, call, side, 'read');
+      } catch (err) {
+        // While dual writing both sides are complete: a side that is down does not fail the read.
+        if (!migrated || !isDual(s.writeMode) || !isConnectionError(err)) throw err;
+        this.counters.readFallbacks++;
+        this.emit({
+          type: 'read-fallback',
+          sql: call.options.sql.slice(0, 200),
+          failed: side,
+          error: (err as Error).message,
+        });
+        return this.direct(method, call, other(side), 'read');
+      }
+    }
     const primary = this.pools[side][method](call.options);
     const shadowSide = other(side);
     const shadow = this.pools[shadowSide][method](call.options);

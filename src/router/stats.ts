@@ -17,6 +17,8 @@ export interface RouterStats {
   shadowReads: number;
   shadowMismatches: number;
   shadowErrors: number;
+  /** Reads that failed on one side with a connection error and were answered by the other (dual modes only). */
+  readFallbacks: number;
   /** Statements the parser did not understand (sent to the authoritative side only). */
   unparsed: number;
   transactions: number;
@@ -32,6 +34,7 @@ export type RouterEvent =
   | { type: 'table-level-repair'; table: string; op: RepairOp; reason: string }
   | { type: 'shadow-mismatch'; sql: string; primary: Side; primaryRows: number; shadowRows: number }
   | { type: 'shadow-error'; sql: string; side: Side; error: string }
+  | { type: 'read-fallback'; sql: string; failed: Side; error: string }
   | { type: 'unparsed'; sql: string }
   | { type: 'repair-log-error'; error: string; pending: number }
   | { type: 'redis'; state: 'connected' | 'disconnected'; error?: string };
@@ -48,6 +51,7 @@ export function emptyStats(): RouterStats {
     shadowReads: 0,
     shadowMismatches: 0,
     shadowErrors: 0,
+    readFallbacks: 0,
     unparsed: 0,
     transactions: 0,
     switchVersion: 0,

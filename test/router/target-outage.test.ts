@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ResultSetHeader } from 'mysql2/promise';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { RepairStream, SwitchStore } from '../../src/switches/index.js';
 import type { Router, RouterEvent } from '../../src/router/index.js';
@@ -67,6 +67,17 @@ test('DUAL_SOURCE_FIRST with the target down: every request succeeds and every m
   await conn.commit();
   conn.release();
   const elapsed = Date.now() - started;
+
+  // Reads routed to the target (100 %) are answered by the source while the target is down.
+  await setSwitches(store, ID, { readPercent: 100 }, [router]);
+  for (let i = 0; i < 5; i++) {
+    const [rows] = await router.query<RowDataPacket[]>('SELECT qty FROM items WHERE id = ?', [id('upd')]);
+    assert.equal(String(rows[0].qty), '100');
+  }
+  assert.equal(router.stats().readFallbacks, 5);
+  assert.equal(router.stats().reads.source, 5);
+  assert.ok(events.some((e) => e.type === 'read-fallback' && e.failed === 'target'));
+  await setSwitches(store, ID, { readPercent: 0 }, [router]);
 
   await router.flush();
   const entries = await new RepairStream(store.redis, ID).read({ count: 1000 });
