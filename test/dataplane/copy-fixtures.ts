@@ -3,15 +3,29 @@ import type mysql from 'mysql2/promise';
 import { startStack, type Stack, APP_DATABASE } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 
-export async function startPair(): Promise<Stack> {
-  const stack = await startStack({ redis: false });
+export async function startPair(options: { redis?: boolean } = {}): Promise<Stack> {
+  const stack = await startStack({ redis: options.redis ?? false });
   Object.assign(process.env, stack.env);
   return stack;
 }
 
-export async function stopPair(stack: Stack | undefined): Promise<void> {
+/** Closes the data plane's pools and the given connections, then stops the stack. */
+export async function stopPair(
+  stack: Stack | undefined,
+  ...connections: (mysql.Connection | undefined)[]
+): Promise<void> {
   await closePools();
+  for (const c of connections) await c?.end();
   await stack?.stop();
+}
+
+/** Root connections to both sides' app database, kept for a whole file (pass them to stopPair). */
+export async function rootConnections(
+  stack: Stack,
+): Promise<{ src: mysql.Connection; tgt: mysql.Connection }> {
+  const src = await stack.source.rootConnection(APP_DATABASE);
+  const tgt = await stack.target.rootConnection(APP_DATABASE);
+  return { src, tgt };
 }
 
 /** Runs statements as root on one side's app database. */

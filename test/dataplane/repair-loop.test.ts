@@ -2,12 +2,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
-import { startStack, type Stack } from '../../scripts/localstack/index.js';
-import { closePools } from '../../src/activities/db/connections.js';
+import type { Stack } from '../../scripts/localstack/index.js';
 import { runRepairLoop } from '../../src/activities/repair/index.js';
 import { verifyTable } from '../../src/activities/verify/index.js';
 import { RepairStream } from '../../src/switches/index.js';
 import type { RepairLoopInput, RepairLoopProgress, Side } from '../../src/activities/contracts.js';
+import { rootConnections, startPair, stopPair } from './copy-fixtures.js';
 
 let stack: Stack;
 let src: mysql.Connection;
@@ -15,10 +15,8 @@ let tgt: mysql.Connection;
 let redis: Redis;
 
 before(async () => {
-  stack = await startStack();
-  Object.assign(process.env, stack.env);
-  src = await stack.source.rootConnection('app');
-  tgt = await stack.target.rootConnection('app');
+  stack = await startPair({ redis: true });
+  ({ src, tgt } = await rootConnections(stack));
   redis = new Redis(stack.redis.url);
   for (const c of [src, tgt]) {
     await c.query('CREATE TABLE loopt (id BIGINT UNSIGNED PRIMARY KEY, v VARCHAR(20), b VARBINARY(4))');
@@ -28,10 +26,7 @@ before(async () => {
 
 after(async () => {
   redis?.disconnect();
-  await closePools();
-  await src?.end();
-  await tgt?.end();
-  await stack?.stop();
+  await stopPair(stack, src, tgt);
 });
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 15_000): Promise<void> {

@@ -1,28 +1,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type mysql from 'mysql2/promise';
-import { startStack, type Stack } from '../../scripts/localstack/index.js';
-import { closePools } from '../../src/activities/db/connections.js';
+import type { Stack } from '../../scripts/localstack/index.js';
 import { verifyTable } from '../../src/activities/verify/verifyTable.js';
 import type { VerifyInput, VerifyProgress } from '../../src/activities/contracts.js';
+import { rootConnections, startPair, stopPair } from './copy-fixtures.js';
 
 let stack: Stack;
 let src: mysql.Connection;
 let tgt: mysql.Connection;
 
 before(async () => {
-  stack = await startStack({ redis: false });
-  Object.assign(process.env, stack.env);
-  src = await stack.source.rootConnection('app');
-  tgt = await stack.target.rootConnection('app');
+  stack = await startPair();
+  ({ src, tgt } = await rootConnections(stack));
 });
 
-after(async () => {
-  await closePools();
-  await src?.end();
-  await tgt?.end();
-  await stack?.stop();
-});
+after(() => stopPair(stack, src, tgt));
 
 async function both(sql: string): Promise<void> {
   await src.query(sql);

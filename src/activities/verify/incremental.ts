@@ -9,15 +9,11 @@ import type {
   VerifyWindowInput,
 } from '../contracts.js';
 import { quoteIdent } from '../db/identifiers.js';
-import { repairKeys } from '../repair/repairKeys.js';
 import { abortIfNeeded } from './abort.js';
-import { walkChunks } from './chunks.js';
-import { confirmDifferences } from './confirm.js';
 import { keyId } from './keys.js';
-import { loadPair, sides, type TableSide } from './pair.js';
+import type { TableSide } from './pair.js';
 import { aggregate, compareKeys, diff, hashesInRange, type Difference } from './rows.js';
-import { Tally } from './tally.js';
-import { recheckFor, type VerifyTuning } from './verifyTable.js';
+import { openRun, type VerifyTuning } from './run.js';
 
 /** Keys of rows whose `column` lies in [since, until), in key order, one page after `after`. */
 async function windowKeys(
@@ -47,10 +43,7 @@ export async function verifyUpdatedSince(
   ctx: RunContext<VerifyProgress> = {},
   tuning: VerifyTuning = {},
 ): Promise<VerifyResult> {
-  const pair = await loadPair(input, input.table);
-  const { auth, other } = sides(pair, input.authoritative);
-  const tally = new Tally(pair.name);
-  const recheck = recheckFor(input, tuning, auth, other);
+  const { pair, auth, other, tally, confirm, record } = await openRun(input, ctx, tuning, false);
   const colPair = pair.pairs.find((p) => p.source.name === input.column);
   if (!colPair) throw new Error(`${pair.name}: ${input.column} is not a compared column`);
   let until = input.until;
@@ -68,21 +61,11 @@ export async function verifyUpdatedSince(
       if (keys.length === 0) break;
       after = keys[keys.length - 1];
       const found = (await compareKeys(auth, other, keys)).filter((d) => !reported.has(keyId(d.key)));
-      const diffs = found.length
-        ? await confirmDifferences(auth, other, found, {
-            recheck,
-            rounds: tuning.recheckRounds,
-            signal: ctx.signal,
-          })
-        : [];
+      const diffs = found.length ? await confirm(found) : [];
       tally.chunks++;
       if (side === auth) tally.rowsCompared += keys.length;
-      if (diffs.length) {
-        tally.chunksDiffering++;
-        for (const d of diffs) reported.add(keyId(d.key));
-        tally.addDifferences(diffs);
-        if (input.repair) tally.addRepaired(await repairKeys(auth, other, diffs));
-      }
+      for (const d of diffs) reported.add(keyId(d.key));
+      await record(diffs);
       if (side === auth) tally.lastKey = after;
       ctx.progress?.(tally.progress());
       if (keys.length < pair.chunkSize) break;
@@ -102,10 +85,7 @@ export async function reverseScanDeletes(
   ctx: RunContext<VerifyProgress> = {},
   tuning: VerifyTuning = {},
 ): Promise<VerifyResult> {
-  const pair = await loadPair(input, input.table);
-  const { auth, other } = sides(pair, input.authoritative);
-  const tally = new Tally(pair.name, ctx.resume);
-  const recheck = recheckFor(input, tuning, auth, other);
+  const { pair, auth, other, tally, confirm, record, walk } = await openRun(input, ctx, tuning, true);
   const chunk = async (range: KeyRange): Promise<void> => {
     const [a, o] = await Promise.all([
       aggregate(auth, range, auth.replica, auth.keyHash),
@@ -119,33 +99,12 @@ export async function reverseScanDeletes(
       ]);
       rows = Math.max(rows, or.length);
       const found = diff(ar, or).filter((d) => d.kind !== 'different');
-      const confirmed = await confirmDifferences(auth, other, found, {
-        recheck,
-        rounds: tuning.recheckRounds,
-        signal: ctx.signal,
-      });
-      const diffs: Difference[] = confirmed.filter((d) => d.kind !== 'different');
-      if (diffs.length) {
-        tally.chunksDiffering++;
-        tally.addDifferences(diffs);
-        if (input.repair) tally.addRepaired(await repairKeys(auth, other, diffs));
-      }
+      const diffs: Difference[] = (await confirm(found)).filter((d) => d.kind !== 'different');
+      await record(diffs);
     }
     tally.chunks++;
     tally.rowsCompared += rows;
   };
-  await walkChunks({
-    driver: other,
-    range: input.range,
-    after: tally.lastKey,
-    chunkSize: Math.max(pair.chunkSize, 5000),
-    concurrency: tuning.concurrency ?? 2,
-    signal: ctx.signal,
-    chunk,
-    done: (upper) => {
-      if (upper) tally.lastKey = upper;
-      ctx.progress?.(tally.progress());
-    },
-  });
+  await walk(other, Math.max(pair.chunkSize, 5000), chunk);
   return tally.result();
 }

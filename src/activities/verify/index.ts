@@ -1,3 +1,4 @@
 // Verification: full chunked compare, incremental windows, reverse scans for deletes (see README.md).
-export { verifyTable, type VerifyTuning } from './verifyTable.js';
+export { verifyTable } from './verifyTable.js';
+export type { VerifyTuning } from './run.js';
 export { verifyUpdatedSince, reverseScanDeletes } from './incremental.js';

@@ -43,28 +43,22 @@ export class Tally {
   }
 
   progress(): VerifyProgress {
-    return {
-      table: this.table,
-      lastKey: this.lastKey,
-      rowsCompared: this.rowsCompared,
-      chunks: this.chunks,
-      chunksDiffering: this.chunksDiffering,
-      mismatches: { ...this.mismatches },
-      repaired: { ...this.repaired },
-      sampleKeys: [...this.sampleKeys],
-    };
+    return { table: this.table, lastKey: this.lastKey, ...this.counts() };
   }
 
   result(): VerifyResult {
+    return { table: this.table, ...this.counts(), durationMs: Date.now() - this.started };
+  }
+
+  /** A copy of the counters (what progress and result share). */
+  private counts(): Omit<VerifyResult, 'table' | 'durationMs'> {
     return {
-      table: this.table,
       rowsCompared: this.rowsCompared,
       chunks: this.chunks,
       chunksDiffering: this.chunksDiffering,
       mismatches: { ...this.mismatches },
       repaired: { ...this.repaired },
       sampleKeys: [...this.sampleKeys],
-      durationMs: Date.now() - this.started,
     };
   }
 }

@@ -1,34 +1,6 @@
 import type { KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult } from '../contracts.js';
-import { repairKeys } from '../repair/repairKeys.js';
-import { walkChunks } from './chunks.js';
-import { confirmDifferences } from './confirm.js';
-import { loadPair, sides, type TableSide } from './pair.js';
 import { aggregate, diff, hashesInRange } from './rows.js';
-import { streamRecheck, type Recheck } from './stream.js';
-import { Tally } from './tally.js';
-
-export interface VerifyTuning {
-  /** Chunks compared at once (default 2). */
-  concurrency?: number;
-  /** Re-check rounds for differing rows (default 3 with a stream, else 2). */
-  recheckRounds?: number;
-  /** Overrides the lag-aware re-check (tests). */
-  recheck?: Recheck;
-  /** Filled in: rows that differed at first sight but converged on re-check (lag), chunks drilled into. */
-  stats?: { transient: number; drilled: number };
-}
-
-export function recheckFor(
-  input: VerifyInput,
-  tuning: VerifyTuning,
-  auth: TableSide,
-  other: TableSide,
-): Recheck | undefined {
-  return (
-    tuning.recheck ??
-    (input.stream ? streamRecheck(input.stream, input, input.authoritative, auth, other) : undefined)
-  );
-}
+import { openRun, type VerifyTuning } from './run.js';
 
 /**
  * Full verification of one table (or key range): chunk by chunk over the authoritative side's key, an
@@ -42,10 +14,7 @@ export async function verifyTable(
   ctx: RunContext<VerifyProgress> = {},
   tuning: VerifyTuning = {},
 ): Promise<VerifyResult> {
-  const pair = await loadPair(input, input.table);
-  const { auth, other } = sides(pair, input.authoritative);
-  const tally = new Tally(pair.name, ctx.resume);
-  const recheck = recheckFor(input, tuning, auth, other);
+  const { pair, auth, other, tally, confirm, record, walk } = await openRun(input, ctx, tuning, true);
   const useReplica = Boolean(auth.replica ?? other.replica);
 
   const chunk = async (range: KeyRange): Promise<void> => {
@@ -62,37 +31,17 @@ export async function verifyTable(
       const [ar, or] = await Promise.all([hashesInRange(auth, range), hashesInRange(other, range)]);
       rows = Math.max(rows, ar.length);
       const found = diff(ar, or);
-      const diffs = await confirmDifferences(auth, other, found, {
-        recheck,
-        rounds: tuning.recheckRounds,
-        signal: ctx.signal,
-      });
+      const diffs = await confirm(found);
       if (tuning.stats) {
         tuning.stats.drilled++;
         tuning.stats.transient += found.length - diffs.length;
       }
-      if (diffs.length > 0) {
-        tally.chunksDiffering++;
-        tally.addDifferences(diffs);
-        if (input.repair) tally.addRepaired(await repairKeys(auth, other, diffs));
-      }
+      await record(diffs);
     }
     tally.chunks++;
     tally.rowsCompared += rows;
   };
 
-  await walkChunks({
-    driver: auth,
-    range: input.range,
-    after: tally.lastKey,
-    chunkSize: pair.chunkSize,
-    concurrency: tuning.concurrency ?? 2,
-    signal: ctx.signal,
-    chunk,
-    done: (upper) => {
-      if (upper) tally.lastKey = upper;
-      ctx.progress?.(tally.progress());
-    },
-  });
+  await walk(auth, pair.chunkSize, chunk);
   return tally.result();
 }
