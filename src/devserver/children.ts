@@ -242,6 +242,47 @@ function applyParentClosePolicy(engine: Engine, exec: ExecutionState): void {
   }
 }
 
+/** An external command (RequestCancel / Signal) waiting to reach its target. */
+interface ExternalCommand {
+  ns: string;
+  target: { workflowId: string; runId: string };
+  initiatedEventId: number;
+  completedEventId: number;
+  control: string | null | undefined;
+  /** The failure event recorded when the target is not running: type, attributes key, cause. */
+  failed: { eventType: number; key: string; cause: number };
+}
+
+/**
+ * After this task: applies `deliver` to the running target (it records the success event), or records
+ * the NOT_FOUND failure event when there is none; then schedules a workflow task for the sender.
+ */
+function deliverExternal(
+  engine: Engine,
+  exec: ExecutionState,
+  cmd: ExternalCommand,
+  deliver: (target: ExecutionState) => void,
+): void {
+  later(() => {
+    if (!engine.isRunning(exec)) return;
+    const t = findTarget(engine, cmd.ns, cmd.target.workflowId, cmd.target.runId);
+    if (t) {
+      deliver(t);
+    } else {
+      recordExternal(exec, cmd.failed.eventType, cmd.failed.key, {
+        cause: cmd.failed.cause,
+        workflowTaskCompletedEventId: cmd.completedEventId,
+        namespace: cmd.ns,
+        workflowExecution: cmd.target,
+        initiatedEventId: cmd.initiatedEventId,
+        control: cmd.control,
+      });
+    }
+    engine.scheduleWft(exec);
+    engine.changed(exec);
+  });
+}
+
 export function requestCancelExternal(
   engine: Engine,
   exec: ExecutionState,
@@ -263,44 +304,30 @@ export function requestCancelExternal(
       reason: attrs.reason,
     },
   );
-  later(() => {
-    if (!engine.isRunning(exec)) return;
-    const t = findTarget(engine, ns, target.workflowId, target.runId);
-    if (t) {
-      engine.requestCancel(t, attrs.reason ?? '', '', {
+  const failed = {
+    eventType: EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    key: 'requestCancelExternalWorkflowExecutionFailedEventAttributes',
+    cause:
+      E.CancelExternalWorkflowExecutionFailedCause
+        .CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+  };
+  const cmd = { ns, target, initiatedEventId, completedEventId, control: attrs.control, failed };
+  deliverExternal(engine, exec, cmd, (t) => {
+    engine.requestCancel(t, attrs.reason ?? '', '', {
+      initiatedEventId,
+      workflowId: exec.workflowId,
+      runId: exec.runId,
+    });
+    recordExternal(
+      exec,
+      EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+      'externalWorkflowExecutionCancelRequestedEventAttributes',
+      {
         initiatedEventId,
-        workflowId: exec.workflowId,
-        runId: exec.runId,
-      });
-      recordExternal(
-        exec,
-        EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-        'externalWorkflowExecutionCancelRequestedEventAttributes',
-        {
-          initiatedEventId,
-          namespace: ns,
-          workflowExecution: { workflowId: t.workflowId, runId: t.runId },
-        },
-      );
-    } else {
-      recordExternal(
-        exec,
-        EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-        'requestCancelExternalWorkflowExecutionFailedEventAttributes',
-        {
-          cause:
-            E.CancelExternalWorkflowExecutionFailedCause
-              .CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-          workflowTaskCompletedEventId: completedEventId,
-          namespace: ns,
-          workflowExecution: target,
-          initiatedEventId,
-          control: attrs.control,
-        },
-      );
-    }
-    engine.scheduleWft(exec);
-    engine.changed(exec);
+        namespace: ns,
+        workflowExecution: { workflowId: t.workflowId, runId: t.runId },
+      },
+    );
   });
 }
 
@@ -327,43 +354,29 @@ export function signalExternal(
       header: attrs.header,
     },
   );
-  later(() => {
-    if (!engine.isRunning(exec)) return;
-    const t = findTarget(engine, ns, target.workflowId, target.runId);
-    if (t) {
-      engine.signal(t, attrs.signalName ?? '', attrs.input, attrs.header, '', {
-        workflowId: exec.workflowId,
-        runId: exec.runId,
-      });
-      recordExternal(
-        exec,
-        EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-        'externalWorkflowExecutionSignaledEventAttributes',
-        {
-          initiatedEventId,
-          namespace: ns,
-          workflowExecution: { workflowId: t.workflowId, runId: t.runId },
-          control: attrs.control,
-        },
-      );
-    } else {
-      recordExternal(
-        exec,
-        EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-        'signalExternalWorkflowExecutionFailedEventAttributes',
-        {
-          cause:
-            E.SignalExternalWorkflowExecutionFailedCause
-              .SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-          workflowTaskCompletedEventId: completedEventId,
-          namespace: ns,
-          workflowExecution: target,
-          initiatedEventId,
-          control: attrs.control,
-        },
-      );
-    }
-    engine.scheduleWft(exec);
-    engine.changed(exec);
+  const failed = {
+    eventType: EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    key: 'signalExternalWorkflowExecutionFailedEventAttributes',
+    cause:
+      E.SignalExternalWorkflowExecutionFailedCause
+        .SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+  };
+  const cmd = { ns, target, initiatedEventId, completedEventId, control: attrs.control, failed };
+  deliverExternal(engine, exec, cmd, (t) => {
+    engine.signal(t, attrs.signalName ?? '', attrs.input, attrs.header, '', {
+      workflowId: exec.workflowId,
+      runId: exec.runId,
+    });
+    recordExternal(
+      exec,
+      EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+      'externalWorkflowExecutionSignaledEventAttributes',
+      {
+        initiatedEventId,
+        namespace: ns,
+        workflowExecution: { workflowId: t.workflowId, runId: t.runId },
+        control: attrs.control,
+      },
+    );
   });
 }

@@ -156,28 +156,16 @@ export class Engine {
     const curRun = this.current.get(wfKey(ns, workflowId));
     const cur = curRun ? this.executions.get(execKey(ns, workflowId, curRun)) : undefined;
     if (cur && !extras.continuedFrom) {
+      const signalExisting = (sig: NonNullable<StartExtras['signal']>) =>
+        this.signal(cur, sig.name, sig.input, sig.header, sig.identity ?? '');
       if (cur.requestIds.includes(requestId)) {
-        if (extras.signal && this.isRunning(cur))
-          this.signal(
-            cur,
-            extras.signal.name,
-            extras.signal.input,
-            extras.signal.header,
-            extras.signal.identity ?? '',
-          );
+        if (extras.signal && this.isRunning(cur)) signalExisting(extras.signal);
         return { runId: cur.runId, started: true, exec: cur };
       }
       if (this.isRunning(cur)) {
         const conflict = req.workflowIdConflictPolicy ?? 0;
         if (conflict === E.WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) {
-          if (extras.signal)
-            this.signal(
-              cur,
-              extras.signal.name,
-              extras.signal.input,
-              extras.signal.header,
-              extras.signal.identity ?? '',
-            );
+          if (extras.signal) signalExisting(extras.signal);
           return { runId: cur.runId, started: false, exec: cur };
         }
         if (

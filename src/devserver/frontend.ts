@@ -22,10 +22,13 @@ const E = api.enums.v1;
 
 export const SERVER_VERSION = '1.28.0';
 
-function tokenOf(t: Uint8Array | null | undefined, kind: TaskToken['k']): TaskToken {
+function tokenOf<K extends TaskToken['k']>(
+  t: Uint8Array | null | undefined,
+  kind: K,
+): Extract<TaskToken, { k: K }> {
   const token = decodeToken(t);
   if (token.k !== kind) throw invalidArgument('Task token of the wrong kind.');
-  return token;
+  return token as Extract<TaskToken, { k: K }>;
 }
 
 export function workflowServiceHandlers(engine: Engine): HandlerMap {
@@ -35,6 +38,22 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     return name;
   };
   const emptyWorkflowPoll = {};
+  /** The started activity a task token names (RespondActivityTask*, RecordActivityTaskHeartbeat). */
+  const startedByToken = (taskToken: Uint8Array | null | undefined) =>
+    findStarted(engine, { token: tokenOf(taskToken, 'act') });
+  /** The started activity a *ById request names. */
+  const startedById = (req: {
+    namespace?: string | null;
+    workflowId?: string | null;
+    runId?: string | null;
+    activityId?: string | null;
+  }) =>
+    findStarted(engine, {
+      ns: nsOf(req.namespace),
+      workflowId: req.workflowId ?? '',
+      runId: req.runId,
+      activityId: req.activityId ?? '',
+    });
 
   const handlers = {
     async GetSystemInfo() {
@@ -294,14 +313,12 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       req: temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest,
     ) {
       const token = tokenOf(req.taskToken, 'wft');
-      if (token.k !== 'wft') throw invalidArgument('bad token');
       completeWorkflowTask(engine, token, req);
       return {};
     },
 
     async RespondWorkflowTaskFailed(req: temporal.api.workflowservice.v1.IRespondWorkflowTaskFailedRequest) {
       const token = tokenOf(req.taskToken, 'wft');
-      if (token.k !== 'wft') throw invalidArgument('bad token');
       const exec = engine.taskFor(token);
       engine.failWft(exec, req.cause ?? 0, req.failure, req.identity ?? '');
       return {};
@@ -309,7 +326,6 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
 
     async RespondQueryTaskCompleted(req: temporal.api.workflowservice.v1.IRespondQueryTaskCompletedRequest) {
       const token = tokenOf(req.taskToken, 'query');
-      if (token.k !== 'query') throw invalidArgument('bad token');
       engine.interactions.respondQueryTask(token.qid, req);
       return {};
     },
@@ -330,30 +346,21 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async RecordActivityTaskHeartbeat(
       req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatRequest,
     ) {
-      const token = tokenOf(req.taskToken, 'act');
-      if (token.k !== 'act') throw invalidArgument('bad token');
-      const { exec, act } = findStarted(engine, { token });
+      const { exec, act } = startedByToken(req.taskToken);
       return { ...heartbeat(engine, exec, act, req.details), activityPaused: false, activityReset: false };
     },
 
     async RecordActivityTaskHeartbeatById(
       req: temporal.api.workflowservice.v1.IRecordActivityTaskHeartbeatByIdRequest,
     ) {
-      const { exec, act } = findStarted(engine, {
-        ns: nsOf(req.namespace),
-        workflowId: req.workflowId ?? '',
-        runId: req.runId,
-        activityId: req.activityId ?? '',
-      });
+      const { exec, act } = startedById(req);
       return { ...heartbeat(engine, exec, act, req.details), activityPaused: false, activityReset: false };
     },
 
     async RespondActivityTaskCompleted(
       req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedRequest,
     ) {
-      const token = tokenOf(req.taskToken, 'act');
-      if (token.k !== 'act') throw invalidArgument('bad token');
-      const { exec, act } = findStarted(engine, { token });
+      const { exec, act } = startedByToken(req.taskToken);
       completeActivity(engine, exec, act, req.result, req.identity ?? '');
       return {};
     },
@@ -361,20 +368,13 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async RespondActivityTaskCompletedById(
       req: temporal.api.workflowservice.v1.IRespondActivityTaskCompletedByIdRequest,
     ) {
-      const { exec, act } = findStarted(engine, {
-        ns: nsOf(req.namespace),
-        workflowId: req.workflowId ?? '',
-        runId: req.runId,
-        activityId: req.activityId ?? '',
-      });
+      const { exec, act } = startedById(req);
       completeActivity(engine, exec, act, req.result, req.identity ?? '');
       return {};
     },
 
     async RespondActivityTaskFailed(req: temporal.api.workflowservice.v1.IRespondActivityTaskFailedRequest) {
-      const token = tokenOf(req.taskToken, 'act');
-      if (token.k !== 'act') throw invalidArgument('bad token');
-      const { exec, act } = findStarted(engine, { token });
+      const { exec, act } = startedByToken(req.taskToken);
       failActivity(engine, exec, act, req.failure, req.lastHeartbeatDetails, req.identity ?? '');
       return { failures: [] };
     },
@@ -382,12 +382,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async RespondActivityTaskFailedById(
       req: temporal.api.workflowservice.v1.IRespondActivityTaskFailedByIdRequest,
     ) {
-      const { exec, act } = findStarted(engine, {
-        ns: nsOf(req.namespace),
-        workflowId: req.workflowId ?? '',
-        runId: req.runId,
-        activityId: req.activityId ?? '',
-      });
+      const { exec, act } = startedById(req);
       failActivity(engine, exec, act, req.failure, req.lastHeartbeatDetails, req.identity ?? '');
       return { failures: [] };
     },
@@ -395,9 +390,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async RespondActivityTaskCanceled(
       req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledRequest,
     ) {
-      const token = tokenOf(req.taskToken, 'act');
-      if (token.k !== 'act') throw invalidArgument('bad token');
-      const { exec, act } = findStarted(engine, { token });
+      const { exec, act } = startedByToken(req.taskToken);
       cancelActivityCompleted(engine, exec, act, req.details, req.identity ?? '');
       return {};
     },
@@ -405,12 +398,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async RespondActivityTaskCanceledById(
       req: temporal.api.workflowservice.v1.IRespondActivityTaskCanceledByIdRequest,
     ) {
-      const { exec, act } = findStarted(engine, {
-        ns: nsOf(req.namespace),
-        workflowId: req.workflowId ?? '',
-        runId: req.runId,
-        activityId: req.activityId ?? '',
-      });
+      const { exec, act } = startedById(req);
       cancelActivityCompleted(engine, exec, act, req.details, req.identity ?? '');
       return {};
     },
@@ -481,13 +469,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     },
 
     async ScanWorkflowExecutions(req: temporal.api.workflowservice.v1.IScanWorkflowExecutionsRequest) {
-      return listExecutions(
-        engine,
-        nsOf(req.namespace),
-        req.query ?? '',
-        req.pageSize ?? 0,
-        req.nextPageToken,
-      );
+      return handlers.ListWorkflowExecutions(req);
     },
 
     async CountWorkflowExecutions(req: temporal.api.workflowservice.v1.ICountWorkflowExecutionsRequest) {

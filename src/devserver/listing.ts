@@ -64,15 +64,19 @@ export function executionInfo(
   };
 }
 
-function matching(engine: Engine, ns: string, query: string): ExecutionState[] {
+/** Compiles a visibility query against a namespace's search attributes (INVALID_ARGUMENT when it does not parse). */
+function compileQuery(engine: Engine, ns: string, query: string): ReturnType<typeof compileListQuery> {
   engine.namespaces.get(ns);
-  let compiled;
   try {
-    compiled = compileListQuery(query ?? '', engine.searchAttributes.customOf(ns));
+    return compileListQuery(query ?? '', engine.searchAttributes.customOf(ns));
   } catch (err) {
     if (err instanceof Error && err.name === 'InvalidArgument') throw invalidArgument(err.message);
     throw err;
   }
+}
+
+function matching(engine: Engine, ns: string, query: string): ExecutionState[] {
+  const compiled = compileQuery(engine, ns, query);
   const rows: Array<{ exec: ExecutionState; rec: VisibilityRecord }> = [];
   for (const exec of engine.executions.values()) {
     if (exec.namespace !== ns) continue;
@@ -103,14 +107,7 @@ export function countExecutions(
   ns: string,
   query: string,
 ): temporal.api.workflowservice.v1.ICountWorkflowExecutionsResponse {
-  engine.namespaces.get(ns);
-  let compiled;
-  try {
-    compiled = compileListQuery(query ?? '', engine.searchAttributes.customOf(ns));
-  } catch (err) {
-    if (err instanceof Error && err.name === 'InvalidArgument') throw invalidArgument(err.message);
-    throw err;
-  }
+  const compiled = compileQuery(engine, ns, query);
   const recs = [...engine.executions.values()]
     .filter((e) => e.namespace === ns)
     .map(visibilityRecord)

@@ -1,9 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Context, CompleteAsyncError, ApplicationFailure } from '@temporalio/activity';
-import type { Worker } from '@temporalio/worker';
-import type { NativeConnection } from '@temporalio/worker';
-import { createWorker, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
+import { startEnvWithWorker, uid, type TestEnv } from './helpers.js';
 import {
   asyncCompletionWorkflow,
   cancelActivityWorkflow,
@@ -15,9 +13,6 @@ import {
 } from './fixtures/workflows.js';
 
 let env: TestEnv;
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
 const taskQueue = uid('activities');
 const attempts = new Map<string, number[]>();
 const seenDetails = new Map<string, unknown[]>();
@@ -88,17 +83,9 @@ const activities = {
 };
 
 before(async () => {
-  env = await startEnv();
-  const bundle = await workflowBundle();
-  ({ worker, connection } = await createWorker(env.address, taskQueue, activities, bundle));
-  running = worker.run();
+  env = await startEnvWithWorker(taskQueue, activities);
 });
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await env?.stop();
-});
+after(() => env?.stop());
 
 const run = <T>(wf: (...args: never[]) => Promise<T>, args: unknown[]) =>
   env.client.workflow.execute(wf as never, {

@@ -80,6 +80,32 @@ export async function createWorker(
   return { worker, connection };
 }
 
+/**
+ * A dev server plus one worker polling `taskQueue` (the fixture workflows, `activities`) for a whole test
+ * file; stop() shuts the worker down, then the server.
+ */
+export async function startEnvWithWorker(taskQueue: string, activities: object = {}): Promise<TestEnv> {
+  const env = await startEnv();
+  let created: { worker: Worker; connection: NativeConnection };
+  try {
+    created = await createWorker(env.address, taskQueue, activities, await workflowBundle());
+  } catch (err) {
+    await env.stop();
+    throw err;
+  }
+  const { worker, connection } = created;
+  const running = worker.run();
+  return {
+    ...env,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await env.stop();
+    },
+  };
+}
+
 let counter = 0;
 export function uid(prefix: string): string {
   counter += 1;

@@ -6,8 +6,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure } from '@temporalio/common';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createWorker, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
+import { startEnvWithWorker, uid, type TestEnv } from './helpers.js';
 import {
   add,
   bump,
@@ -20,23 +19,12 @@ import {
 } from './fixtures/workflows.js';
 
 let env: TestEnv;
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
 const taskQueue = uid('interactions');
 
 before(async () => {
-  env = await startEnv();
-  const bundle = await workflowBundle();
-  ({ worker, connection } = await createWorker(env.address, taskQueue, {}, bundle));
-  running = worker.run();
+  env = await startEnvWithWorker(taskQueue);
 });
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await env?.stop();
-});
+after(() => env?.stop());
 
 test('timers fire after their duration', async () => {
   const elapsed = await env.client.workflow.execute(timerWorkflow, {

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createWorker, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
+import { startEnvWithWorker, uid, type TestEnv } from './helpers.js';
 import {
   abandoningParentWorkflow,
   continueAsNewWorkflow,
@@ -11,23 +10,12 @@ import {
 } from './fixtures/workflows.js';
 
 let env: TestEnv;
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
 const taskQueue = uid('lifecycle');
 
 before(async () => {
-  env = await startEnv();
-  const bundle = await workflowBundle();
-  ({ worker, connection } = await createWorker(env.address, taskQueue, {}, bundle));
-  running = worker.run();
+  env = await startEnvWithWorker(taskQueue);
 });
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await env?.stop();
-});
+after(() => env?.stop());
 
 async function waitFor(pred: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

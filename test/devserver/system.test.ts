@@ -1,28 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createWorker, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
+import { startEnvWithWorker, uid, type TestEnv } from './helpers.js';
 import { bump, counterWorkflow, failingTaskWorkflow, finish, total } from './fixtures/workflows.js';
 
 let env: TestEnv;
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
 const taskQueue = uid('system');
 
 before(async () => {
-  env = await startEnv();
-  const bundle = await workflowBundle();
-  ({ worker, connection } = await createWorker(env.address, taskQueue, {}, bundle));
-  running = worker.run();
+  env = await startEnvWithWorker(taskQueue);
 });
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await env?.stop();
-});
+after(() => env?.stop());
 
 test('system info, cluster info and namespaces', async () => {
   const svc = env.connection.workflowService;

@@ -123,35 +123,17 @@ interface Entry {
   deleted: boolean;
 }
 
-/** JSON form of one schedule in a snapshot. */
-interface EntrySnapshot {
-  namespace: string;
-  scheduleId: string;
-  requestId: string;
+/** JSON form of one schedule in a snapshot: the entry without its timer and lock, protos as objects. */
+type EntrySnapshot = Omit<
+  Entry,
+  'spec' | 'action' | 'memo' | 'searchAttributes' | 'updateTime' | 'timer' | 'timerAt' | 'chain' | 'deleted'
+> & {
   spec: Record<string, unknown>;
   action: Record<string, unknown>;
-  overlapPolicy: number;
-  catchupWindowMs: number;
-  pauseOnFailure: boolean;
-  keepOriginalWorkflowId: boolean;
-  paused: boolean;
-  notes: string;
-  limitedActions: boolean;
-  remainingActions: number;
   memo: Record<string, unknown> | null;
   searchAttributes: Record<string, unknown> | null;
-  conflictToken: number;
-  createTime: number;
   updateTime: number | null;
-  lastProcessed: number;
-  buffer: BufferedStart[];
-  recent: ActionResult[];
-  running: RunningWorkflow[];
-  actionCount: number;
-  missedCatchupWindow: number;
-  overlapSkipped: number;
-  bufferDropped: number;
-}
+};
 
 interface Snapshot {
   version: 1;
@@ -229,10 +211,7 @@ export class ScheduleManager {
       spec,
       action,
       ...resolvePolicies(policies),
-      paused: state.paused === true,
-      notes: state.notes ?? '',
-      limitedActions: state.limitedActions === true,
-      remainingActions: int64ToNumber(state.remainingActions),
+      ...resolveState(state),
       memo: req.memo ? Memo.fromObject(req.memo) : null,
       searchAttributes: req.searchAttributes ? SearchAttributes.fromObject(req.searchAttributes) : null,
       conflictToken: 1,
@@ -251,12 +230,7 @@ export class ScheduleManager {
       chain: Promise.resolve(),
       deleted: false,
     };
-    let byId = this.namespaces.get(namespace);
-    if (!byId) {
-      byId = new Map();
-      this.namespaces.set(namespace, byId);
-    }
-    byId.set(scheduleId, entry);
+    this.put(entry);
     this.host.log('info', `schedule ${namespace}/${scheduleId} created`);
     await this.exclusive(entry, async () => {
       if (req.initialPatch) this.applyPatch(entry, req.initialPatch);
@@ -325,11 +299,7 @@ export class ScheduleManager {
       const state = schedule.state ?? {};
       entry.spec = spec;
       entry.action = action;
-      Object.assign(entry, resolvePolicies(schedule.policies ?? {}));
-      entry.paused = state.paused === true;
-      entry.notes = state.notes ?? '';
-      entry.limitedActions = state.limitedActions === true;
-      entry.remainingActions = int64ToNumber(state.remainingActions);
+      Object.assign(entry, resolvePolicies(schedule.policies ?? {}), resolveState(state));
       if (req.searchAttributes) entry.searchAttributes = SearchAttributes.fromObject(req.searchAttributes);
       if (req.memo) entry.memo = Memo.fromObject(req.memo);
       entry.updateTime = now;
@@ -509,12 +479,7 @@ export class ScheduleManager {
         chain: Promise.resolve(),
         deleted: false,
       };
-      let byId = this.namespaces.get(entry.namespace);
-      if (!byId) {
-        byId = new Map();
-        this.namespaces.set(entry.namespace, byId);
-      }
-      byId.set(entry.scheduleId, entry);
+      this.put(entry);
       this.arm(entry);
       // Buffered starts may be able to go now (their blocking workflow may have closed meanwhile).
       if (entry.buffer.length > 0) void this.exclusive(entry, () => this.drain(entry));
@@ -547,6 +512,15 @@ export class ScheduleManager {
   }
 
   /** Runs `fn` after the entry's previous work, so timers and RPCs never interleave. */
+  private put(entry: Entry): void {
+    let byId = this.namespaces.get(entry.namespace);
+    if (!byId) {
+      byId = new Map();
+      this.namespaces.set(entry.namespace, byId);
+    }
+    byId.set(entry.scheduleId, entry);
+  }
+
   private exclusive<T>(entry: Entry, fn: () => Promise<T>): Promise<T> {
     const run = entry.chain.then(fn);
     entry.chain = run.catch((err: unknown) => {
@@ -884,6 +858,17 @@ function validateAction(action: temporal.api.schedule.v1.IScheduleAction | null 
   const copy = ScheduleAction.fromObject(action);
   // Round-trip so the stored action shares nothing with the request.
   return ScheduleAction.decode(ScheduleAction.encode(copy).finish());
+}
+
+function resolveState(
+  state: temporal.api.schedule.v1.IScheduleState,
+): Pick<Entry, 'paused' | 'notes' | 'limitedActions' | 'remainingActions'> {
+  return {
+    paused: state.paused === true,
+    notes: state.notes ?? '',
+    limitedActions: state.limitedActions === true,
+    remainingActions: int64ToNumber(state.remainingActions),
+  };
 }
 
 function resolvePolicies(p: temporal.api.schedule.v1.ISchedulePolicies): {
