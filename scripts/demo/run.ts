@@ -144,7 +144,10 @@ function chaosSteps(stack: Stack, worker: WorkerProcess, log: (l: string) => voi
     },
     {
       label: 'target MariaDB restarted',
-      when: (s) => s.phase === 'READ_SWITCH' && s.switches.readPercent === 0,
+      // Dual writing, source authoritative: target writes go to the repair stream, reads fall back.
+      when: (s) =>
+        s.switches.writeMode === 'DUAL_SOURCE_FIRST' &&
+        (s.phase === 'REPAIR_LOOP' || s.phase === 'READ_SWITCH'),
       act: async () => {
         log('chaos: restart the target MariaDB');
         await stack.target.restart();
