@@ -1,4 +1,4 @@
-import type { MigrationPlan, TableSpec } from '../workflows/api.js';
+import { PHASES, type MigrationPlan, type Phase, type TableSpec } from '../workflows/api.js';
 import { parsePlan } from './load.js';
 
 /**
@@ -20,45 +20,17 @@ export function defaultPlan(
   });
 }
 
+/** The procedure (PHASES without DONE) with the given optional phases left out. */
+function procedureWithout(...leftOut: Phase[]): readonly Phase[] {
+  return PHASES.filter((p) => p !== 'DONE' && !leftOut.includes(p));
+}
+
 /** Phase lists of the seed variants, for plans that want the shorter procedures. */
 export const SEED_VARIANTS = {
   /** seed 000: sync, copy, dual write, switch reads, switch writes (5 steps). */
-  seed000: [
-    'PRECHECK',
-    'PREPARE_TARGET',
-    'START_SYNC',
-    'BULK_COPY',
-    'CATCH_UP_VERIFY',
-    'DUAL_WRITE_SOURCE_FIRST',
-    'READ_SWITCH',
-    'DUAL_WRITE_TARGET_FIRST',
-    'FINALIZE',
-  ],
+  seed000: procedureWithout('REPAIR_LOOP', 'TARGET_ONLY'),
   /** seed 002: + repair loop, target-only (7 steps). */
-  seed002: [
-    'PRECHECK',
-    'PREPARE_TARGET',
-    'START_SYNC',
-    'BULK_COPY',
-    'CATCH_UP_VERIFY',
-    'DUAL_WRITE_SOURCE_FIRST',
-    'REPAIR_LOOP',
-    'READ_SWITCH',
-    'DUAL_WRITE_TARGET_FIRST',
-    'FINALIZE',
-  ],
+  seed002: procedureWithout('TARGET_ONLY'),
   /** seed 004: all eight steps (the default). */
-  seed004: [
-    'PRECHECK',
-    'PREPARE_TARGET',
-    'START_SYNC',
-    'BULK_COPY',
-    'CATCH_UP_VERIFY',
-    'DUAL_WRITE_SOURCE_FIRST',
-    'REPAIR_LOOP',
-    'READ_SWITCH',
-    'DUAL_WRITE_TARGET_FIRST',
-    'TARGET_ONLY',
-    'FINALIZE',
-  ],
+  seed004: procedureWithout(),
 } as const;

@@ -1,4 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
+import { BINARY_STRING_TYPES, SPATIAL_TYPES } from '../shared/mysql-types.js';
 import type { Queryable } from './db.js';
 
 /** How the router sees one table. Configured values override what introspection finds. */
@@ -23,23 +24,8 @@ export interface TableConfig {
   uniqueKeys?: string[][];
 }
 
-const BINARY_TYPES = new Set([
-  'binary',
-  'varbinary',
-  'tinyblob',
-  'blob',
-  'mediumblob',
-  'longblob',
-  'bit',
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
+/** Types whose values the router reads as bytes. */
+const BINARY_TYPES = new Set([...BINARY_STRING_TYPES, 'bit', ...SPATIAL_TYPES]);
 
 export class SchemaError extends Error {
   override name = 'SchemaError';

@@ -1,3 +1,4 @@
+import { BINARY_STRING_TYPES, SPATIAL_TYPES } from '../../shared/mysql-types.js';
 import { quoteIdent } from '../db/identifiers.js';
 import type { ColumnInfo } from '../schema/types.js';
 
@@ -14,17 +15,6 @@ export interface SideFlavour {
 }
 
 const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
-const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
-const SPATIAL = new Set([
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
 
 function lengthPrefixed(bin: string): string {
   return `CONCAT(OCTET_LENGTH(${bin}), ':', ${bin})`;
@@ -62,9 +52,9 @@ export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavo
     e = `CAST(${c} AS DOUBLE)`;
   } else if (t === 'double' || t === 'real') {
     e = c;
-  } else if (BINARY.has(t) || col.charset === 'binary') {
+  } else if (BINARY_STRING_TYPES.has(t) || col.charset === 'binary') {
     e = lengthPrefixed(c);
-  } else if (SPATIAL.has(t)) {
+  } else if (SPATIAL_TYPES.has(t)) {
     e = lengthPrefixed(`ST_AsBinary(${c})`);
   } else if (col.charset) {
     const bin =
@@ -87,7 +77,7 @@ export function readExpr(col: ColumnInfo): string {
   const c = quoteIdent(col.name, 'column');
   if (col.dataType === 'float') return `CAST(CAST(${c} AS DOUBLE) AS CHAR) AS ${c}`;
   if (col.dataType === 'double' || col.dataType === 'real') return `CAST(${c} AS CHAR) AS ${c}`;
-  if (SPATIAL.has(col.dataType)) return `CAST(${c} AS BINARY) AS ${c}`;
+  if (SPATIAL_TYPES.has(col.dataType)) return `CAST(${c} AS BINARY) AS ${c}`;
   return c;
 }
 
