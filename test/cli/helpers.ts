@@ -12,6 +12,24 @@ export interface CliRun {
   json<T = Record<string, unknown>>(): T;
 }
 
+/** The outcome of one `migrate ...args` run, in a process or in this one. */
+function cliRun(args: string[], code: number | null, stdout: string, stderr: string): CliRun {
+  return {
+    code,
+    stdout,
+    stderr,
+    json<T>() {
+      try {
+        return JSON.parse(stdout) as T;
+      } catch {
+        throw new Error(
+          `stdout of migrate ${args.join(' ')} is not one JSON document:\n${stdout}\nstderr: ${stderr}`,
+        );
+      }
+    },
+  };
+}
+
 /** A `migrate` process still running (watch, wait). */
 export interface RunningCli {
   child: ChildProcess;
@@ -56,20 +74,7 @@ export function spawnMigrate(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({
-        code,
-        stdout,
-        stderr,
-        json<T>() {
-          try {
-            return JSON.parse(stdout) as T;
-          } catch {
-            throw new Error(
-              `stdout of migrate ${args.join(' ')} is not one JSON document:\n${stdout}\nstderr: ${stderr}`,
-            );
-          }
-        },
-      });
+      resolve(cliRun(args, code, stdout, stderr));
     });
   });
   return { child, stdout: () => stdout, done };
@@ -94,18 +99,5 @@ export async function migrateInProcess(args: string[], env: Record<string, strin
     env: { ...process.env, USER: 'tester', ...env },
     onInterrupt: () => () => undefined,
   });
-  return {
-    code,
-    stdout,
-    stderr,
-    json<T>() {
-      try {
-        return JSON.parse(stdout) as T;
-      } catch {
-        throw new Error(
-          `stdout of migrate ${args.join(' ')} is not one JSON document:\n${stdout}\nstderr: ${stderr}`,
-        );
-      }
-    },
-  };
+  return cliRun(args, code, stdout, stderr);
 }

@@ -55,6 +55,38 @@ const ESCAPES: Record<string, string> = {
   Z: '\x1a',
 };
 
+/**
+ * Reads the quoted text starting at `start` (its opening quote): a doubled quote stands for itself and,
+ * with `backslash`, backslash escapes too. Returns the text and the offset after the closing quote, or
+ * undefined when the quote is not closed.
+ */
+function quoted(input: string, start: number, backslash: boolean): { text: string; end: number } | undefined {
+  const quote = input.charAt(start);
+  const n = input.length;
+  let text = '';
+  let i = start + 1;
+  while (i < n) {
+    const ch = input.charAt(i);
+    if (backslash && ch === '\\' && i + 1 < n) {
+      const next = input.charAt(i + 1);
+      text += ESCAPES[next] ?? next;
+      i += 2;
+      continue;
+    }
+    if (ch === quote) {
+      if (input.charAt(i + 1) === quote) {
+        text += quote;
+        i += 2;
+        continue;
+      }
+      return { text, end: i + 1 };
+    }
+    text += ch;
+    i++;
+  }
+  return undefined;
+}
+
 /** Splits a query into tokens; the last token is always `eof`. Throws InvalidQueryError. */
 export function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
@@ -71,57 +103,19 @@ export function tokenize(input: string): Token[] {
 
     if (c === "'" || c === '"') {
       // MySQL-style string: doubled quote or backslash escapes.
-      let text = '';
-      i++;
-      let closed = false;
-      while (i < n) {
-        const ch = input.charAt(i);
-        if (ch === '\\' && i + 1 < n) {
-          const next = input.charAt(i + 1);
-          text += ESCAPES[next] ?? next;
-          i += 2;
-          continue;
-        }
-        if (ch === c) {
-          if (input.charAt(i + 1) === c) {
-            text += c;
-            i += 2;
-            continue;
-          }
-          i++;
-          closed = true;
-          break;
-        }
-        text += ch;
-        i++;
-      }
-      if (!closed) throw malformed(`unterminated string literal at position ${start + 1}`);
-      tokens.push({ kind: 'string', text, pos: start });
+      const q = quoted(input, start, true);
+      if (!q) throw malformed(`unterminated string literal at position ${start + 1}`);
+      tokens.push({ kind: 'string', text: q.text, pos: start });
+      i = q.end;
       continue;
     }
 
     if (c === '`') {
-      let text = '';
-      i++;
-      let closed = false;
-      while (i < n) {
-        const ch = input.charAt(i);
-        if (ch === '`') {
-          if (input.charAt(i + 1) === '`') {
-            text += '`';
-            i += 2;
-            continue;
-          }
-          i++;
-          closed = true;
-          break;
-        }
-        text += ch;
-        i++;
-      }
-      if (!closed) throw malformed(`unterminated quoted name at position ${start + 1}`);
-      if (text === '') throw malformed(`empty quoted name at position ${start + 1}`);
-      tokens.push({ kind: 'ident', text, pos: start });
+      const q = quoted(input, start, false);
+      if (!q) throw malformed(`unterminated quoted name at position ${start + 1}`);
+      if (q.text === '') throw malformed(`empty quoted name at position ${start + 1}`);
+      tokens.push({ kind: 'ident', text: q.text, pos: start });
+      i = q.end;
       continue;
     }
 
