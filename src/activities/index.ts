@@ -6,33 +6,24 @@
 import type { Client } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import type {
-  BinlogPosition,
-  CopyInput,
   CopyProgress,
-  CopyResult,
-  KeyRange,
-  MigrationEndpoints,
-  PrecheckReport,
-  PrepareTargetResult,
-  RepairLoopInput,
   RepairLoopProgress,
   RouterAcks,
   RunContext,
   Switches,
   SyncProgress,
-  SyncStatus,
-  SyncStreamSpec,
-  TableSpec,
-  VerifyInput,
   VerifyProgress,
   VerifyResult,
-  VerifyWindowInput,
 } from './contracts.js';
 import { redisUrl } from './db/connections.js';
-import { SwitchStore } from '../switches/index.js';
+import { SwitchStore, migrationKeys } from '../switches/index.js';
+import { precheck, prepareTarget, dropCreatedTables } from './schema/index.js';
+import { copyTable, splitKeyRanges, truncateTargetTables } from './copier/index.js';
+import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from './cdc/index.js';
+import { verifyTable, verifyUpdatedSince, reverseScanDeletes } from './verify/index.js';
+import { runRepairLoop } from './repair/index.js';
 import { activityRun } from './temporal/context.js';
 import { RedisCheckpoints } from './temporal/checkpoints.js';
-import { dataPlane } from './temporal/dataplane.js';
 import { classify } from './temporal/errors.js';
 import { fullRepairLoop } from './temporal/repair-loop.js';
 import { scheduleActivities } from './temporal/schedules.js';
@@ -40,18 +31,15 @@ import type { MigrationActivities } from './temporal/types.js';
 
 export type { MigrationActivities } from './temporal/types.js';
 
-const SCHEMA = ['../schema/index.js', '../schema/precheck.js', '../schema/prepare.js'];
-const COPIER = ['../copier/index.js', '../copier/copy.js', '../copier/split.js', '../copier/truncate.js'];
-const CDC = [
-  '../cdc/index.js',
-  '../cdc/sync.js',
-  '../cdc/apply.js',
-  '../cdc/status.js',
-  '../cdc/position.js',
-];
-const VERIFY = ['../verify/index.js', '../verify/verifyTable.js'];
-const VERIFY_INCREMENTAL = ['../verify/index.js', '../verify/incremental.js'];
-const REPAIR = ['../repair/index.js', '../repair/loop.js', '../repair/runRepairLoop.js'];
+/** Runs a resumable data-plane function with the activity's heartbeat/resume/cancellation context. */
+async function withRun<P, R>(fn: (ctx: RunContext<P>) => Promise<R>): Promise<R> {
+  const run = await activityRun<P>();
+  try {
+    return await fn(run.ctx);
+  } finally {
+    await run.close();
+  }
+}
 
 export interface ActivityOptions {
   /** Client for the schedule activities (the worker's connection). */
@@ -74,12 +62,6 @@ export function createActivities(
   const store = () => (switches ??= new SwitchStore(getRedis()));
   const checkpoints = new RedisCheckpoints(getRedis);
 
-  const verifyFn = () =>
-    dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>(
-      'verifyTable',
-      VERIFY,
-    );
-
   const schedules = options.client ? scheduleActivities(options.client) : undefined;
   const noClient = () => {
     throw new Error(
@@ -88,26 +70,12 @@ export function createActivities(
   };
 
   const activities: MigrationActivities = {
-    precheck: (input: MigrationEndpoints) =>
-      classify(async () => {
-        const fn = await dataPlane<(i: MigrationEndpoints) => Promise<PrecheckReport>>('precheck', SCHEMA);
-        return fn(input);
-      }),
-    prepareTarget: (input: MigrationEndpoints) =>
-      classify(async () => {
-        const fn = await dataPlane<(i: MigrationEndpoints) => Promise<PrepareTargetResult>>(
-          'prepareTarget',
-          SCHEMA,
-        );
-        return fn(input);
-      }),
+    precheck: (input) => classify(() => precheck(input)),
+    prepareTarget: (input) => classify(() => prepareTarget(input)),
     dropCreatedTables: (input) =>
       classify(async () => {
-        const fn = await dataPlane<
-          (i: { target: string; tables: string[] }) => Promise<{ dropped?: string[] } | void>
-        >('dropCreatedTables', SCHEMA);
-        const r = await fn(input);
-        return { dropped: (r && r.dropped) ?? input.tables };
+        const r = await dropCreatedTables(input);
+        return { dropped: r.dropped };
       }),
 
     initSwitches: ({ migrationId }) => classify(() => store().initialise(migrationId, 'migration-workflow')),
@@ -116,54 +84,18 @@ export function createActivities(
     waitForRouterAcks: ({ migrationId, version, timeoutMs }): Promise<RouterAcks> =>
       classify(() => store().waitForRouterAcks({ migrationId, version, timeoutMs, pollMs: 100 })),
 
-    currentPosition: ({ connection }) =>
-      classify(async () => {
-        const fn = await dataPlane<(c: string) => Promise<BinlogPosition>>('currentPosition', CDC);
-        return fn(connection);
-      }),
-    recordSyncStart: ({ spec }) =>
-      classify(async () => {
-        const fn = await dataPlane<(s: SyncStreamSpec) => Promise<BinlogPosition>>('recordSyncStart', CDC);
-        return fn(spec);
-      }),
+    currentPosition: ({ connection }) => classify(() => currentPosition(connection)),
+    recordSyncStart: ({ spec }) => classify(() => recordSyncStart(spec)),
     runSync: (spec) =>
       classify(async () => {
-        const fn = await dataPlane<(s: SyncStreamSpec, c: RunContext<SyncProgress>) => Promise<unknown>>(
-          'runSync',
-          CDC,
-        );
-        const run = await activityRun<SyncProgress>();
-        try {
-          await fn(spec, run.ctx);
-        } finally {
-          await run.close();
-        }
+        await withRun<SyncProgress, unknown>((ctx) => runSync(spec, ctx));
       }),
-    syncStatus: (spec) =>
-      classify(async () => {
-        const fn = await dataPlane<(stream: string, from: string, to: string) => Promise<SyncStatus>>(
-          'syncStatus',
-          CDC,
-        );
-        return fn(spec.stream, spec.from, spec.to);
-      }),
+    syncStatus: (spec) => classify(() => syncStatus(spec.stream, spec.from, spec.to)),
     waitForSyncPosition: ({ spec, position, timeoutMs }) =>
       classify(async () => {
-        type Wait = (i: {
-          stream: string;
-          from?: string;
-          to: string;
-          position: BinlogPosition;
-          timeoutMs: number;
-          signal?: AbortSignal;
-        }) => Promise<{
-          reached: boolean;
-          applied: BinlogPosition | null;
-        }>;
-        const fn = await dataPlane<Wait>('waitForSyncPosition', CDC);
         const run = await activityRun<never>();
         try {
-          const r = await fn({
+          const r = await waitForSyncPosition({
             stream: spec.stream,
             from: spec.from,
             to: spec.to,
@@ -178,18 +110,9 @@ export function createActivities(
       }),
 
     splitKeyRanges: ({ source, table, ranges }) =>
-      classify(async () => {
-        const fn = await dataPlane<
-          (i: { source: string; table: TableSpec; parts: number }) => Promise<KeyRange[]>
-        >('splitKeyRanges', COPIER);
-        return fn({ source, table, parts: ranges });
-      }),
+      classify(() => splitKeyRanges({ source, table, parts: ranges })),
     copyTable: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: CopyInput, c: RunContext<CopyProgress>) => Promise<CopyResult>>(
-          'copyTable',
-          COPIER,
-        );
         const run = await activityRun<CopyProgress>({
           store: checkpoints,
           checkpointKey: input.checkpointKey,
@@ -197,7 +120,7 @@ export function createActivities(
         try {
           const { checkpointKey: _unused, ...copyInput } = input;
           void _unused;
-          return await fn(copyInput, run.ctx);
+          return await copyTable(copyInput, run.ctx);
         } finally {
           await run.close();
         }
@@ -208,65 +131,24 @@ export function createActivities(
       }),
     truncateTargetTables: (input) =>
       classify(async () => {
-        const fn = await dataPlane<(i: { target: string; tables: TableSpec[] }) => Promise<unknown>>(
-          'truncateTargetTables',
-          COPIER,
-        );
-        await fn(input);
+        await truncateTargetTables(input);
       }),
 
     verifyTable: (input) =>
-      classify(async () => {
-        const fn = await verifyFn();
-        const run = await activityRun<VerifyProgress>();
-        try {
-          return await fn(input, run.ctx);
-        } finally {
-          await run.close();
-        }
-      }),
+      classify(() => withRun<VerifyProgress, VerifyResult>((ctx) => verifyTable(input, ctx))),
     verifyUpdatedSince: (input) =>
-      classify(async () => {
-        const fn = await dataPlane<
-          (i: VerifyWindowInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>
-        >('verifyUpdatedSince', VERIFY_INCREMENTAL);
-        const run = await activityRun<VerifyProgress>();
-        try {
-          return await fn(input, run.ctx);
-        } finally {
-          await run.close();
-        }
-      }),
+      classify(() => withRun<VerifyProgress, VerifyResult>((ctx) => verifyUpdatedSince(input, ctx))),
     reverseScanDeletes: (input) =>
-      classify(async () => {
-        const fn = await dataPlane<(i: VerifyInput, c?: RunContext<VerifyProgress>) => Promise<VerifyResult>>(
-          'reverseScanDeletes',
-          VERIFY_INCREMENTAL,
-        );
-        const run = await activityRun<VerifyProgress>();
-        try {
-          return await fn(input, run.ctx);
-        } finally {
-          await run.close();
-        }
-      }),
+      classify(() => withRun<VerifyProgress, VerifyResult>((ctx) => reverseScanDeletes(input, ctx))),
     runRepairLoop: (input) =>
       classify(async () => {
         const progressKey = `${input.migrationId}:repairloop:${input.stream}`;
         const run = await activityRun<RepairLoopProgress>({ store: checkpoints, checkpointKey: progressKey });
         try {
-          let loop: ((i: RepairLoopInput, c: RunContext<RepairLoopProgress>) => Promise<unknown>) | undefined;
-          if (input.mode !== 'full') {
-            try {
-              loop = await dataPlane<
-                (i: RepairLoopInput, c: RunContext<RepairLoopProgress>) => Promise<unknown>
-              >('runRepairLoop', REPAIR);
-            } catch {
-              loop = undefined;
-            }
-          }
-          if (loop && input.mode !== 'full') {
-            await loop(
+          if (input.mode === 'full') {
+            await fullRepairLoop(input, run.ctx, (i) => verifyTable(i));
+          } else {
+            await runRepairLoop(
               {
                 stream: input.stream,
                 source: input.source,
@@ -275,13 +157,10 @@ export function createActivities(
                 authoritative: input.authoritative,
                 mode: input.mode,
                 intervalMs: input.intervalMs,
-                redisFailureStream: `migrator:${input.migrationId}:repairs`,
+                redisFailureStream: migrationKeys(input.migrationId).repairs,
               },
               run.ctx,
             );
-          } else {
-            const verify = await verifyFn();
-            await fullRepairLoop(input, run.ctx, (i) => verify(i));
           }
         } finally {
           await run.close();

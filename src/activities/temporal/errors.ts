@@ -10,14 +10,19 @@ const CONFIGURATION_ERRORS = new Set([
   'TableNotFoundError',
   'NoUsableKeyError',
   'UnknownColumnError',
+  'ColumnMappingError',
+  'IncompatibleTablesError',
   'InvalidIdentifierError',
   'ConnectionNotConfiguredError',
   'InvalidIdError',
   'InvalidSwitchChangeError',
-  'PrecheckFailed',
-  'DataPlaneMissing',
-  'MappingError',
-  'IncompatibleSchemaError',
+  'StreamNotStartedError',
+  'SyncNotStartedError',
+  // The binlog says something the applier must not guess about: an operator has to look.
+  'DdlOnWatchedTableError',
+  'StatementFormatError',
+  'RowImageError',
+  'BinlogUnavailableError',
 ]);
 
 export function nonRetryable(message: string, type: string): ApplicationFailure {
