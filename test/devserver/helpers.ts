@@ -20,18 +20,31 @@ export function quietRuntime(): void {
   });
 }
 
-/** Bundles the fixture workflows once per content hash (shared between test files through a tmp file). */
-export async function workflowBundle(): Promise<{ code: string }> {
-  const src = readFileSync(workflowsPath, 'utf8');
-  const hash = createHash('sha1').update(src).update('v1').digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), 'devserver-test-bundles');
-  const file = join(dir, `${hash}.js`);
-  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+/**
+ * Bundles `path` once per content digest: the bundle is kept in a tmp file under `cacheDir` (written
+ * atomically), shared between test files and runs.
+ */
+export async function cachedBundle(
+  path: string,
+  digest: string,
+  cacheDir: string,
+): Promise<{ code: string; file: string }> {
+  const dir = join(tmpdir(), cacheDir);
+  const file = join(dir, `${digest}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8'), file };
+  const { code } = await bundleWorkflowCode({ workflowsPath: path, logger: new DefaultLogger('WARN') });
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, file);
+  return { code, file };
+}
+
+/** Bundles the fixture workflows once per content hash. */
+export async function workflowBundle(): Promise<{ code: string }> {
+  const src = readFileSync(workflowsPath, 'utf8');
+  const hash = createHash('sha1').update(src).update('v1').digest('hex').slice(0, 16);
+  const { code } = await cachedBundle(workflowsPath, hash, 'devserver-test-bundles');
   return { code };
 }
 

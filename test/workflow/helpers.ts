@@ -4,15 +4,13 @@
  * router library does, and table comparison.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { runWorker, type RunningWorker, type RunWorkerOptions } from '../../src/worker.js';
 import { defaultPlan } from '../../src/config/index.js';
@@ -27,18 +25,10 @@ import {
 } from '../../src/workflows/api.js';
 import { SwitchStore, writeHeartbeat } from '../../src/switches/index.js';
 import type { Switches } from '../../src/activities/contracts.js';
+import { cachedBundle, quietRuntime } from '../devserver/helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workflowsDir = join(here, '..', '..', 'src', 'workflows');
-
-let runtimeInstalled = false;
-export function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({
-    logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN'),
-  });
-}
 
 /** Bundles src/workflows once per content hash (shared between test files through a tmp file). */
 export async function workflowBundle(): Promise<{ code: string; file: string }> {
@@ -46,18 +36,7 @@ export async function workflowBundle(): Promise<{ code: string; file: string }> 
   for (const f of readdirSync(workflowsDir).sort())
     hash.update(f).update(readFileSync(join(workflowsDir, f)));
   const digest = hash.digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), 'migration-workflow-bundles');
-  const file = join(dir, `${digest}.js`);
-  if (existsSync(file)) return { code: readFileSync(file, 'utf8'), file };
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: join(workflowsDir, 'index.ts'),
-    logger: new DefaultLogger('WARN'),
-  });
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, code);
-  renameSync(tmp, file);
-  return { code, file };
+  return cachedBundle(join(workflowsDir, 'index.ts'), digest, 'migration-workflow-bundles');
 }
 
 export interface Env {
