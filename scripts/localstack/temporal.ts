@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
 import { freePort } from './ports.js';
+import type { LogLevel } from '../../src/devserver/index.js';
 
 /** The Temporal server a stack uses: an external one, the official CLI's dev server, or our embedded one. */
 export interface TemporalEndpoint {
@@ -26,12 +27,12 @@ function temporalCliPath(): string | undefined {
   return findBinary('temporal');
 }
 
-interface EmbeddedServer {
-  address: string;
-  stop(): Promise<void>;
-}
-interface EmbeddedModule {
-  startDevServer(options: { port?: number; dbFile?: string; logLevel?: string }): Promise<EmbeddedServer>;
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function devserverLogLevel(value: string | undefined): LogLevel {
+  if (value === undefined || value === '') return 'warn';
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
+  throw new Error(`DEVSERVER_LOG=${value} is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
 }
 
 export async function startTemporal(options: TemporalOptions): Promise<TemporalEndpoint> {
@@ -69,11 +70,11 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
     };
   }
 
-  const devserverModule = '../../src/devserver/index.js';
-  const { startDevServer } = (await import(devserverModule)) as EmbeddedModule;
+  // Loaded only when needed: a stack on an external server or the official CLI never starts it.
+  const { startDevServer } = await import('../../src/devserver/index.js');
   const port = await freePort();
   const dbFile = options.persistent ? join(options.stackDir, 'temporal-state.json') : undefined;
-  const logLevel = process.env.DEVSERVER_LOG ?? 'warn';
+  const logLevel = devserverLogLevel(process.env.DEVSERVER_LOG);
   let server = await startDevServer({ port, dbFile, logLevel });
   return {
     address: server.address,
