@@ -94,6 +94,11 @@ for (const c of result.comparisons) {
 console.log(
   `application: ${result.app.writes} acknowledged writes, ${result.app.reads} reads, ${result.app.errors} errors`,
 );
+const r = result.router;
+console.log(
+  `router: reads source ${r.reads.source} / target ${r.reads.target}, writes mirrored ${r.mirrored}, ` +
+    `dual-write failures sent to repair ${r.dualWriteFailures}, reads answered by the other side ${r.readFallbacks}`,
+);
 console.log(
   `acknowledged writes checked on the target: ${result.acknowledged.checked}, missing: ${result.acknowledged.missing.length}`,
 );

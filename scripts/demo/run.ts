@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { APP_DATABASE, APP_USER, startStack, type Stack } from '../localstack/index.js';
 import { defaultPlan } from '../../src/config/index.js';
-import { createRouter, type Router } from '../../src/router/index.js';
+import { createRouter, type Router, type RouterStats } from '../../src/router/index.js';
 import {
   DEFAULT_TASK_QUEUE,
   MIGRATION_WORKFLOW_TYPE,
@@ -46,6 +46,8 @@ export interface DemoResult {
   final: MigrationStatus | null;
   comparisons: TableComparison[];
   app: WorkloadStats;
+  /** What the application's router did: reads per side, mirrored writes, failures sent to repair. */
+  router: RouterStats;
   acknowledged: { checked: number; missing: string[] };
   chaosEvents: string[];
   failures: string[];
@@ -264,6 +266,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         final,
         comparisons,
         app: afterStats,
+        router: router.stats(),
         acknowledged,
         chaosEvents,
         failures,
