@@ -75,8 +75,17 @@ export function resolveConnection(name: string): ResolvedConnection {
 }
 
 /**
+ * mysql2's text protocol parses DOUBLE and FLOAT with its own routine, which is not exact
+ * ('3.3333333333333335' comes back as 3.333333333333333), and parses MySQL's JSON type into objects
+ * (losing big integers). The server's own text is exact: keep it, and write it back as text.
+ */
+const exactText: mysql.TypeCast = (field, next) =>
+  field.type === 'DOUBLE' || field.type === 'FLOAT' || field.type === 'JSON' ? field.string('utf8') : next();
+
+/**
  * Session settings that make values round-trip exactly: big integers and decimals as strings, dates as
- * strings, UTC session time zone (TIMESTAMP), utf8mb4.
+ * strings, floating-point and JSON values as the server's text, UTC session time zone (TIMESTAMP),
+ * utf8mb4.
  */
 export function poolOptions(conn: ResolvedConnection, extra: mysql.PoolOptions = {}): mysql.PoolOptions {
   return {
@@ -91,6 +100,7 @@ export function poolOptions(conn: ResolvedConnection, extra: mysql.PoolOptions =
     decimalNumbers: false,
     dateStrings: true,
     timezone: 'Z',
+    typeCast: exactText,
     connectionLimit: 16,
     enableKeepAlive: true,
     ...extra,
