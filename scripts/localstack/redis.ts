@@ -61,6 +61,7 @@ export class RedisInstance {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      client.on('error', () => {}); // refused while the server starts: the loop retries
       try {
         await client.connect();
         await client.ping();

@@ -11,6 +11,7 @@ import type { Method, PoolLike, Queryable, QueryReturn } from './db.js';
 import { fallbackSwitches, SwitchFollower } from './follower.js';
 import { captureWrite, type CaptureContext, type MirrorOp } from './mirror.js';
 import { RepairLog } from './repair-log.js';
+import { loadCachedSwitches, saveCachedSwitches } from './switch-cache.js';
 import { readsTarget } from './routing.js';
 import { readAutoIncSettings, SchemaCache, type AutoIncSettings, type TableConfig } from './schema.js';
 import { rowCount, sameResult } from './shadow.js';
@@ -32,6 +33,12 @@ export interface RouterOptions {
    */
   tables?: Record<string, TableConfig>;
   onEvent?: (event: RouterEvent) => void;
+  /**
+   * A local file where the router keeps the last switches it applied; a router that starts while Redis
+   * is down begins with them instead of `fallbackSwitches`. Recommended in production: without it, a
+   * restart during a Redis outage after cutover would fall back to SOURCE_ONLY.
+   */
+  switchCacheFile?: string;
   /** Switches until the first successful load from Redis (default SOURCE_ONLY, 0 %, no shadow). */
   fallbackSwitches?: Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
   heartbeatMs?: number;
@@ -104,8 +111,17 @@ export class Router {
       routerId: this.routerId,
       heartbeatMs: options.heartbeatMs ?? 1000,
       ttlMs: options.heartbeatTtlMs ?? 5000,
-      fallback: fallbackSwitches(options.fallbackSwitches),
+      fallback:
+        (options.switchCacheFile && loadCachedSwitches(options.switchCacheFile)) ||
+        fallbackSwitches(options.fallbackSwitches),
       onChange: (next, previous) => {
+        if (options.switchCacheFile) {
+          try {
+            saveCachedSwitches(options.switchCacheFile, next);
+          } catch (err) {
+            this.emit({ type: 'switch-cache-error', error: (err as Error).message });
+          }
+        }
         this.counters.switchVersion = next.version;
         this.counters.switchesLoaded = true;
         this.emit({ type: 'switches', switches: next, previous });

@@ -35,6 +35,7 @@ export type RouterEvent =
   | { type: 'shadow-mismatch'; sql: string; primary: Side; primaryRows: number; shadowRows: number }
   | { type: 'shadow-error'; sql: string; side: Side; error: string }
   | { type: 'read-fallback'; sql: string; failed: Side; error: string }
+  | { type: 'switch-cache-error'; error: string }
   | { type: 'unparsed'; sql: string }
   | { type: 'repair-log-error'; error: string; pending: number }
   | { type: 'redis'; state: 'connected' | 'disconnected'; error?: string };
