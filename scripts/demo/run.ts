@@ -203,6 +203,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       target: targetPool,
       redis: stack.redis.url,
       routerId: 'demo-app',
+      switchCacheFile: join(stack.dir, 'demo-app-switches.json'),
     });
     workload = new DemoWorkload(router, { ratePerSecond: options.rate, accounts: counts.accounts });
     workload.start();
