@@ -115,24 +115,16 @@ class MigrationRun {
   }
 
   private get forwardSpec(): SyncStreamSpec {
-    const p = this.plan;
-    return {
-      stream: `${p.id}-forward`,
-      from: p.source,
-      to: p.target,
-      tables: p.tables,
-      direction: 'forward',
-    };
+    return this.streamSpec('forward');
   }
   private get reverseSpec(): SyncStreamSpec {
+    return this.streamSpec('reverse');
+  }
+  /** Forward reads the source's binlog into the target; reverse (after cutover) the other way. */
+  private streamSpec(direction: 'forward' | 'reverse'): SyncStreamSpec {
     const p = this.plan;
-    return {
-      stream: `${p.id}-reverse`,
-      from: p.target,
-      to: p.source,
-      tables: p.tables,
-      direction: 'reverse',
-    };
+    const [from, to] = direction === 'forward' ? [p.source, p.target] : [p.target, p.source];
+    return { stream: `${p.id}-${direction}`, from, to, tables: p.tables, direction };
   }
 
   // ---- UI ---------------------------------------------------------------------------------------
