@@ -40,10 +40,6 @@ export function verificationScheduleId(migrationId: string): string {
 export function verificationWorkflowIdPrefix(migrationId: string): string {
   return `migration-${migrationId}-verify`;
 }
-/** Redis key namespace of a migration's switches (one set of switches per migration). */
-export function switchKey(migrationId: string): string {
-  return `migration:${migrationId}`;
-}
 
 // ---- phases ------------------------------------------------------------------------------------------
 
