@@ -13,6 +13,8 @@ export interface StackOptions {
   mariadb?: boolean;
   /** Start Redis (default true). */
   redis?: boolean;
+  /** Also start a replica of the source (GTID replication), for replica-first verification (default false). */
+  sourceReplica?: boolean;
   /** Start (or connect to) a Temporal server (default false). */
   temporal?: boolean;
   /** Back the embedded Temporal server with a state file, so restart() keeps workflows. */
@@ -23,6 +25,8 @@ export interface Stack {
   dir: string;
   source: MariaDbInstance;
   target: MariaDbInstance;
+  /** Present with `sourceReplica: true`: replicates the source; connection name `source_replica`. */
+  sourceReplica?: MariaDbInstance;
   redis: RedisInstance;
   temporal?: TemporalEndpoint;
   /**
@@ -49,16 +53,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const source = new MariaDbInstance({ name: 'source', serverId: 1, stackDir: dir, ownership });
   const target = new MariaDbInstance({ name: 'target', serverId: 2, stackDir: dir, ownership });
   const redis = new RedisInstance(dir, ownership);
+  const sourceReplica = options.sourceReplica
+    ? new MariaDbInstance({ name: 'source-replica', serverId: 3, stackDir: dir, ownership })
+    : undefined;
   let temporal: TemporalEndpoint | undefined;
 
   const stop = async () => {
-    await Promise.allSettled([source.stop(), target.stop(), redis.stop(), temporal?.stop()]);
+    await Promise.allSettled([
+      source.stop(),
+      target.stop(),
+      sourceReplica?.stop(),
+      redis.stop(),
+      temporal?.stop(),
+    ]);
     rmSync(dir, { recursive: true, force: true });
   };
 
   try {
     const starts: Promise<unknown>[] = [];
     if (options.mariadb ?? true) starts.push(source.start(), target.start());
+    if (sourceReplica) starts.push(sourceReplica.start());
     if (options.redis ?? true) starts.push(redis.start());
     if (options.temporal) {
       starts.push(
@@ -68,6 +82,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const results = await Promise.allSettled(starts);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    if (sourceReplica) await sourceReplica.replicateFrom(source);
   } catch (err) {
     await stop();
     throw err;
@@ -78,6 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env.MIGRATOR_DB_SOURCE = source.url();
     env.MIGRATOR_DB_TARGET = target.url();
   }
+  if (sourceReplica) env.MIGRATOR_DB_SOURCE_REPLICA = sourceReplica.url();
   if (redis.port) env.MIGRATOR_REDIS_URL = redis.url;
   if (temporal) {
     env.TEMPORAL_ADDRESS = temporal.address;
@@ -87,6 +103,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dir,
     source,
     target,
+    sourceReplica,
     redis,
     temporal,
     env,

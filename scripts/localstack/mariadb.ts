@@ -228,6 +228,47 @@ export class MariaDbInstance {
     return `mysql://${user}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
   }
 
+  /**
+   * Makes this instance a GTID replica of `primary` and waits until it has caught up. The primary's
+   * binlog is replayed from its start (its provisioning statements are idempotent).
+   */
+  async replicateFrom(primary: MariaDbInstance): Promise<void> {
+    const conn = await this.rootConnection();
+    try {
+      await conn.query(
+        'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos',
+        ['127.0.0.1', primary.port, MIGRATION_USER, primary.password],
+      );
+      await conn.query('START SLAVE');
+    } finally {
+      await conn.end();
+    }
+    await this.waitForReplica(primary);
+  }
+
+  /** Waits until this replica has applied everything the primary has written so far. */
+  async waitForReplica(primary: MariaDbInstance, timeoutSeconds = 30): Promise<void> {
+    const p = await primary.rootConnection();
+    const r = await this.rootConnection();
+    try {
+      const [[pos]] = await p.query<mysql.RowDataPacket[]>('SELECT @@gtid_binlog_pos AS pos');
+      const [[res]] = await r.query<mysql.RowDataPacket[]>('SELECT MASTER_GTID_WAIT(?, ?) AS res', [
+        String(pos.pos),
+        timeoutSeconds,
+      ]);
+      if (Number(res.res) !== 0) {
+        const [status] = await r.query<mysql.RowDataPacket[]>('SHOW SLAVE STATUS');
+        const s = status[0] ?? {};
+        throw new Error(
+          `replica ${this.name} did not catch up with ${primary.name} within ${timeoutSeconds} s: ` +
+            `IO ${String(s.Slave_IO_Running)}, SQL ${String(s.Slave_SQL_Running)}, ${String(s.Last_Error ?? s.Last_IO_Error ?? '')}`,
+        );
+      }
+    } finally {
+      await Promise.all([p.end(), r.end()]);
+    }
+  }
+
   /** Stops the server; SIGKILL simulates a crash. The data directory is kept for a later start(). */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await this.process?.stop(signal);
