@@ -94,6 +94,9 @@ export interface CopyInput {
   range?: KeyRange;
   /** The CDC stream running alongside: its checkpoint row orders chunk writes against the applier. */
   stream?: string;
+  /** Back off while this replica of the source lags more than maxReplicaLagSeconds (or is stopped). */
+  replica?: string;
+  maxReplicaLagSeconds?: number;
 }
 
 export interface CopyProgress {

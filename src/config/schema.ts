@@ -111,6 +111,8 @@ export const planSchema = z
       .object({
         parallelism: z.number().int().min(1).max(64).default(4),
         rangesPerTable: z.number().int().min(1).max(256).default(1),
+        replica: identifier('replica connection name').optional(),
+        maxReplicaLagSeconds: durationSeconds.default(5),
       })
       .strict()
       .default({}),

@@ -134,6 +134,10 @@ export interface MigrationPlan {
     parallelism: number;
     /** Split each table into this many key ranges copied as separate activities (1 = whole table). */
     rangesPerTable: number;
+    /** Connection name of a source replica: the copy backs off while it lags (or is stopped). */
+    replica?: string;
+    /** Lag above which the copy waits (with `replica`). */
+    maxReplicaLagSeconds: number;
   };
   cdc: {
     /** CATCH_UP_VERIFY waits for lag below this before verifying. */

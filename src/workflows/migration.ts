@@ -737,6 +737,8 @@ class MigrationRun {
                 table,
                 range: ranges.length > 1 ? range : undefined,
                 stream: this.forwardSpec.stream,
+                replica: p.copy.replica,
+                maxReplicaLagSeconds: p.copy.maxReplicaLagSeconds,
                 checkpointKey: `${prefix}:${table.name}:${i}`,
               },
               `copy ${table.name}${ranges.length > 1 ? ` range ${i + 1}/${ranges.length}` : ''}`,

@@ -19,15 +19,11 @@ import type {
   VerifyInput,
   VerifyResult,
   VerifyWindowInput,
+  CopyInput,
 } from '../contracts.js';
 import type { VerificationInput } from '../../workflows/api.js';
 
-export interface CopyActivityInput {
-  source: string;
-  target: string;
-  table: TableSpec;
-  range?: KeyRange;
-  stream?: string;
+export interface CopyActivityInput extends CopyInput {
   /** Names the progress checkpoint kept outside Temporal, so a copy cancelled by pause resumes. */
   checkpointKey: string;
 }
