@@ -97,6 +97,8 @@ export interface CopyInput {
   /** Back off while this replica of the source lags more than maxReplicaLagSeconds (or is stopped). */
   replica?: string;
   maxReplicaLagSeconds?: number;
+  /** Back off while more statements than this run on the target (SHOW GLOBAL STATUS Threads_running). */
+  maxTargetThreadsRunning?: number;
 }
 
 export interface CopyProgress {

@@ -113,6 +113,7 @@ export const planSchema = z
         rangesPerTable: z.number().int().min(1).max(256).default(1),
         replica: identifier('replica connection name').optional(),
         maxReplicaLagSeconds: durationSeconds.default(5),
+        maxTargetThreadsRunning: z.number().int().min(1).optional(),
       })
       .strict()
       .default({}),

@@ -138,6 +138,8 @@ export interface MigrationPlan {
     replica?: string;
     /** Lag above which the copy waits (with `replica`). */
     maxReplicaLagSeconds: number;
+    /** The copy waits while more statements than this run on the target (unset: no limit). */
+    maxTargetThreadsRunning?: number;
   };
   cdc: {
     /** CATCH_UP_VERIFY waits for lag below this before verifying. */

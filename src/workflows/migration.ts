@@ -739,6 +739,7 @@ class MigrationRun {
                 stream: this.forwardSpec.stream,
                 replica: p.copy.replica,
                 maxReplicaLagSeconds: p.copy.maxReplicaLagSeconds,
+                maxTargetThreadsRunning: p.copy.maxTargetThreadsRunning,
                 checkpointKey: `${prefix}:${table.name}:${i}`,
               },
               `copy ${table.name}${ranges.length > 1 ? ` range ${i + 1}/${ranges.length}` : ''}`,

@@ -6,7 +6,7 @@ import { startStack, type MariaDbInstance, type Stack } from '../../scripts/loca
 import { closePools, getPool } from '../../src/activities/db/connections.js';
 import { copyTable } from '../../src/activities/copier/index.js';
 import { prepareTarget } from '../../src/activities/schema/index.js';
-import { readReplicaLag } from '../../src/activities/throttle/replica-lag.js';
+import { readReplicaLag } from '../../src/activities/throttle/back-pressure.js';
 import type { CopyProgress } from '../../src/activities/contracts.js';
 
 let stack: Stack;
@@ -76,4 +76,32 @@ test('the copy waits (heartbeating) while the replica is stopped, and finishes o
   const result = await copy;
   assert.equal(result.rowsCopied, 2000);
   assert.equal(await count(stack.target, 'lagged'), 2000);
+});
+
+test('the copy waits while the target is busy (Threads_running above the limit)', async () => {
+  const src = await stack.source.rootConnection('app');
+  await src.query('CREATE TABLE busy (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+  await src.query("INSERT INTO busy SELECT seq, CONCAT('v', seq) FROM seq_1_to_1000");
+  await src.end();
+  await prepareTarget({ source: 'source', target: 'target', tables: [{ name: 'busy' }] });
+
+  // Five long statements on the target: Threads_running is at least 6 while they run.
+  const sleepers = await Promise.all(Array.from({ length: 5 }, () => stack.target.rootConnection()));
+  const sleeping = Promise.all(sleepers.map((c) => c.query('SELECT SLEEP(3)')));
+  await new Promise((r) => setTimeout(r, 200));
+  const started = Date.now();
+  const copy = copyTable({
+    source: 'source',
+    target: 'target',
+    table: { name: 'busy', chunkSize: 200 },
+    maxTargetThreadsRunning: 3,
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await count(stack.target, 'busy'), 0, 'nothing copied while the target is busy');
+  await sleeping;
+  await Promise.all(sleepers.map((c) => c.end()));
+  const result = await copy;
+  assert.equal(result.rowsCopied, 1000);
+  assert.ok(Date.now() - started >= 2500, 'the copy waited for the load to pass');
+  assert.equal(await count(stack.target, 'busy'), 1000);
 });

@@ -3,7 +3,7 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { estimateRows } from '../schema/describe.js';
 import { resolveMapping } from '../schema/mapping.js';
 import { rowsPerSecond } from '../throttle/token-bucket.js';
-import { ReplicaLagGuard } from '../throttle/replica-lag.js';
+import { BackPressure, replicaLagProbe, targetLoadProbe, type LoadProbe } from '../throttle/back-pressure.js';
 import { copyChunk, keyAfter, type ChunkContext, type ChunkJob, type ChunkOutcome } from './chunk.js';
 import { CopyCancelledError, isRetryable } from './errors.js';
 
@@ -80,13 +80,11 @@ export async function copyTable(
   let failure: unknown = null;
 
   const report = () => ctx.progress?.({ ...progress });
-  // Waiting for a lagging replica reports progress too, so the activity keeps heartbeating.
-  const lagGuard = input.replica
-    ? new ReplicaLagGuard(getPool(input.replica), {
-        maxLagSeconds: input.maxReplicaLagSeconds ?? 5,
-        onLagging: () => report(),
-      })
-    : null;
+  const probes: LoadProbe[] = [];
+  if (input.replica) probes.push(replicaLagProbe(getPool(input.replica), input.maxReplicaLagSeconds ?? 5));
+  if (input.maxTargetThreadsRunning) probes.push(targetLoadProbe(target, input.maxTargetThreadsRunning));
+  // Waiting reports progress too, so the activity keeps heartbeating.
+  const backPressure = new BackPressure(probes, { onWaiting: () => report() });
   const launch = (job: ChunkJob): Promise<ChunkOutcome> => {
     const seq = nextSeq++;
     const run = withRetry(attempts, () => copyChunk(chunkCtx, job));
@@ -125,11 +123,9 @@ export async function copyTable(
         keyAfter(source, mapping, cursor, rangeUpper, chunkSize),
       );
       if (bucket) await bucket.take(chunkSize, ctx.signal).catch(() => undefined);
-      if (lagGuard) {
-        await lagGuard.wait(ctx.signal).catch((err: unknown) => {
-          if (!ctx.signal?.aborted) throw err; // an unreachable replica is a failure, not a free pass
-        });
-      }
+      await backPressure.wait(ctx.signal).catch((err: unknown) => {
+        if (!ctx.signal?.aborted) throw err; // an unreachable replica is a failure, not a free pass
+      });
       if (ctx.signal?.aborted) break;
       if (boundary) {
         launch({ range: { lower: cursor, upper: boundary } });
