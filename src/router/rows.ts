@@ -35,7 +35,7 @@ export function keysPredicate(columns: readonly string[], keys: readonly unknown
  */
 export async function readRows(db: Queryable, meta: TableMeta, where: Bound): Promise<Cell[][]> {
   const options: QueryOptions = {
-    sql: `SELECT ${meta.writable.map(q).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
+    sql: `SELECT ${meta.writable.map((c) => (meta.floats.has(c) ? `CAST(CAST(${q(c)} AS DOUBLE) AS CHAR) AS ${q(c)}` : q(c))).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
     values: where.values,
     rowsAsArray: true,
     typeCast: (field, next) => {

@@ -11,6 +11,8 @@ export interface TableMeta {
   writable: string[];
   /** Columns read as bytes (binary strings, blobs, bit, geometry). */
   binary: Set<string>;
+  /** FLOAT columns: the server prints them with 6 significant digits, so they are read as DOUBLE text. */
+  floats: Set<string>;
   /** The key rows are addressed by (PRIMARY, else the first unique key over NOT NULL columns). */
   key: string[];
   autoIncrement: string | null;
@@ -70,6 +72,9 @@ export async function introspect(db: Queryable, table: string, config?: TableCon
     writable: columns.filter((c) => !generated(c)),
     binary: new Set(
       cols.filter((c) => BINARY_TYPES.has(String(c.dataType).toLowerCase())).map((c) => String(c.name)),
+    ),
+    floats: new Set(
+      cols.filter((c) => String(c.dataType).toLowerCase() === 'float').map((c) => String(c.name)),
     ),
     key,
     autoIncrement:

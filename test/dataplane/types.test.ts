@@ -12,17 +12,18 @@ const DDL = `CREATE TABLE ty (
   id BIGINT NOT NULL PRIMARY KEY,
   u BIGINT UNSIGNED, s BIGINT, d DECIMAL(65,30), dt DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL, dd DATE,
   j JSON, bl LONGBLOB, t TEXT CHARACTER SET utf8mb4, e ENUM('a','b','c d'), st SET('x','y','z'), b BIT(10),
-  vb VARBINARY(20), c CHAR(5), f FLOAT, db DOUBLE, tm TIME(6), y YEAR,
+  vb VARBINARY(20), c CHAR(5), f FLOAT, db DOUBLE, tm TIME(6), y YEAR, p POINT NULL,
   g BIGINT AS (id * 2) VIRTUAL, gs VARCHAR(40) AS (CONCAT('g', id)) STORED
 )`;
-const INSERT = `INSERT INTO ty (id, u, s, d, dt, ts, dd, j, bl, t, e, st, b, vb, c, f, db, tm, y) VALUES
+const INSERT = `INSERT INTO ty (id, u, s, d, dt, ts, dd, j, bl, t, e, st, b, vb, c, f, db, tm, y, p) VALUES
  (?, 18446744073709551615, -9223372036854775808, '-12345678901234567890123456789012345.123456789012345678901234567891',
   '2024-02-29 23:59:59.123456', '2038-01-19 03:14:07.999999', '1000-01-01',
   '{"big": 123456789012345678901234567890, "n": -9007199254740993, "f": 1.5e300, "s": "é😀"}',
-  ?, '😀 emoji and ünïcödé', 'c d', 'x,z', b'1010101010', x'00ff0010', 'ab', 1.1, 3.3333333333333335, '-838:59:59.000001', 2155),
+  ?, '😀 emoji and ünïcödé', 'c d', 'x,z', b'1010101010', x'00ff0010', 'ab', 16777215, 3.3333333333333335, '-838:59:59.000001', 2155,
+  ST_GeomFromText('POINT(1.5 -2.25)')),
  (?, 9007199254740993, 9223372036854775807, '0.000000000000000000000000000001', '9999-12-31 23:59:59.999999',
-  '1970-01-01 00:00:01.000001', '9999-12-31', '[]', '', '', NULL, '', b'0', '', '', -0, 1.7976931348623157e308, '00:00:00', 1901),
- (?, NULL, NULL, NULL, '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00.000000', '0000-00-00', NULL, NULL, NULL, 'a', 'x,y,z', NULL, NULL, NULL, NULL, NULL, NULL, NULL)`;
+  '1970-01-01 00:00:01.000001', '9999-12-31', '[]', '', '', NULL, '', b'0', '', '', -0, 1.7976931348623157e308, '00:00:00', 1901, NULL),
+ (?, NULL, NULL, NULL, '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00.000000', '0000-00-00', NULL, NULL, NULL, 'a', 'x,y,z', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`;
 
 function blob(seed: number): Buffer {
   const b = Buffer.alloc(3 * 1024 * 1024 + seed);

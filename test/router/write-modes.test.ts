@@ -233,3 +233,25 @@ test('tables outside the configured list always use the source; unknown ids keep
     await setSwitches(store, ID, { writeMode: 'SOURCE_ONLY', readPercent: 0 }, [router]);
   }
 });
+
+test('dual writes mirror FLOAT beyond 6 significant digits, DOUBLE and POINT values exactly', async () => {
+  await createTables(stack, ['CREATE TABLE measures (id INT PRIMARY KEY, f FLOAT, d DOUBLE, p POINT NULL)']);
+  await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [router]);
+  try {
+    await router.query(
+      "INSERT INTO measures VALUES (1, 16777215, 3.3333333333333335, ST_GeomFromText('POINT(1.5 -2.25)'))",
+    );
+    await router.query('UPDATE measures SET f = 1234567.5 WHERE id = 1');
+    const read = (side: 'source' | 'target') =>
+      adminQuery(
+        stack,
+        side,
+        'SELECT id, CAST(f AS DOUBLE) AS f, CAST(d AS CHAR) AS d, ST_AsText(p) AS p FROM measures',
+      );
+    const [s, t] = await Promise.all([read('source'), read('target')]);
+    assert.deepEqual(t, s);
+    assert.deepEqual(s, [{ id: 1, f: 1234567.5, d: '3.3333333333333335', p: 'POINT(1.5 -2.25)' }]);
+  } finally {
+    await setSwitches(store, ID, { writeMode: 'SOURCE_ONLY' }, [router]);
+  }
+});

@@ -4,6 +4,8 @@ import { readCheckpoint } from '../cdc/checkpoint.js';
 import { quoteTable } from '../db/identifiers.js';
 import { encodeKey } from '../schema/keycodec.js';
 import { keysetSelect } from '../schema/keyset.js';
+import { exactReadExpr } from '../schema/read-expr.js';
+import type { ColumnInfo, TableInfo } from '../schema/types.js';
 import type { TableMapping } from '../schema/mapping.js';
 import { StreamNotStartedError } from './errors.js';
 import { prepareWriterSession, replaceRows } from './rows.js';
@@ -67,6 +69,8 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
         const q = keysetSelect({
           from: quoteTable(mapping.fromSchema, mapping.fromTable),
           columns: mapping.columns.map((c) => c.from),
+          // Exact values: FLOAT/DOUBLE as exact text, spatial as the server's binary format.
+          expressions: mapping.columns.map((c) => exactReadExpr(columnInfo(mapping.fromInfo, c.from))),
           key: mapping.fromKey,
           range: job.range,
           limit: job.limit,
@@ -127,4 +131,10 @@ export async function keyAfter(
   const params = [...q.params.slice(0, -1), Math.max(0, n - 1)];
   const [rows] = await pool.query<RowDataPacket[]>(sql, params);
   return rows.length ? encodeKey(mapping.fromKey.map((k) => rows[0][k])) : null;
+}
+
+function columnInfo(table: TableInfo, name: string): ColumnInfo {
+  const col = table.columns.find((c) => c.name === name);
+  if (!col) throw new Error(`column ${name} of ${table.schema}.${table.table} is not in its description`);
+  return col;
 }

@@ -56,6 +56,8 @@ export interface KeysetQuery {
   from: string;
   /** Columns to select (validated and quoted here). */
   columns: readonly string[];
+  /** Select expressions built from validated identifiers (e.g. exactReadExpr), used instead of columns. */
+  expressions?: readonly string[];
   key: readonly string[];
   range?: KeyRange;
   /** LIMIT; omitted when undefined. */
@@ -70,7 +72,7 @@ export interface KeysetQuery {
  */
 export function keysetSelect(q: KeysetQuery): SqlFragment {
   const where = rangeCondition(q.key, q.range);
-  const cols = q.columns.map((c) => quoteIdent(c, 'column')).join(', ');
+  const cols = (q.expressions ?? q.columns.map((c) => quoteIdent(c, 'column'))).join(', ');
   let sql = `SELECT ${cols} FROM ${q.from} WHERE ${where.sql} ORDER BY ${orderBy(q.key)}`;
   const params = [...where.params];
   if (q.limit !== undefined) {

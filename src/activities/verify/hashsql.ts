@@ -67,20 +67,6 @@ export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavo
   return `IFNULL(${e}, '\\\\N')`;
 }
 
-/**
- * How repair reads a column so that writing the value back stores exactly the same value: FLOAT and DOUBLE
- * as the text of their exact DOUBLE value (FLOAT displays only 6 digits, and mysql2 3.15 parses
- * '3.3333333333333335' into 3.333333333333333, a different double), spatial values in the server's own
- * binary format (the driver would turn them into objects).
- */
-export function readExpr(col: ColumnInfo): string {
-  const c = quoteIdent(col.name, 'column');
-  if (col.dataType === 'float') return `CAST(CAST(${c} AS DOUBLE) AS CHAR) AS ${c}`;
-  if (col.dataType === 'double' || col.dataType === 'real') return `CAST(${c} AS CHAR) AS ${c}`;
-  if (SPATIAL_TYPES.has(col.dataType)) return `CAST(${c} AS BINARY) AS ${c}`;
-  return c;
-}
-
 /** MD5 (hex) of a row's canonical text over all compared columns (the key columns are among them). */
 export function rowHashExpr(pairs: ColumnPair[], side: 'source' | 'target', flavour: SideFlavour): string {
   return `MD5(CONCAT_WS('#', ${pairs.map((p) => canonicalExpr(p, side, flavour)).join(', ')}))`;

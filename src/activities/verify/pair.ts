@@ -4,7 +4,8 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier, quoteIdent, quoteTable } from '../db/identifiers.js';
 import type { ColumnInfo } from '../schema/types.js';
 import { describeForVerify, type DescribedTable } from './describe.js';
-import { readExpr, rowHashExpr, type ColumnPair } from './hashsql.js';
+import { rowHashExpr, type ColumnPair } from './hashsql.js';
+import { exactReadExpr } from '../schema/read-expr.js';
 import { KeyPredicates } from './keys.js';
 
 /** One side of a compared table: where it lives and how its rows are hashed and addressed. */
@@ -124,7 +125,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
       hash: rowHashExpr(pairs, which, info),
       keyHash: rowHashExpr(keyPairs, which, info),
       columns: cols.map((c) => quoteIdent(c.name, 'column')),
-      readList: cols.map(readExpr).join(', '),
+      readList: cols.map(exactReadExpr).join(', '),
       columnNames: cols.map((c) => c.name),
     };
   };
