@@ -14,6 +14,7 @@ before(async () => {
     stack.source,
     'CREATE TABLE good (id BIGINT UNSIGNED PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(20,6), n INT)',
     'CREATE TABLE nokey (a INT, b INT)',
+    'CREATE TABLE places (id INT PRIMARY KEY, spot POINT NULL, area POLYGON NULL)',
     "CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weakpw'",
     "GRANT SELECT ON app.* TO 'weak'@'127.0.0.1'",
   );
@@ -45,6 +46,22 @@ test('unknown table, table without a usable key, unknown column: each named with
   assert.match(nokey!.message, /no usable key/);
   assert.match(nokey!.fix, /PRIMARY KEY/);
   assert.match(report.problems.find((p) => p.table === 'good')!.message, /column nope does not exist/);
+});
+
+test('a spatial column CDC cannot carry exactly is flagged (POINT is fine); excluding it clears the problem', async () => {
+  const report = await precheck({ source: 'source', target: 'target', tables: [{ name: 'places' }] });
+  assert.deepEqual(
+    report.problems.map((p) => [p.table, p.column]),
+    [['places', 'area']],
+  );
+  assert.match(report.problems[0].message, /POLYGON: binlog sync carries only POINT/);
+  assert.match(report.problems[0].fix, /excludeColumns/);
+  const excluded = await precheck({
+    source: 'source',
+    target: 'target',
+    tables: [{ name: 'places', excludeColumns: ['area'] }],
+  });
+  assert.deepEqual(excluded.problems, []);
 });
 
 test('incompatible target columns are flagged: INT vs VARCHAR, shorter VARCHAR, signedness, DECIMAL precision', async () => {

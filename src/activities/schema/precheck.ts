@@ -1,3 +1,4 @@
+import { SPATIAL_TYPES } from '../../shared/mysql-types.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition, MigrationEndpoints, PrecheckReport, Problem, TableSpec } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
@@ -247,6 +248,17 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
         setting: 'privilege SELECT',
         message: `cannot read ${spec.name}: ${message(err)}`,
         fix: `GRANT SELECT ON \`${sourceDb}\`.\`${spec.name}\` TO <user>`,
+      });
+    }
+    const copied = new Set(sourceToTargetColumns(spec, info).map((c) => c.from));
+    for (const col of info.columns) {
+      if (!copied.has(col.name) || !SPATIAL_TYPES.has(col.dataType) || col.dataType === 'point') continue;
+      problems.push({
+        table: spec.name,
+        column: col.name,
+        side: 'source',
+        message: `${spec.name}.${col.name} is ${col.dataType.toUpperCase()}: binlog sync carries only POINT spatial values exactly`,
+        fix: `add ${col.name} to the table's excludeColumns (and fill it on the target separately), or store it as POINT/WKB`,
       });
     }
     tables.push({
