@@ -41,7 +41,14 @@ import { acceptCommand, recordRejection, validateCommand } from './commands.js';
 import { describeAction, planRollback } from './compensation.js';
 import { stepSoak } from './gates.js';
 import { summarise } from './summary.js';
-import { currentPhase, initialState, pushAudit, pushWarning, type MigrationState } from './state.js';
+import {
+  currentPhase,
+  initialState,
+  pushAudit,
+  pushSystemAudit,
+  pushWarning,
+  type MigrationState,
+} from './state.js';
 import { buildStatus, currentDetails } from './status.js';
 import { describeStep, gateRule, isGated, nextStep, type Step } from './transitions.js';
 
@@ -484,17 +491,7 @@ class MigrationRun {
     s.topDone = false;
     s.error = null;
     if (step.phase === 'BULK_COPY') s.copyGeneration += 1;
-    pushAudit(s, {
-      at: nowIso(),
-      command: 'system',
-      via: 'workflow',
-      by: null,
-      reason: null,
-      args: {},
-      accepted: true,
-      message: `entered ${describeStep(step)}`,
-      phase: step.phase,
-    });
+    pushSystemAudit(s, nowIso(), `entered ${describeStep(step)}`, step.phase);
     this.changed();
   }
 
@@ -897,17 +894,12 @@ class MigrationRun {
     s.rollingBackTo = null;
     s.topDone = true;
     s.paused = false;
-    pushAudit(s, {
-      at: nowIso(),
-      command: 'system',
-      via: 'workflow',
-      by: null,
-      reason: null,
-      args: {},
-      accepted: true,
-      message: abort ? 'aborted: everything rolled back' : `rolled back to ${currentPhase(s)}`,
-      phase: currentPhase(s),
-    });
+    pushSystemAudit(
+      s,
+      nowIso(),
+      abort ? 'aborted: everything rolled back' : `rolled back to ${currentPhase(s)}`,
+      currentPhase(s),
+    );
     if (abort) {
       s.loops = { forwardSync: false, reverseSync: false, repair: null };
       await this.settleLoops();

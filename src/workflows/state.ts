@@ -132,6 +132,26 @@ export function pushAudit(s: MigrationState, entry: AuditEntry): void {
   if (s.audit.length > AUDIT_LIMIT) s.audit.splice(0, s.audit.length - AUDIT_LIMIT);
 }
 
+/** An audit entry for something the workflow did by itself (entered a step, finished a rollback). */
+export function pushSystemAudit(
+  s: MigrationState,
+  at: string,
+  message: string,
+  phase: AuditEntry['phase'],
+): void {
+  pushAudit(s, {
+    at,
+    command: 'system',
+    via: 'workflow',
+    by: null,
+    reason: null,
+    args: {},
+    accepted: true,
+    message,
+    phase,
+  });
+}
+
 export function pushWarning(s: MigrationState, at: string, message: string): void {
   s.warnings.push({ at, message });
   if (s.warnings.length > WARNING_LIMIT) s.warnings.splice(0, s.warnings.length - WARNING_LIMIT);
