@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts file with node's own test runner (through tsx).
-// Usage: npm test [-- <file-or-dir> ...]   (default: the whole test/ tree)
+// Runs every *.test.ts file under the given roots with node's own test runner (through tsx).
+// Usage: npm test [-- <file-or-dir> ...]   (default: test/ and the embedded server's packages/devserver/test)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,9 +17,10 @@ function collect(path, out) {
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
-const files = (roots.length ? roots : ['test']).flatMap((r) => collect(resolve(r), []));
+const DEFAULT_ROOTS = ['test', 'packages/devserver/test'];
+const files = (roots.length ? roots : DEFAULT_ROOTS).flatMap((r) => collect(resolve(r), []));
 if (files.length === 0) {
-  console.error('no test files found under', roots.join(' ') || 'test');
+  console.error('no test files found under', (roots.length ? roots : DEFAULT_ROOTS).join(' '));
   process.exit(1);
 }
 // Two cores on CI; each file may start its own MariaDB pair, so keep concurrency modest.

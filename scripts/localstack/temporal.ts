@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
 import { freePort } from './ports.js';
-import type { LogLevel } from '../../src/devserver/index.js';
+import type { LogLevel } from '@migrator/devserver';
 
 /** The Temporal server a stack uses: an external one, the official CLI's dev server, or our embedded one. */
 export interface TemporalEndpoint {
@@ -71,7 +71,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
   }
 
   // Loaded only when needed: a stack on an external server or the official CLI never starts it.
-  const { startDevServer } = await import('../../src/devserver/index.js');
+  const { startDevServer } = await import('@migrator/devserver');
   const port = await freePort();
   const dbFile = options.persistent ? join(options.stackDir, 'temporal-state.json') : undefined;
   const logLevel = devserverLogLevel(process.env.DEVSERVER_LOG);

@@ -25,7 +25,7 @@ import {
 } from '../../src/workflows/api.js';
 import { SwitchStore, writeHeartbeat } from '../../src/switches/index.js';
 import type { Switches } from '../../src/activities/contracts.js';
-import { cachedBundle, quietRuntime } from '../devserver/helpers.js';
+import { cachedBundle, quietRuntime } from '@migrator/devserver/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workflowsDir = join(here, '..', '..', 'src', 'workflows');

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileListQuery, type VisibilityRecord } from '../../src/devserver/visibility/index.js';
+import { compileListQuery, type VisibilityRecord } from '../src/visibility/index.js';
 
 // temporal.api.enums.v1.IndexedValueType
 const TEXT = 1;

@@ -3,11 +3,14 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { createWorker, quietRuntime, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
 import { durableWorkflow, timerAndRetryWorkflow } from './fixtures/workflows.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 let env: TestEnv;
 let bundle: { code: string };
@@ -27,7 +30,6 @@ after(async () => {
 function spawnNode(args: string[], ready: RegExp, onLine?: (line: string) => void): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: process.cwd(),
   });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -49,7 +51,7 @@ test('a worker killed with SIGKILL mid-workflow: a second worker finishes it', a
   let activityStarted!: () => void;
   const started = new Promise<void>((r) => (activityStarted = r));
   const proc = await spawnNode(
-    ['test/devserver/fixtures/worker-process.ts', env.address, taskQueue],
+    [join(here, 'fixtures', 'worker-process.ts'), env.address, taskQueue],
     /^READY/,
     (line) => {
       if (line.startsWith('ACTIVITY_STARTED')) activityStarted();
@@ -89,7 +91,7 @@ test('with a state file, a killed server process restarts and the workflow compl
   const dbFile = join(dir, 'state.json');
   const port = 20000 + Math.floor(Math.random() * 20000);
   const serverArgs = [
-    'src/devserver/main.ts',
+    join(here, '..', 'src', 'main.ts'),
     '--port',
     String(port),
     '--db-file',

@@ -1,44 +1,17 @@
 /** Shared test plumbing: an in-process dev server, one cached workflow bundle, worker helpers. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection, Client } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
-import { startDevServer } from '../../src/devserver/index.js';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { startDevServer } from '../src/index.js';
+import { cachedBundle, quietRuntime } from './sdk.js';
+
+export { cachedBundle, quietRuntime };
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const workflowsPath = join(here, 'fixtures', 'workflows.ts');
-
-let runtimeInstalled = false;
-export function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({
-    logger: new DefaultLogger((process.env.TEST_WORKER_LOG as 'WARN' | undefined) ?? 'WARN'),
-  });
-}
-
-/**
- * Bundles `path` once per content digest: the bundle is kept in a tmp file under `cacheDir` (written
- * atomically), shared between test files and runs.
- */
-export async function cachedBundle(
-  path: string,
-  digest: string,
-  cacheDir: string,
-): Promise<{ code: string; file: string }> {
-  const dir = join(tmpdir(), cacheDir);
-  const file = join(dir, `${digest}.js`);
-  if (existsSync(file)) return { code: readFileSync(file, 'utf8'), file };
-  const { code } = await bundleWorkflowCode({ workflowsPath: path, logger: new DefaultLogger('WARN') });
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, code);
-  renameSync(tmp, file);
-  return { code, file };
-}
 
 /** Bundles the fixture workflows once per content hash. */
 export async function workflowBundle(): Promise<{ code: string }> {

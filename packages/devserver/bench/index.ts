@@ -2,9 +2,9 @@
 // the real SDK (client + worker) in one process.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
-import { startDevServer } from '../src/devserver/index.js';
-import { workflowBundle } from '../test/devserver/helpers.js';
-import { bump, counterWorkflow, echoWorkflow, finish, total } from '../test/devserver/fixtures/workflows.js';
+import { startDevServer } from '../src/index.js';
+import { workflowBundle } from '../test/helpers.js';
+import { bump, counterWorkflow, echoWorkflow, finish, total } from '../test/fixtures/workflows.js';
 
 const WORKFLOWS = Number(process.env.BENCH_WORKFLOWS ?? 300);
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import protoPkg from '@temporalio/proto';
 import type { google, temporal } from '@temporalio/proto';
-import { ScheduleManager, type Clock, type ScheduleHost } from '../../src/devserver/schedules/index.js';
+import { ScheduleManager, type Clock, type ScheduleHost } from '../src/schedules/index.js';
 
 const { ScheduleOverlapPolicy: Overlap, WorkflowExecutionStatus: Status } = protoPkg.temporal.api.enums.v1;
 
