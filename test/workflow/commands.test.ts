@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defaultPlan } from '../../src/config/index.js';
 import { acceptCommand, recordRejection, validateCommand } from '../../src/workflows/commands.js';
 import { planRollback, rollbackTargetIndex } from '../../src/workflows/compensation.js';
-import { stepSoak } from '../../src/workflows/gates.js';
+import { stepSoak } from '../../src/workflows/soak.js';
 import { initialState, type MigrationState } from '../../src/workflows/state.js';
 import { nextStep } from '../../src/workflows/transitions.js';
 import type { CompensationFrame, Phase } from '../../src/workflows/api.js';

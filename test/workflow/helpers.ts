@@ -33,8 +33,10 @@ const workflowsDir = join(here, '..', '..', 'src', 'workflows');
 /** Bundles src/workflows once per content hash (shared between test files through a tmp file). */
 export async function workflowBundle(): Promise<{ code: string; file: string }> {
   const hash = createHash('sha1');
-  for (const f of readdirSync(workflowsDir).sort())
-    hash.update(f).update(readFileSync(join(workflowsDir, f)));
+  for (const f of readdirSync(workflowsDir, { recursive: true, encoding: 'utf8' }).sort()) {
+    const path = join(workflowsDir, f);
+    if (f.endsWith('.ts')) hash.update(f).update(readFileSync(path));
+  }
   const digest = hash.digest('hex').slice(0, 16);
   return cachedBundle(join(workflowsDir, 'index.ts'), digest, 'migration-workflow-bundles');
 }

@@ -1,0 +1,132 @@
+/**
+ * What every part of a migration run shares: the plan, the state, typed activity calls and the
+ * operator-facing publication (status timestamp, current details, search attributes, memo).
+ * Deterministic: imports only @temporalio/workflow, pure modules and types.
+ */
+import * as wf from '@temporalio/workflow';
+import type { MigrationActivities } from '../activities/temporal/types.js';
+import type { SyncStreamSpec } from '../activities/contracts.js';
+import {
+  SA_PHASE,
+  SA_READ_PERCENT,
+  SA_TABLES,
+  SA_WRITE_MODE,
+  type CompensationAction,
+  type CompensationFrame,
+  type MigrationPlan,
+} from './api.js';
+import { currentPhase, type MigrationState } from './state.js';
+import { currentDetails } from './status.js';
+
+type Acts = MigrationActivities;
+
+const RETRY_FOREVER = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+export function nowIso(): string {
+  return new Date(Date.now()).toISOString();
+}
+
+export function errMessage(err: unknown): string {
+  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class MigrationContext {
+  private published = '';
+  private readonly heartbeat: string;
+
+  constructor(
+    readonly plan: MigrationPlan,
+    readonly s: MigrationState,
+  ) {
+    this.heartbeat = `${plan.temporal.heartbeatTimeoutSeconds}s`;
+  }
+
+  // ---- activity calls --------------------------------------------------------------------------
+
+  /** A bounded call (seconds to minutes), retried until it succeeds. */
+  short<K extends keyof Acts>(name: K, arg: Parameters<Acts[K]>[0], summary: string): ReturnType<Acts[K]> {
+    return wf.scheduleActivity(name, [arg], {
+      startToCloseTimeout: '5m',
+      retry: RETRY_FOREVER,
+      summary,
+    }) as ReturnType<Acts[K]>;
+  }
+
+  /** A long call that heartbeats its progress; a lost worker's call moves elsewhere after the heartbeat timeout. */
+  long<K extends keyof Acts>(
+    name: K,
+    arg: Parameters<Acts[K]>[0],
+    summary: string,
+    waitCancel = false,
+  ): ReturnType<Acts[K]> {
+    return wf.scheduleActivity(name, [arg], {
+      startToCloseTimeout: '3650d',
+      heartbeatTimeout: this.heartbeat,
+      retry: RETRY_FOREVER,
+      cancellationType: waitCancel
+        ? wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+        : wf.ActivityCancellationType.TRY_CANCEL,
+      summary,
+    }) as ReturnType<Acts[K]>;
+  }
+
+  // ---- CDC streams -----------------------------------------------------------------------------
+
+  /** Forward reads the source's binlog into the target; reverse (after cutover) the other way. */
+  streamSpec(direction: 'forward' | 'reverse'): SyncStreamSpec {
+    const p = this.plan;
+    const [from, to] = direction === 'forward' ? [p.source, p.target] : [p.target, p.source];
+    return { stream: `${p.id}-${direction}`, from, to, tables: p.tables, direction };
+  }
+
+  get forwardSpec(): SyncStreamSpec {
+    return this.streamSpec('forward');
+  }
+
+  get reverseSpec(): SyncStreamSpec {
+    return this.streamSpec('reverse');
+  }
+
+  // ---- compensation ----------------------------------------------------------------------------
+
+  /** Pushes an undo action onto the frame unless the same kind is already there (steps re-run after pause). */
+  ensure(frame: CompensationFrame, action: CompensationAction): CompensationAction {
+    const existing = frame.actions.find((a) => a.kind === action.kind);
+    if (existing) return existing;
+    frame.actions.push(action);
+    this.changed();
+    return action;
+  }
+
+  // ---- what operators see ----------------------------------------------------------------------
+
+  doing(text: string): void {
+    this.s.activity = text;
+    this.changed();
+  }
+
+  /** Records a change: status timestamp, current details, and (when they changed) search attributes + memo. */
+  changed(): void {
+    const s = this.s;
+    s.updatedAt = nowIso();
+    const phase = currentPhase(s);
+    const key = JSON.stringify([phase, s.switches.writeMode, s.switches.readPercent, s.state, s.paused]);
+    if (key !== this.published) {
+      this.published = key;
+      wf.upsertSearchAttributes([
+        { key: SA_PHASE, value: phase },
+        { key: SA_WRITE_MODE, value: s.switches.writeMode },
+        { key: SA_READ_PERCENT, value: s.switches.readPercent },
+        { key: SA_TABLES, value: this.plan.tables.map((t) => t.name) },
+      ]);
+      wf.upsertMemo({
+        phase,
+        state: s.paused ? 'PAUSED' : s.state,
+        writeMode: s.switches.writeMode,
+        readPercent: s.switches.readPercent,
+      });
+    }
+    wf.setCurrentDetails(currentDetails(s));
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * BULK_COPY: every table (or key range of it) copied by chunked, resumable activities, a few at a
+ * time, while forward CDC runs; the copier orders its chunks against the applier (see
+ * src/activities/copier/README.md), so copy + CDC converge without locking production rows.
+ * Undo: empty the copied target tables and forget the copy checkpoints.
+ */
+import type { KeyRange } from '../../activities/contracts.js';
+import type { ActionOf, PhaseModule, Run } from './types.js';
+
+async function copyAll({ ctx }: Run): Promise<void> {
+  const p = ctx.plan;
+  const s = ctx.s;
+  const prefix = `${p.id}:copy:g${s.copyGeneration}`;
+  const jobs: (() => Promise<void>)[] = [];
+  for (const table of p.tables) {
+    const view = s.tables.find((t) => t.table === table.name);
+    if (!view || view.state === 'done') continue;
+    const ranges: KeyRange[] =
+      p.copy.rangesPerTable > 1
+        ? await ctx.short(
+            'splitKeyRanges',
+            { source: p.source, table, ranges: p.copy.rangesPerTable },
+            `split ${table.name}`,
+          )
+        : [{}];
+    view.ranges = ranges.length;
+    view.state = 'copying';
+    view.rangesDone = 0;
+    view.rowsCopied = 0;
+    ranges.forEach((range, i) => {
+      jobs.push(async () => {
+        const res = await ctx.long(
+          'copyTable',
+          {
+            source: p.source,
+            target: p.target,
+            table,
+            range: ranges.length > 1 ? range : undefined,
+            stream: ctx.forwardSpec.stream,
+            replica: p.copy.replica,
+            maxReplicaLagSeconds: p.copy.maxReplicaLagSeconds,
+            maxTargetThreadsRunning: p.copy.maxTargetThreadsRunning,
+            checkpointKey: `${prefix}:${table.name}:${i}`,
+          },
+          `copy ${table.name}${ranges.length > 1 ? ` range ${i + 1}/${ranges.length}` : ''}`,
+        );
+        view.rowsCopied += res.rowsCopied;
+        view.rangesDone += 1;
+        if (view.rangesDone >= view.ranges) view.state = 'done';
+        ctx.changed();
+      });
+    });
+  }
+  ctx.doing(`copying ${jobs.length} table range(s), ${p.copy.parallelism} at a time`);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(p.copy.parallelism, jobs.length) }, worker));
+}
+
+export const bulkCopy: PhaseModule<ActionOf<'truncateTarget'>> = {
+  async run(run, frame) {
+    run.ctx.ensure(frame, { kind: 'truncateTarget', tables: run.ctx.plan.tables.map((t) => t.name) });
+    await copyAll(run);
+  },
+
+  async undo({ ctx }, action) {
+    const p = ctx.plan;
+    await ctx.short(
+      'truncateTargetTables',
+      { target: p.target, tables: p.tables.filter((t) => action.tables.includes(t.name)) },
+      'truncate copied target tables',
+    );
+    await ctx.short('clearCopyCheckpoints', { prefix: `${p.id}:copy:` }, 'clear copy checkpoints');
+    for (const t of ctx.s.tables) Object.assign(t, { state: 'pending', rowsCopied: 0, rangesDone: 0 });
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * The workflow owns the switches: it writes them to Redis (always the full desired state) and waits
+ * until every live router acknowledged the new version before the run goes on.
+ */
+import type { SwitchChange, Switches } from '../activities/contracts.js';
+import { migrationWorkflowId } from './api.js';
+import { errMessage, nowIso, type MigrationContext } from './context.js';
+import type { HistoryLimit } from './history.js';
+import { pushWarning } from './state.js';
+
+export class SwitchControl {
+  /** updatedAt of the switches this run last wrote: tells a re-created hash from ours. */
+  private updatedAt: string | null = null;
+
+  constructor(
+    private readonly ctx: MigrationContext,
+    private readonly history: HistoryLimit,
+  ) {}
+
+  private get by(): string {
+    return `workflow:${migrationWorkflowId(this.ctx.plan.id)}`;
+  }
+
+  /** Creates the switches (SOURCE_ONLY, 0 %) when absent and adopts what Redis holds. */
+  async init(): Promise<void> {
+    const sw = await this.ctx.short('initSwitches', { migrationId: this.ctx.plan.id }, 'initialise switches');
+    this.adopt(sw);
+  }
+
+  private adopt(sw: Switches): void {
+    this.updatedAt = sw.updatedAt;
+    this.ctx.s.switches = {
+      writeMode: sw.writeMode,
+      readPercent: sw.readPercent,
+      version: sw.version,
+      ackedBy: [],
+    };
+    this.ctx.changed();
+  }
+
+  /**
+   * Always writes the FULL desired state (not just the changed field): if Redis lost the switches, a
+   * partial change would re-create them from defaults (e.g. SOURCE_ONLY at 50 % reads).
+   */
+  async set(change: SwitchChange, why: string): Promise<void> {
+    const { ctx } = this;
+    const s = ctx.s;
+    const full: SwitchChange = {
+      writeMode: change.writeMode ?? s.switches.writeMode,
+      readPercent: change.readPercent ?? s.switches.readPercent,
+    };
+    const sw = await ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, why);
+    this.adopt(sw);
+    const timeoutMs = ctx.plan.cdc.routerAckTimeoutSeconds * 1000;
+    for (;;) {
+      ctx.doing(`waiting for every live router to acknowledge switch version ${sw.version}`);
+      const acks = await ctx.short(
+        'waitForRouterAcks',
+        { migrationId: ctx.plan.id, version: sw.version, timeoutMs },
+        `router acks v${sw.version}`,
+      );
+      s.switches.ackedBy = acks.acked;
+      if (acks.allAcked) break;
+      await this.history.checkpoint();
+      pushWarning(
+        s,
+        nowIso(),
+        `routers ${acks.pending.join(', ')} have not acknowledged switch version ${sw.version}; still waiting`,
+      );
+    }
+    ctx.changed();
+  }
+
+  /**
+   * The workflow, not Redis, is the source of truth for the switches. Redis can lose them (a restart
+   * without persistence, a failover); routers keep serving with their last known switches meanwhile.
+   * Setting the full desired state is a no-op while Redis holds it, and re-creates it otherwise; the
+   * routers then follow and acknowledge it again.
+   */
+  async reconcile(): Promise<void> {
+    const { ctx } = this;
+    const want = ctx.s.switches;
+    let sw: Switches;
+    try {
+      sw = await ctx.short(
+        'setSwitches',
+        {
+          migrationId: ctx.plan.id,
+          change: { writeMode: want.writeMode, readPercent: want.readPercent },
+          by: this.by,
+        },
+        'check the switches in Redis',
+      );
+    } catch (err) {
+      pushWarning(ctx.s, nowIso(), `could not check the switches in Redis: ${errMessage(err)}`);
+      return;
+    }
+    // After continue-as-new this run has not written the switches yet: the version alone decides.
+    if (sw.version === want.version && (this.updatedAt ?? sw.updatedAt) === sw.updatedAt) {
+      this.updatedAt = sw.updatedAt;
+      return;
+    }
+    pushWarning(
+      ctx.s,
+      nowIso(),
+      `switches in Redis were lost or changed (v${want.version} -> v${sw.version}); re-applied ${want.writeMode}, ${want.readPercent}% reads on target`,
+    );
+    await this.set({}, 're-apply the switches and wait for router acks');
+  }
+}
