@@ -31,12 +31,16 @@ export interface BinlogPosition {
   gtid?: string;
 }
 
-/**
- * A key value that survives JSON (heartbeat details, activity results, workflow state): strings and
- * numbers as they are, binary values as base64, NULL as null.
- */
-export type EncodedValue = string | number | null | { b64: string };
-export type EncodedKey = EncodedValue[];
+import type { EncodedKey, Side } from '../shared/switches.js';
+export type {
+  EncodedKey,
+  EncodedValue,
+  RouterAcks,
+  Side,
+  SwitchChange,
+  Switches,
+  WriteMode,
+} from '../shared/switches.js';
 
 /** A half-open key range: rows with lower < key <= upper; an absent bound is unbounded. */
 export interface KeyRange {
@@ -150,8 +154,6 @@ export interface SyncStatus {
 
 // ---- verify / repair ---------------------------------------------------------------------------------
 
-export type Side = 'source' | 'target';
-
 export interface VerifyInput {
   source: string;
   target: string;
@@ -236,25 +238,14 @@ export interface RepairLoopProgress {
   windowUntil?: string;
 }
 
-// ---- switches ----------------------------------------------------------------------------------------
-
-export type WriteMode = 'SOURCE_ONLY' | 'DUAL_SOURCE_FIRST' | 'DUAL_TARGET_FIRST' | 'TARGET_ONLY';
-
-export interface Switches {
-  writeMode: WriteMode;
-  /** 0-100: share of reads sent to the target. */
-  readPercent: number;
-  shadowRead: boolean;
-  version: number;
-  updatedAt: string;
-  updatedBy: string;
-}
-
-export type SwitchChange = Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
-
-export interface RouterAcks {
-  version: number;
-  acked: string[];
-  pending: string[];
-  allAcked: boolean;
+/** Input of the scheduled verification workflow (started by a Temporal Schedule the activities create). */
+export interface VerificationInput {
+  migrationId: string;
+  source: string;
+  target: string;
+  tables: TableSpec[];
+  authoritative: 'source' | 'target';
+  repair: boolean;
+  /** Signal the result to this workflow id (the migration), if set. */
+  notifyWorkflowId?: string;
 }

@@ -1,4 +1,4 @@
-import type { Side } from '../activities/contracts.js';
+import type { Side } from '../shared/switches.js';
 import { encodeKey, type RepairEntry } from '../switches/repairs.js';
 import type { PoolLike } from './db.js';
 import { opKeys, type MirrorOp } from './mirror.js';

@@ -1,9 +1,15 @@
 import type { FieldPacket, PoolConnection, QueryResult, ResultSetHeader } from 'mysql2/promise';
-import type { Side, Switches } from '../activities/contracts.js';
+import {
+  authoritativeSide,
+  isDual,
+  otherSide as other,
+  type Side,
+  type Switches,
+} from '../shared/switches.js';
 import { normaliseCall, type NormalisedCall, type RouterQueryOptions } from './args.js';
 import type { Method, Queryable, QueryReturn } from './db.js';
 import { captureWrite, type MirrorOp } from './mirror.js';
-import { authoritativeSide, isDual, other, type Router } from './router.js';
+import type { Router } from './router.js';
 import { isWrite } from './sql/analysis.js';
 
 interface OpenTransaction {

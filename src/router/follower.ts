@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Switches } from '../activities/contracts.js';
+import type { Switches } from '../shared/switches.js';
 import { DEFAULT_SWITCHES } from '../switches/codec.js';
 import type { RedisLike } from '../switches/redis.js';
 import { removeHeartbeat, writeHeartbeat } from '../switches/routers.js';

@@ -1,4 +1,5 @@
-export { createRouter, Router, authoritativeSide, isDual, type RouterOptions } from './router.js';
+export { createRouter, Router, type RouterOptions } from './router.js';
+export { authoritativeSide, isDual } from '../shared/switches.js';
 export { RouterConnection } from './connection.js';
 export type { RouterQueryOptions } from './args.js';
 export type { RouterEvent, RouterStats } from './stats.js';

@@ -1,6 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format, type FieldPacket, type Pool, type QueryOptions, type QueryResult } from 'mysql2/promise';
-import type { Side, Switches, WriteMode } from '../activities/contracts.js';
+import {
+  authoritativeSide,
+  isDual,
+  otherSide as other,
+  type Side,
+  type Switches,
+} from '../shared/switches.js';
 import { assertMigrationId, assertRouterId } from '../switches/keys.js';
 import type { RedisLike } from '../switches/redis.js';
 import { defaultRouterId } from '../switches/store.js';
@@ -52,16 +58,6 @@ export interface RouterOptions {
 }
 
 type QueryArgs = [first: string | RouterQueryOptions, second?: unknown];
-
-export function authoritativeSide(mode: WriteMode): Side {
-  return mode === 'SOURCE_ONLY' || mode === 'DUAL_SOURCE_FIRST' ? 'source' : 'target';
-}
-
-export function isDual(mode: WriteMode): boolean {
-  return mode === 'DUAL_SOURCE_FIRST' || mode === 'DUAL_TARGET_FIRST';
-}
-
-export const other = (side: Side): Side => (side === 'source' ? 'target' : 'source');
 
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',

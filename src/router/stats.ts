@@ -1,4 +1,4 @@
-import type { Side, Switches } from '../activities/contracts.js';
+import type { Side, Switches } from '../shared/switches.js';
 import type { RepairOp } from '../switches/repairs.js';
 
 /** Counters for the demo and for monitoring. */

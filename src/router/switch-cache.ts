@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Switches } from '../activities/contracts.js';
+import type { Switches } from '../shared/switches.js';
 import { switchesFromMessage } from '../switches/codec.js';
 
 /**

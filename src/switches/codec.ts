@@ -1,4 +1,4 @@
-import type { SwitchChange, Switches, WriteMode } from '../activities/contracts.js';
+import type { SwitchChange, Switches, WriteMode } from '../shared/switches.js';
 
 export const WRITE_MODES: readonly WriteMode[] = [
   'SOURCE_ONLY',

@@ -37,4 +37,4 @@ export {
   type MigrationKeys,
 } from './keys.js';
 export { BACKGROUND_OPTIONS, newConnection, openRedis, type OwnedRedis, type RedisLike } from './redis.js';
-export type { RouterAcks, SwitchChange, Switches, WriteMode } from '../activities/contracts.js';
+export type { RouterAcks, SwitchChange, Switches, WriteMode } from '../shared/switches.js';

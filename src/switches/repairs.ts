@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EncodedKey, EncodedValue, Side } from '../activities/contracts.js';
+import type { EncodedKey, EncodedValue, Side } from '../shared/switches.js';
 import { migrationKeys } from './keys.js';
 
 /**

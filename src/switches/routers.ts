@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import type { RouterAcks } from '../activities/contracts.js';
+import type { RouterAcks } from '../shared/switches.js';
 import { migrationKeys } from './keys.js';
 
 /** What a router tells the registry with each heartbeat. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { RouterAcks, SwitchChange, Switches } from '../activities/contracts.js';
+import type { RouterAcks, SwitchChange, Switches } from '../shared/switches.js';
 import { changeToFields, switchesFromFields, validateChange } from './codec.js';
 import { assertMigrationId, migrationKeys } from './keys.js';
 import { openRedis, type OwnedRedis, type RedisLike } from './redis.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Switches } from '../activities/contracts.js';
+import type { Switches } from '../shared/switches.js';
 import { epochOfFields, epochOfMessage, switchesFromFields, switchesFromMessage } from './codec.js';
 import { migrationKeys } from './keys.js';
 import { BACKGROUND_OPTIONS, newConnection, type RedisLike } from './redis.js';

@@ -12,53 +12,33 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { PHASES, type Phase } from '../shared/workflow-names.js';
 import type {
   BinlogPosition,
   MismatchCounts,
   TableSpec,
   WriteMode,
   EncodedKey,
+  VerificationInput,
 } from '../activities/contracts.js';
 
-export type { TableSpec, WriteMode, BinlogPosition, MismatchCounts, EncodedKey };
+export type { TableSpec, WriteMode, BinlogPosition, MismatchCounts, EncodedKey, VerificationInput };
 
 // ---- names -------------------------------------------------------------------------------------------
 
-export const MIGRATION_WORKFLOW_TYPE = 'migrationWorkflow';
-export const VERIFICATION_WORKFLOW_TYPE = 'verificationWorkflow';
-export const DEFAULT_TASK_QUEUE = 'migrations';
-
-/** Workflow id of a migration: one workflow per migration id, several side by side. */
-export function migrationWorkflowId(migrationId: string): string {
-  return `migration-${migrationId}`;
-}
-/** Schedule id of a migration's periodic verification. */
-export function verificationScheduleId(migrationId: string): string {
-  return `migration-${migrationId}-verify`;
-}
-/** Workflow id prefix of the scheduled verification runs (the schedule appends a timestamp). */
-export function verificationWorkflowIdPrefix(migrationId: string): string {
-  return `migration-${migrationId}-verify`;
-}
+export {
+  DEFAULT_TASK_QUEUE,
+  MIGRATION_WORKFLOW_TYPE,
+  PHASES,
+  SEARCH_ATTRIBUTES,
+  VERIFICATION_WORKFLOW_TYPE,
+  migrationWorkflowId,
+  verificationScheduleId,
+  verificationWorkflowIdPrefix,
+  type Phase,
+} from '../shared/workflow-names.js';
 
 // ---- phases ------------------------------------------------------------------------------------------
-
-/** The procedure of DESIGN.md §2, in order, then DONE. */
-export const PHASES = [
-  'PRECHECK',
-  'PREPARE_TARGET',
-  'START_SYNC',
-  'BULK_COPY',
-  'CATCH_UP_VERIFY',
-  'DUAL_WRITE_SOURCE_FIRST',
-  'REPAIR_LOOP',
-  'READ_SWITCH',
-  'DUAL_WRITE_TARGET_FIRST',
-  'TARGET_ONLY',
-  'FINALIZE',
-  'DONE',
-] as const;
-export type Phase = (typeof PHASES)[number];
 
 /** Phases a plan may leave out (the 5/7/8-step variants of seeds 000/002/004). */
 export const OPTIONAL_PHASES: readonly Phase[] = [
@@ -424,28 +404,9 @@ export interface MigrationInput {
   carried?: unknown;
 }
 
-export interface VerificationInput {
-  migrationId: string;
-  source: string;
-  target: string;
-  tables: TableSpec[];
-  authoritative: 'source' | 'target';
-  repair: boolean;
-  /** Signal the result to this workflow id (the migration), if set. */
-  notifyWorkflowId?: string;
-}
-
 // ---- search attributes ---------------------------------------------------------------------------------
 
 export const SA_PHASE = defineSearchAttributeKey('MigrationPhase', SearchAttributeType.KEYWORD);
 export const SA_WRITE_MODE = defineSearchAttributeKey('MigrationWriteMode', SearchAttributeType.KEYWORD);
 export const SA_READ_PERCENT = defineSearchAttributeKey('MigrationReadPercent', SearchAttributeType.INT);
 export const SA_TABLES = defineSearchAttributeKey('MigrationTables', SearchAttributeType.KEYWORD_LIST);
-
-/** Custom search attributes the worker registers if missing (name -> indexed value type). */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Int' | 'KeywordList'> = {
-  MigrationPhase: 'Keyword',
-  MigrationWriteMode: 'Keyword',
-  MigrationReadPercent: 'Int',
-  MigrationTables: 'KeywordList',
-};

@@ -7,7 +7,7 @@ import proto from '@temporalio/proto';
 
 const { temporal } = proto;
 type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
-import { SEARCH_ATTRIBUTES, VERIFICATION_WORKFLOW_TYPE } from '../../workflows/api.js';
+import { SEARCH_ATTRIBUTES, VERIFICATION_WORKFLOW_TYPE } from '../../shared/workflow-names.js';
 import type { ScheduleActivityInput } from './types.js';
 
 export function scheduleActivities(client: Client) {

@@ -20,8 +20,8 @@ import type {
   VerifyResult,
   VerifyWindowInput,
   CopyInput,
+  VerificationInput,
 } from '../contracts.js';
-import type { VerificationInput } from '../../workflows/api.js';
 
 export interface CopyActivityInput extends CopyInput {
   /** Names the progress checkpoint kept outside Temporal, so a copy cancelled by pause resumes. */

@@ -10,6 +10,7 @@ import {
   type VerificationSummary,
   type WriteMode,
 } from '../../workflows/api.js';
+import { authoritativeSide } from '../../shared/switches.js';
 import { collect } from '../arguments.js';
 import {
   action,
@@ -28,11 +29,6 @@ interface VerifyOptions extends CommonOptions {
   repair?: boolean;
   oneOff?: boolean;
   wait?: boolean;
-}
-
-/** The side repairs copy from: the authoritative side of the current write mode. */
-export function authoritativeSide(writeMode: WriteMode): 'source' | 'target' {
-  return writeMode === 'DUAL_TARGET_FIRST' || writeMode === 'TARGET_ONLY' ? 'target' : 'source';
 }
 
 /** The one-off verification's input: the plan's tables (or the named ones), never credentials. */

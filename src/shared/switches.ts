@@ -1,0 +1,45 @@
+/**
+ * The switches' vocabulary, shared by the workflow, the activities, src/switches and the router (which
+ * runs inside applications and must not depend on the worker's code). Pure: types and tiny functions.
+ */
+
+export type Side = 'source' | 'target';
+
+export type WriteMode = 'SOURCE_ONLY' | 'DUAL_SOURCE_FIRST' | 'DUAL_TARGET_FIRST' | 'TARGET_ONLY';
+
+export interface Switches {
+  writeMode: WriteMode;
+  /** 0-100: share of reads sent to the target. */
+  readPercent: number;
+  shadowRead: boolean;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type SwitchChange = Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
+
+export interface RouterAcks {
+  version: number;
+  acked: string[];
+  pending: string[];
+  allAcked: boolean;
+}
+
+/**
+ * A key value that survives JSON (heartbeat details, activity results, workflow state, Redis streams):
+ * strings and numbers as they are, binary values as base64, NULL as null.
+ */
+export type EncodedValue = string | number | null | { b64: string };
+export type EncodedKey = EncodedValue[];
+
+/** The side whose result the application gets, and from which the other side is made equal. */
+export function authoritativeSide(mode: WriteMode): Side {
+  return mode === 'SOURCE_ONLY' || mode === 'DUAL_SOURCE_FIRST' ? 'source' : 'target';
+}
+
+export function isDual(mode: WriteMode): boolean {
+  return mode === 'DUAL_SOURCE_FIRST' || mode === 'DUAL_TARGET_FIRST';
+}
+
+export const otherSide = (side: Side): Side => (side === 'source' ? 'target' : 'source');
