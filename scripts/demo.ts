@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createDisplay } from '../src/cli/watch/display.js';
 import { liveFrame } from '../src/cli/render/live-view.js';
+import { onTermination } from './localstack/lifetime.js';
 import { runDemo } from './demo/run.js';
 
 function positiveInt(value: string): number {
@@ -39,15 +40,18 @@ const opts = program.opts<{
   keep: boolean;
 }>();
 
-// Ctrl-C or SIGTERM: stop where we are and clean up every server and directory of the run.
+// Ctrl-C, SIGTERM, SIGHUP, or the death of the chain that started the demo (npm, sh, tsx): stop where we
+// are and clean up every server, the worker and every directory of the run (localstack/lifetime.ts).
 const interrupted = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => interrupted.abort(new Error(`interrupted by ${sig}`)));
-}
+let finished: Promise<unknown> = Promise.resolve();
+onTermination(async (reason) => {
+  interrupted.abort(new Error(`interrupted: ${reason}`));
+  await finished;
+});
 
 const display = createDisplay({ stdout: process.stdout, stderr: process.stderr });
 const started = Date.now();
-const result = await runDemo({
+const running = runDemo({
   rows: opts.rows,
   rate: opts.rate,
   soakSeconds: opts.soak,
@@ -72,7 +76,9 @@ const result = await runDemo({
     });
     display.show(frame);
   },
-}).catch((err: Error) => {
+});
+finished = running.catch(() => undefined);
+const result = await running.catch((err: Error) => {
   display.stop();
   if (interrupted.signal.aborted) {
     console.error(

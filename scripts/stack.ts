@@ -1,5 +1,7 @@
 // Starts the local stack (source + target MariaDB, Redis, Temporal) and keeps it up until Ctrl-C.
-// Prints the environment a worker, the CLI or an app needs to use it.
+// Prints the environment a worker, the CLI or an app needs to use it. SIGINT, SIGTERM, SIGHUP to any
+// process of `npm run stack` (npm, sh, tsx, node), or the death of one of them, stops every server and
+// removes the data directories (localstack/lifetime.ts).
 import { startStack } from './localstack/index.js';
 
 const withTemporal = !process.argv.includes('--no-temporal');
@@ -12,11 +14,6 @@ for (const [key, value] of Object.entries(stack.env)) console.log(`export ${key}
 console.log(
   `# admin: mariadb -S ${stack.source.socketPath} -u root   /   mariadb -S ${stack.target.socketPath} -u root`,
 );
-console.log('# Ctrl-C stops everything and removes the data directories');
-const shutdown = async () => {
-  await stack.stop();
-  process.exit(0);
-};
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+console.log(`# stack directory: ${stack.dir}`);
+console.log('# Ctrl-C (or SIGTERM / SIGHUP) stops everything and removes the data directories');
 setInterval(() => {}, 1 << 30);

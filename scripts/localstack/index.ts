@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDbInstance, APP_DATABASE, APP_USER, MIGRATION_USER } from './mariadb.js';
+import { onTermination } from './lifetime.js';
+import { isRunning, processRef, type ProcessRef } from './proc.js';
 import { OwnershipFile, reapOrphans, STACK_ROOT } from './reaper.js';
 import { RedisInstance } from './redis.js';
 import { startTemporal, type TemporalEndpoint } from './temporal.js';
@@ -15,6 +18,11 @@ export interface StackOptions {
   redis?: boolean;
   /** Also start a replica of the source (GTID replication), for replica-first verification (default false). */
   sourceReplica?: boolean;
+  /**
+   * Stop the stack (and exit) when this process receives SIGINT/SIGTERM/SIGHUP or loses the chain that
+   * started it (lifetime.ts). Default true; the stack is stopped once, whoever asks first.
+   */
+  stopOnTermination?: boolean;
   /** Start (or connect to) a Temporal server (default false). */
   temporal?: boolean;
   /** Back the embedded Temporal server with a state file, so restart() keeps workflows. */
@@ -35,9 +43,13 @@ export interface Stack {
    * workflow inputs.
    */
   env: Record<string, string>;
-  /** Records a process the caller started for this stack (e.g. a worker), so an orphaned stack's reaper kills it too. */
+  /**
+   * Records a process the caller started for this stack (e.g. a worker): stop() terminates it if it
+   * still runs, and an orphaned stack's reaper kills it too.
+   */
   own(pid: number): void;
   disown(pid: number): void;
+  /** Stops every server and owned process, then removes the directory. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -57,20 +69,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ? new MariaDbInstance({ name: 'source-replica', serverId: 3, stackDir: dir, ownership })
     : undefined;
   let temporal: TemporalEndpoint | undefined;
+  const starts: Promise<unknown>[] = [];
+  const owned = new Map<number, ProcessRef>();
 
-  const stop = async () => {
+  let stopping: Promise<void> | undefined;
+  let unregister = () => {};
+  const stopOnce = async () => {
+    // A stop during start-up waits for the servers being started, so that none is left behind.
+    await Promise.allSettled(starts);
     await Promise.allSettled([
+      stopOwned([...owned.values()]),
       source.stop(),
       target.stop(),
       sourceReplica?.stop(),
       redis.stop(),
       temporal?.stop(),
     ]);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    unregister();
   };
+  const stop = () => (stopping ??= stopOnce());
+  if (options.stopOnTermination ?? true) unregister = onTermination(stop);
 
   try {
-    const starts: Promise<unknown>[] = [];
     if (options.mariadb ?? true) starts.push(source.start(), target.start());
     if (sourceReplica) starts.push(sourceReplica.start());
     if (options.redis ?? true) starts.push(redis.start());
@@ -107,8 +128,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redis,
     temporal,
     env,
-    own: (pid) => ownership.add(pid),
-    disown: (pid) => ownership.remove(pid),
+    own: (pid) => {
+      owned.set(pid, processRef(pid));
+      ownership.add(pid);
+    },
+    disown: (pid) => {
+      owned.delete(pid);
+      ownership.remove(pid);
+    },
     stop,
   };
+}
+
+/** The caller's processes (e.g. a worker) still running: SIGTERM, then SIGKILL after 15 s. */
+async function stopOwned(refs: ProcessRef[]): Promise<void> {
+  const live = refs.filter(isRunning);
+  const signal = (ref: ProcessRef, sig: NodeJS.Signals) => {
+    try {
+      process.kill(ref.pid, sig);
+    } catch {
+      /* exited meanwhile */
+    }
+  };
+  for (const ref of live) signal(ref, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (live.some(isRunning)) {
+    if (Date.now() > deadline) {
+      for (const ref of live.filter(isRunning)) signal(ref, 'SIGKILL');
+      break;
+    }
+    await sleep(50);
+  }
 }
