@@ -1,6 +1,6 @@
 // Starts the local stack (source + target MariaDB, Redis, Temporal) and keeps it up until Ctrl-C.
 // Prints the environment a worker, the CLI or an app needs to use it. SIGINT, SIGTERM, SIGHUP to any
-// process of `npm run stack` (npm, sh, tsx, node), or the death of one of them, stops every server and
+// process of `npm run stack` (npm, sh, node), or the death of one of them, stops every server and
 // removes the data directories (localstack/lifetime.ts).
 import { startStack } from './localstack/index.js';
 

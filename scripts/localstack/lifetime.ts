@@ -1,9 +1,9 @@
 /**
  * How a process that owns local servers ends: on SIGINT, SIGTERM or SIGHUP, or when a process of the
- * chain that started it dies (`npm run stack &` then `kill $!` kills npm and sh, leaving tsx and node
- * running with nobody to stop them), every registered cleanup runs once, concurrently, and then the
+ * chain that started it dies (`npm run stack &` then `kill $!` kills npm and sh, leaving node running
+ * with nobody to stop it), every registered cleanup runs once, concurrently, and then the
  * process exits (128 + signal number; 1 when orphaned). Further signals during the cleanup are
- * ignored: a Ctrl-C reaches every process of the terminal's group and tsx relays it once more, and a
+ * ignored: a Ctrl-C reaches every process of the terminal's group (npm, for one, relays it once more), and a
  * second SIGINT must not kill the process half-way through removing its directories.
  *
  * Nothing is installed while no cleanup is registered, so the process's own signal handling is unchanged.

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
@@ -123,7 +124,8 @@ export class MariaDbInstance {
     const firstStart = !existsSync(this.dataDir);
     if (firstStart) {
       mkdirSync(join(this.dir, 'tmp'), { recursive: true });
-      cpSync(await templateDataDir(bins['mariadb-install-db'], bins.mariadbd), this.dataDir, {
+      // Asynchronous: a signal arriving meanwhile is handled at once (lifetime.ts).
+      await cp(await templateDataDir(bins['mariadb-install-db'], bins.mariadbd), this.dataDir, {
         recursive: true,
       });
       rmSync(join(this.dataDir, '.ready'), { force: true });

@@ -73,7 +73,7 @@ function isNpm(pid: number): boolean {
 
 /**
  * The chain that runs this process: itself, its parent, and further ancestors up to the nearest `npm`
- * process (`npm run stack`: node <- tsx <- sh <- npm), nearest first. Without an npm ancestor the chain
+ * process (`npm run stack`: node <- sh <- npm), nearest first. Without an npm ancestor the chain
  * is this process and its parent. The chain stops at pid 1 and at another session. Without /proc it is
  * this process and its parent.
  */

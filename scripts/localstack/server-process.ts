@@ -35,7 +35,9 @@ export class ServerProcess {
     if (this.running) return;
     installExitHook();
     const fd = openSync(this.logFile, 'a');
-    const child = spawn(this.command, this.args, { stdio: ['ignore', fd, fd] });
+    // A session of its own: a Ctrl-C to the terminal's process group must not reach the server directly
+    // (a MariaDB killed during start-up would be restarted); the stack stops its servers itself.
+    const child = spawn(this.command, this.args, { stdio: ['ignore', fd, fd], detached: true });
     closeSync(fd);
     this.child = child;
     liveChildren.add(child);
