@@ -8,6 +8,7 @@ const withTemporal = !process.argv.includes('--no-temporal');
 const stack = await startStack({
   temporal: withTemporal,
   temporalPersistent: process.argv.includes('--persistent'),
+  tls: process.argv.includes('--tls'),
 });
 console.log('# local stack is up; export these in another shell:');
 for (const [key, value] of Object.entries(stack.env)) console.log(`export ${key}='${value}'`);

@@ -20,12 +20,14 @@ export function requireBinaries(names: string[]): Record<string, string> {
   let missing = names.filter((n) => !findBinary(n));
   if (missing.length && !installAttempted && process.getuid?.() === 0 && findBinary('apt-get')) {
     installAttempted = true;
-    process.stderr.write(`[stack] installing mariadb-server redis-server (missing: ${missing.join(', ')})\n`);
+    process.stderr.write(
+      `[stack] installing mariadb-server redis-server openssl (missing: ${missing.join(', ')})\n`,
+    );
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     spawnSync('apt-get', ['update'], { stdio: 'ignore', env });
     execFileSync(
       'apt-get',
-      ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client', 'redis-server'],
+      ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client', 'redis-server', 'openssl'],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
         env,
@@ -35,7 +37,7 @@ export function requireBinaries(names: string[]): Record<string, string> {
   }
   if (missing.length) {
     throw new Error(
-      `missing ${missing.join(', ')}: install them with "apt-get install -y mariadb-server mariadb-client redis-server"`,
+      `missing ${missing.join(', ')}: install them with "apt-get install -y mariadb-server mariadb-client redis-server openssl"`,
     );
   }
   return Object.fromEntries(names.map((n) => [n, findBinary(n) as string]));

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDbInstance, APP_DATABASE, APP_USER, MIGRATION_USER } from './mariadb.js';
+import { makeCertificates, type StackCertificates } from './certs.js';
 import { onTermination } from './lifetime.js';
 import { isRunning, processRef, type ProcessRef } from './proc.js';
 import { OwnershipFile, reapOrphans, STACK_ROOT } from './reaper.js';
@@ -23,6 +24,12 @@ export interface StackOptions {
    * started it (lifetime.ts). Default true; the stack is stopped once, whoever asks first.
    */
   stopOnTermination?: boolean;
+  /**
+   * TLS required by MariaDB and Redis on TCP, with client certificates; the certificates (a CA of this
+   * stack, server and client) are made with openssl at start. `env` then names them in ssl-* URL
+   * parameters (src/activities/db/tls.ts). Default false.
+   */
+  tls?: boolean;
   /** Start (or connect to) a Temporal server (default false). */
   temporal?: boolean;
   /** Back the embedded Temporal server with a state file, so restart() keeps workflows. */
@@ -37,6 +44,8 @@ export interface Stack {
   sourceReplica?: MariaDbInstance;
   redis: RedisInstance;
   temporal?: TemporalEndpoint;
+  /** With `tls: true`: the stack's certificate files. */
+  certs?: StackCertificates;
   /**
    * The environment a worker or app of this stack needs: named connections (MIGRATOR_DB_SOURCE,
    * MIGRATOR_DB_TARGET), MIGRATOR_REDIS_URL, TEMPORAL_ADDRESS. Credentials live only here, never in
@@ -62,11 +71,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   reapOrphans();
   const dir = mkdtempSync(join(STACK_ROOT, 'stack-'));
   const ownership = new OwnershipFile(dir);
-  const source = new MariaDbInstance({ name: 'source', serverId: 1, stackDir: dir, ownership });
-  const target = new MariaDbInstance({ name: 'target', serverId: 2, stackDir: dir, ownership });
-  const redis = new RedisInstance(dir, ownership);
+  let certs: StackCertificates | undefined;
+  try {
+    if (options.tls) certs = await makeCertificates(dir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const tls = certs;
+  const source = new MariaDbInstance({ name: 'source', serverId: 1, stackDir: dir, ownership, tls });
+  const target = new MariaDbInstance({ name: 'target', serverId: 2, stackDir: dir, ownership, tls });
+  const redis = new RedisInstance(dir, ownership, tls);
   const sourceReplica = options.sourceReplica
-    ? new MariaDbInstance({ name: 'source-replica', serverId: 3, stackDir: dir, ownership })
+    ? new MariaDbInstance({ name: 'source-replica', serverId: 3, stackDir: dir, ownership, tls })
     : undefined;
   let temporal: TemporalEndpoint | undefined;
   const starts: Promise<unknown>[] = [];
@@ -127,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sourceReplica,
     redis,
     temporal,
+    certs,
     env,
     own: (pid) => {
       owned.set(pid, processRef(pid));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { requireBinaries } from './binaries.js';
+import { clientTlsParams, type StackCertificates } from './certs.js';
 import { freePort } from './ports.js';
 import { STACK_ROOT, type OwnershipFile } from './reaper.js';
 import { ServerProcess } from './server-process.js';
@@ -93,6 +94,8 @@ export interface MariaDbInstanceOptions {
   /** The stack directory this instance lives in. */
   stackDir: string;
   ownership: OwnershipFile;
+  /** TLS required on TCP: every user must present a client certificate signed by the stack's CA. */
+  tls?: StackCertificates;
 }
 
 /** A throwaway MariaDB server on a free loopback port, with its own data directory. */
@@ -157,6 +160,7 @@ export class MariaDbInstance {
         `--server-id=${this.opts.serverId}`,
         `--log-error=${join(this.dir, 'error.log')}`,
         ...SERVER_FLAGS,
+        ...this.tlsFlags(),
         ...userFlag(),
       ],
       join(this.dir, 'stdout.log'),
@@ -184,6 +188,18 @@ export class MariaDbInstance {
     }
   }
 
+  private tlsFlags(): string[] {
+    const tls = this.opts.tls;
+    if (!tls) return [];
+    // TCP without TLS is refused; the unix socket (root, fixtures) counts as secure.
+    return [
+      `--ssl-ca=${tls.ca}`,
+      `--ssl-cert=${tls.serverCert}`,
+      `--ssl-key=${tls.serverKey}`,
+      '--require-secure-transport=ON',
+    ];
+  }
+
   private errorLogTail(): string {
     try {
       return readFileSync(join(this.dir, 'error.log'), 'utf8').trim().split('\n').slice(-5).join(' | ');
@@ -195,14 +211,15 @@ export class MariaDbInstance {
   /** Creates the application database and the users the product and the demo app log in as. */
   private async provision(): Promise<void> {
     const conn = await this.rootConnection();
+    const require = this.opts.tls ? ' REQUIRE X509' : '';
     try {
       const statements = [
         `CREATE DATABASE IF NOT EXISTS \`${APP_DATABASE}\` CHARACTER SET utf8mb4`,
         ...['127.0.0.1', 'localhost'].flatMap((host) => [
-          `CREATE USER IF NOT EXISTS '${MIGRATION_USER}'@'${host}' IDENTIFIED BY '${this.password}'`,
+          `CREATE USER IF NOT EXISTS '${MIGRATION_USER}'@'${host}' IDENTIFIED BY '${this.password}'${require}`,
           `GRANT REPLICATION SLAVE, BINLOG MONITOR, SLAVE MONITOR ON *.* TO '${MIGRATION_USER}'@'${host}'`,
           `GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE TEMPORARY TABLES, LOCK TABLES ON \`${APP_DATABASE}\`.* TO '${MIGRATION_USER}'@'${host}'`,
-          `CREATE USER IF NOT EXISTS '${APP_USER}'@'${host}' IDENTIFIED BY '${this.password}'`,
+          `CREATE USER IF NOT EXISTS '${APP_USER}'@'${host}' IDENTIFIED BY '${this.password}'${require}`,
           `GRANT SELECT, INSERT, UPDATE, DELETE ON \`${APP_DATABASE}\`.* TO '${APP_USER}'@'${host}'`,
         ]),
       ];
@@ -225,9 +242,35 @@ export class MariaDbInstance {
     });
   }
 
-  /** Connection URL for a user of this instance, e.g. for MIGRATOR_DB_SOURCE. */
+  /**
+   * Connection URL for a user of this instance, e.g. for MIGRATOR_DB_SOURCE. With TLS it carries the
+   * ssl-* parameters the worker reads (src/activities/db/tls.ts); mysql2's own `uri` option does not
+   * know them: use clientOptions() for a direct mysql2 connection.
+   */
   url(user: string = MIGRATION_USER, database: string = APP_DATABASE): string {
-    return `mysql://${user}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
+    const base = `mysql://${user}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
+    return this.opts.tls ? `${base}?${clientTlsParams(this.opts.tls)}` : base;
+  }
+
+  /** mysql2 options for a user of this instance over TCP (TLS with the client certificate when required). */
+  clientOptions(user: string = MIGRATION_USER, database: string = APP_DATABASE): mysql.ConnectionOptions {
+    const tls = this.opts.tls;
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      user,
+      password: this.password,
+      database,
+      ...(tls
+        ? {
+            ssl: {
+              ca: readFileSync(tls.ca, 'utf8'),
+              cert: readFileSync(tls.clientCert, 'utf8'),
+              key: readFileSync(tls.clientKey, 'utf8'),
+            },
+          }
+        : {}),
+    };
   }
 
   /**
@@ -241,6 +284,13 @@ export class MariaDbInstance {
         'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos',
         ['127.0.0.1', primary.port, MIGRATION_USER, primary.password],
       );
+      const tls = primary.opts.tls;
+      if (tls) {
+        await conn.query(
+          'CHANGE MASTER TO MASTER_SSL = 1, MASTER_SSL_CA = ?, MASTER_SSL_CERT = ?, MASTER_SSL_KEY = ?, MASTER_SSL_VERIFY_SERVER_CERT = 1',
+          [tls.ca, tls.clientCert, tls.clientKey],
+        );
+      }
       await conn.query('START SLAVE');
     } finally {
       await conn.end();

@@ -1,13 +1,17 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { requireBinaries } from './binaries.js';
+import { clientTlsParams, type StackCertificates } from './certs.js';
 import { freePort } from './ports.js';
 import type { OwnershipFile } from './reaper.js';
 import { ServerProcess } from './server-process.js';
 
-/** A throwaway Redis without persistence on a free loopback port. */
+/**
+ * A throwaway Redis without persistence on a free loopback port; with `tls`, TLS only (no plain port)
+ * and client certificates required.
+ */
 export class RedisInstance {
   readonly dir: string;
   port = 0;
@@ -16,12 +20,34 @@ export class RedisInstance {
   constructor(
     stackDir: string,
     private readonly ownership: OwnershipFile,
+    private readonly tls?: StackCertificates,
   ) {
     this.dir = join(stackDir, 'redis');
   }
 
+  /** For MIGRATOR_REDIS_URL. With TLS: rediss:// plus the ssl-* parameters only the worker reads. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.tls
+      ? `rediss://127.0.0.1:${this.port}?${clientTlsParams(this.tls)}`
+      : `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** ioredis options for a direct client (TLS with the client certificate when required). */
+  clientOptions(): RedisOptions {
+    const tls = this.tls;
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      ...(tls
+        ? {
+            tls: {
+              ca: readFileSync(tls.ca, 'utf8'),
+              cert: readFileSync(tls.clientCert, 'utf8'),
+              key: readFileSync(tls.clientKey, 'utf8'),
+            },
+          }
+        : {}),
+    };
   }
 
   get running(): boolean {
@@ -39,8 +65,22 @@ export class RedisInstance {
       [
         '--bind',
         '127.0.0.1',
-        '--port',
-        String(this.port),
+        ...(this.tls
+          ? [
+              '--port',
+              '0',
+              '--tls-port',
+              String(this.port),
+              '--tls-cert-file',
+              this.tls.serverCert,
+              '--tls-key-file',
+              this.tls.serverKey,
+              '--tls-ca-cert-file',
+              this.tls.ca,
+              '--tls-auth-clients',
+              'yes',
+            ]
+          : ['--port', String(this.port)]),
         '--save',
         '',
         '--appendonly',
@@ -55,8 +95,7 @@ export class RedisInstance {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const client = new Redis({
-        port: this.port,
-        host: '127.0.0.1',
+        ...this.clientOptions(),
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,

@@ -15,7 +15,7 @@ import type {
   VerifyProgress,
   VerifyResult,
 } from './contracts.js';
-import { redisUrl } from './db/connections.js';
+import { redisOptions } from './db/connections.js';
 import { SwitchStore, migrationKeys } from '../switches/index.js';
 import { precheck, prepareTarget, dropCreatedTables } from './schema/index.js';
 import { copyTable, splitKeyRanges, truncateTargetTables } from './copier/index.js';
@@ -53,7 +53,7 @@ export function createActivities(
   let switches: SwitchStore | undefined;
   const getRedis = () => {
     if (!redis) {
-      redis = new Redis(redisUrl(), { maxRetriesPerRequest: 3 });
+      redis = new Redis({ ...redisOptions(), maxRetriesPerRequest: 3 });
       // Errors surface on the commands that fail (and retry as activities); no unhandled 'error' events.
       redis.on('error', () => undefined);
     }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { startStack, type Stack } from '../../scripts/localstack/index.js';
+import { startStack, type Stack, type StackOptions } from '../../scripts/localstack/index.js';
 import { runWorker, type RunningWorker, type RunWorkerOptions } from '../../src/worker.js';
 import { defaultPlan } from '../../src/config/index.js';
 import {
@@ -51,9 +51,12 @@ export interface Env {
   stop(): Promise<void>;
 }
 
-export async function startEnv(options: { worker?: boolean } = {}): Promise<Env> {
+export async function startEnv(options: { worker?: boolean; stack?: StackOptions } = {}): Promise<Env> {
   quietRuntime();
-  const [stack, bundle] = await Promise.all([startStack({ temporal: true }), workflowBundle()]);
+  const [stack, bundle] = await Promise.all([
+    startStack({ temporal: true, ...options.stack }),
+    workflowBundle(),
+  ]);
   Object.assign(process.env, stack.env);
   const connection = await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: stack.env.TEMPORAL_NAMESPACE ?? 'default' });
@@ -82,7 +85,7 @@ export async function startEnv(options: { worker?: boolean } = {}): Promise<Env>
 export const TABLES = ['customers', 'orders', 'order_lines'];
 
 export async function createSchema(stack: Stack, rows = 300): Promise<void> {
-  const conn = await mysql.createConnection({ uri: stack.source.url(), multipleStatements: true });
+  const conn = await mysql.createConnection({ ...stack.source.clientOptions(), multipleStatements: true });
   try {
     await conn.query(`
       CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(60) NOT NULL, email VARCHAR(100) NULL,
@@ -134,9 +137,9 @@ export function testPlan(id: string, overrides: Record<string, unknown> = {}): M
 }
 
 /** Rows of a table on one side, keyed, as comparable text. */
-export async function tableRows(url: string, table: string): Promise<Map<string, string>> {
+export async function tableRows(side: mysql.ConnectionOptions, table: string): Promise<Map<string, string>> {
   const conn = await mysql.createConnection({
-    uri: url,
+    ...side,
     dateStrings: true,
     supportBigNumbers: true,
     bigNumberStrings: true,
@@ -161,7 +164,10 @@ export async function tableRows(url: string, table: string): Promise<Map<string,
 export async function diffSides(stack: Stack, tables = TABLES): Promise<string[]> {
   const out: string[] = [];
   for (const t of tables) {
-    const [a, b] = await Promise.all([tableRows(stack.source.url(), t), tableRows(stack.target.url(), t)]);
+    const [a, b] = await Promise.all([
+      tableRows(stack.source.clientOptions(), t),
+      tableRows(stack.target.clientOptions(), t),
+    ]);
     for (const [k, v] of a)
       if (b.get(k) !== v) out.push(`${t} ${k}: source ${v} target ${b.get(k) ?? 'missing'}`);
     for (const k of b.keys()) if (!a.has(k)) out.push(`${t} ${k}: extra on target`);
@@ -191,7 +197,7 @@ export function startLoad(
   options: { routerId?: string; pauseMs?: number; baseId?: number } = {},
 ): Load {
   const routerId = options.routerId ?? `test-router-${process.pid}`;
-  const redis = new Redis(stack.redis.url);
+  const redis = new Redis(stack.redis.clientOptions());
   const store = new SwitchStore(redis);
   let running = true;
   let held = false;
@@ -211,8 +217,8 @@ export function startLoad(
   };
   let nextId = options.baseId ?? 100_000;
   const loop = (async () => {
-    const src = await mysql.createConnection({ uri: stack.source.url() });
-    const tgt = await mysql.createConnection({ uri: stack.target.url() });
+    const src = await mysql.createConnection(stack.source.clientOptions());
+    const tgt = await mysql.createConnection(stack.target.clientOptions());
     let switches: Switches | undefined;
     let lastBeat = 0;
     try {

@@ -6,6 +6,7 @@ import ZongJi, {
 } from '@vlasky/zongji';
 import type { BinlogPosition } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
+import { mysqlSsl } from '../db/tls.js';
 import { assertIdentifier } from '../db/identifiers.js';
 import {
   DdlOnWatchedTableError,
@@ -175,6 +176,8 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
       decimalNumbers: false,
       charset: 'utf8mb4_general_ci',
       connectTimeout: 10_000,
+      // The binlog connection is TLS-protected like the pools (the connection's ssl-* settings).
+      ...(conn.tls ? { ssl: mysqlSsl(conn.tls) } : {}),
     });
     zongji = z;
     connects++;

@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
+import type { RedisOptions } from 'ioredis';
 import mysql from 'mysql2/promise';
+import { ConnectionNotConfiguredError } from './errors.js';
 import { assertIdentifier } from './identifiers.js';
+import { mysqlSsl, nodeTlsOptions, takeTlsSettings, type TlsSettings } from './tls.js';
+
+export { ConnectionNotConfiguredError };
 
 /**
  * Connections are referred to by name everywhere a value could be recorded (workflow inputs, activity
  * arguments, logs). Only the worker resolves a name to credentials, from its own environment:
- *   MIGRATOR_DB_<NAME>=mysql://user:password@host:port/database
- * or a JSON file named by MIGRATOR_CONNECTIONS_FILE: { "<name>": "mysql://..." }.
+ *   MIGRATOR_DB_<NAME>=mysql://user:password@host:port/database[?ssl-mode=...&ssl-ca=...&ssl-cert=...&ssl-key=...]
+ * or a JSON file named by MIGRATOR_CONNECTIONS_FILE: { "<name>": "mysql://..." }. TLS: see tls.ts.
  */
 export function connectionEnvVar(name: string): string {
   return `MIGRATOR_DB_${assertIdentifier(name, 'connection name').toUpperCase()}`;
-}
-
-export class ConnectionNotConfiguredError extends Error {
-  override name = 'ConnectionNotConfiguredError';
 }
 
 function fromFile(name: string): string | undefined {
@@ -42,6 +43,8 @@ export interface ResolvedConnection {
   user: string;
   password: string;
   database: string;
+  /** TLS settings from the URL's ssl-* parameters; undefined = plain TCP. */
+  tls?: TlsSettings;
 }
 
 export function resolveConnection(name: string): ResolvedConnection {
@@ -59,6 +62,7 @@ export function resolveConnection(name: string): ResolvedConnection {
       `connection "${name}": expected a mysql:// URL, got ${url.protocol}//`,
     );
   }
+  const tls = takeTlsSettings(url, `connection "${name}" (${connectionEnvVar(name)})`);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database)
     throw new ConnectionNotConfiguredError(
@@ -71,6 +75,7 @@ export function resolveConnection(name: string): ResolvedConnection {
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     database,
+    ...(tls ? { tls } : {}),
   };
 }
 
@@ -94,6 +99,7 @@ export function poolOptions(conn: ResolvedConnection, extra: mysql.PoolOptions =
     user: conn.user,
     password: conn.password,
     database: conn.database,
+    ...(conn.tls ? { ssl: mysqlSsl(conn.tls) } : {}),
     charset: 'utf8mb4_general_ci',
     supportBigNumbers: true,
     bigNumberStrings: true,
@@ -128,6 +134,31 @@ export async function closePools(): Promise<void> {
   await Promise.allSettled(all.map((p) => p.end()));
 }
 
-export function redisUrl(): string {
-  return process.env.MIGRATOR_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The switches' Redis (MIGRATOR_REDIS_URL, default redis://127.0.0.1:6379) as ioredis options. TLS with
+ * a rediss:// URL or ssl-* parameters (tls.ts): verify-identity unless ssl-mode says otherwise.
+ */
+export function redisOptions(): RedisOptions {
+  const raw = process.env.MIGRATOR_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConnectionNotConfiguredError('MIGRATOR_REDIS_URL is not a valid redis:// or rediss:// URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConnectionNotConfiguredError(
+      `MIGRATOR_REDIS_URL: expected a redis:// or rediss:// URL, got ${url.protocol}//`,
+    );
+  }
+  const tls = takeTlsSettings(url, 'MIGRATOR_REDIS_URL', url.protocol === 'rediss:');
+  const db = Number(url.pathname.replace(/^\//, '') || 0);
+  return {
+    host: url.hostname || '127.0.0.1',
+    port: Number(url.port || 6379),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    ...(tls ? { tls: nodeTlsOptions(tls) } : {}),
+  };
 }

@@ -9,7 +9,7 @@ import type {
 } from '../contracts.js';
 import { openBinlogStream } from '../cdc/stream.js';
 import type { RowImage } from '../cdc/events.js';
-import { redisUrl } from '../db/connections.js';
+import { redisOptions } from '../db/connections.js';
 import { rowKey } from '../schema/index.js';
 import { newConnection } from '../../switches/index.js';
 import { readFailures } from './failures.js';
@@ -218,7 +218,7 @@ export async function runRepairLoop(
   }
 
   if (input.redisFailureStream) {
-    const redis = newConnection(redisUrl());
+    const redis = newConnection(redisOptions());
     const streamKey = input.redisFailureStream;
     workers.push(
       guard(
