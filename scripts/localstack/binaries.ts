@@ -27,7 +27,15 @@ export function requireBinaries(names: string[]): Record<string, string> {
     spawnSync('apt-get', ['update'], { stdio: 'ignore', env });
     execFileSync(
       'apt-get',
-      ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client', 'redis-server', 'openssl'],
+      [
+        'install',
+        '-y',
+        '--no-install-recommends',
+        'mariadb-server',
+        'mariadb-client',
+        'redis-server',
+        'openssl',
+      ],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
         env,

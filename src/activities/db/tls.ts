@@ -32,7 +32,9 @@ function readPem(file: string, what: string, where: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConnectionNotConfiguredError(`${where}: cannot read ${what} file ${file}: ${(err as Error).message}`);
+    throw new ConnectionNotConfiguredError(
+      `${where}: cannot read ${what} file ${file}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -51,7 +53,10 @@ export function takeTlsSettings(url: URL, where: string, secureScheme = false): 
   const wanted = secureScheme || ca !== undefined || cert !== undefined || key !== undefined;
   const mode = (explicit ?? (wanted ? 'verify-identity' : 'disabled')) as SslMode;
   if (mode === 'disabled') {
-    if (wanted) throw new ConnectionNotConfiguredError(`${where}: ssl-mode=disabled contradicts the other ssl-* settings`);
+    if (wanted)
+      throw new ConnectionNotConfiguredError(
+        `${where}: ssl-mode=disabled contradicts the other ssl-* settings`,
+      );
     return undefined;
   }
   if ((cert === undefined) !== (key === undefined)) {
