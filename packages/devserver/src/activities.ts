@@ -155,7 +155,7 @@ export function armActivity(engine: Engine, exec: ExecutionState, act: ActivityS
         act.attemptScheduledTime = Date.now();
         armActivity(engine, exec, act);
         enqueue(engine, exec, act);
-        engine.onChange();
+        engine.onChange(exec);
       }),
     );
   }
@@ -199,7 +199,7 @@ export function startActivityTask(
   act.requestId = randomUUID();
   act.lastHeartbeatTime = undefined;
   armActivity(engine, exec, act);
-  engine.onChange();
+  engine.onChange(exec);
   const token: ActivityTaskToken = {
     k: 'act',
     ns: exec.namespace,
@@ -286,7 +286,7 @@ export function heartbeat(
   if (details) act.heartbeatDetails = details;
   act.lastHeartbeatTime = Date.now();
   armActivity(engine, exec, act);
-  engine.onChange();
+  engine.onChange(exec);
   return { cancelRequested: act.cancelRequested };
 }
 
@@ -390,7 +390,7 @@ function scheduleRetry(
     `activity ${act.activityId} of ${exec.workflowId} retries in ${delayMs}ms (attempt ${act.attempt})`,
   );
   armActivity(engine, exec, act);
-  engine.onChange();
+  engine.onChange(exec);
 }
 
 export function failActivity(

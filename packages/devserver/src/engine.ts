@@ -71,8 +71,12 @@ export class Engine {
   interactions!: Interactions;
   onActivityEnqueue: (exec: ExecutionState) => void = () => {};
   onWorkflowClosed: (exec: ExecutionState) => void = () => {};
-  /** Called after every state change (persistence). */
-  onChange: () => void = () => {};
+  /** Called after every state change (persistence): with the run that changed, or none for metadata. */
+  onChange: (exec?: ExecutionState) => void = () => {};
+  /** Called when a run is deleted (persistence). */
+  onDelete: (key: string) => void = () => {};
+  /** Creation order of runs (the highest of a workflow id is its current run after a restart). */
+  runSeq = 0;
 
   constructor(
     readonly log: Logger,
@@ -132,7 +136,18 @@ export class Engine {
   changed(exec: ExecutionState): void {
     const set = this.historyWaiters.get(this.keyOf(exec));
     if (set) for (const fn of [...set]) fn();
-    this.onChange();
+    this.onChange(exec);
+  }
+
+  /** Removes a run (retention, DeleteWorkflowExecution). */
+  deleteExecution(exec: ExecutionState): void {
+    const key = this.keyOf(exec);
+    if (!this.executions.delete(key)) return;
+    this.deadlines.clearPrefix(`${key}|`);
+    this.historyWaiters.delete(key);
+    const wk = wfKey(exec.namespace, exec.workflowId);
+    if (this.current.get(wk) === exec.runId) this.current.delete(wk);
+    this.onDelete(key);
   }
 
   // ---------------------------------------------------------------- start
@@ -242,6 +257,7 @@ export class Engine {
       buffered: [],
       wftPending: false,
       seq: 0,
+      runSeq: ++this.runSeq,
     };
     const parentExec = extras.parent
       ? this.executions.get(execKey(extras.parent.namespace, extras.parent.workflowId, extras.parent.runId))
@@ -614,7 +630,7 @@ export class Engine {
       seq: wft.seq,
     };
     const { messages, queries } = this.interactions.onWorkflowTaskStarted(exec, wft.startedEventId, wft.seq);
-    this.onChange();
+    this.onChange(exec);
     return {
       taskToken: encodeToken(token),
       workflowExecution: { workflowId: exec.workflowId, runId: exec.runId },

@@ -199,8 +199,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
         req.workflowExecution?.runId,
       );
       if (engine.isRunning(exec)) engine.terminate(exec, 'Delete workflow execution', null, '');
-      engine.executions.delete(engine.keyOf(exec));
-      engine.onChange();
+      engine.deleteExecution(exec);
       return {};
     },
 

@@ -16,6 +16,7 @@ const program = new Command()
     [] as string[],
   )
   .option('--log-level <level>', 'debug | info | warn | error', 'info')
+  .option('--compact-bytes <n>', 'with --db-file: compact the log into the snapshot past this size')
   .parse();
 
 const opts = program.opts<{
@@ -24,6 +25,7 @@ const opts = program.opts<{
   dbFile?: string;
   namespace: string[];
   logLevel: LogLevel;
+  compactBytes?: string;
 }>();
 const server = await startDevServer({
   port: Number(opts.port),
@@ -31,6 +33,7 @@ const server = await startDevServer({
   dbFile: opts.dbFile,
   namespaces: opts.namespace,
   logLevel: opts.logLevel,
+  compactBytes: opts.compactBytes ? Number(opts.compactBytes) : undefined,
 });
 process.stdout.write(`READY ${server.address}\n`);
 let stopping = false;

@@ -5,14 +5,15 @@ import { onWorkflowClosed } from './children.js';
 import { armTimer } from './commands.js';
 import { Engine } from './engine.js';
 import { workflowServiceHandlers, operatorServiceHandlers } from './frontend.js';
-import { bindService } from './grpc.js';
+import { bindService, type HandlerMap } from './grpc.js';
 import { Interactions } from './interactions.js';
 import { createLogger, type LogLevel } from './log.js';
-import type { NamespaceRecord } from './namespaces.js';
-import { StateFile } from './persistence.js';
+import { loadState } from './durability/files.js';
+import { Journal } from './durability/journal.js';
+import type { LoadedState } from './durability/records.js';
 import { ScheduleManager } from './schedules/index.js';
 import { engineScheduleHost, scheduleHandlers } from './schedules/service.js';
-import { execKey, wfKey, type ExecutionState } from './state.js';
+import { execKey, wfKey } from './state.js';
 
 export interface DevServerOptions {
   port?: number;
@@ -20,21 +21,33 @@ export interface DevServerOptions {
   dbFile?: string;
   namespaces?: string[];
   logLevel?: LogLevel;
+  /** With `dbFile`: compact the log into the snapshot once it holds this many bytes (default 32 MiB). */
+  compactBytes?: number;
 }
 
 export interface DevServer {
   address: string;
   port: number;
   stop(): Promise<void>;
+  /** The state file's journal (with `dbFile`): write statistics, compaction on demand. */
+  journal?: Journal;
 }
 
-interface Snapshot {
-  version: 1;
-  savedAt: string;
-  namespaces: NamespaceRecord[];
-  searchAttributes: Record<string, Record<string, number>>;
-  executions: ExecutionState[];
-  schedules?: unknown;
+/** Every reply waits until the changes it reports are durable. */
+function durable(handlers: HandlerMap, commit: () => Promise<void>): HandlerMap {
+  const out: HandlerMap = {};
+  for (const [name, h] of Object.entries(handlers)) {
+    if (!h) continue;
+    const handler = h as (req: unknown, ctx: unknown) => Promise<object>;
+    out[name] = (async (req: unknown, ctx: unknown) => {
+      try {
+        return await handler(req, ctx);
+      } finally {
+        await commit();
+      }
+    }) as HandlerMap[string];
+  }
+  return out;
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
@@ -44,25 +57,33 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   engine.onWorkflowClosed = (exec) => onWorkflowClosed(engine, exec);
   const schedules = new ScheduleManager(engineScheduleHost(engine));
 
-  let stateFile: StateFile | undefined;
+  let journal: Journal | undefined;
   if (options.dbFile) {
-    stateFile = new StateFile(
+    const loaded = loadState(options.dbFile, log);
+    if (loaded.state) {
+      restore(engine, loaded.state);
+      schedules.restore(loaded.state.meta?.schedules);
+    }
+    journal = await Journal.open(
       options.dbFile,
       log,
-      (): Snapshot => ({
-        version: 1,
-        savedAt: new Date().toISOString(),
-        namespaces: engine.namespaces.snapshot(),
-        searchAttributes: engine.searchAttributes.snapshot(),
-        executions: [...engine.executions.values()],
-        schedules: schedules.snapshot(),
-      }),
+      {
+        meta: () => ({
+          namespaces: engine.namespaces.snapshot(),
+          searchAttributes: engine.searchAttributes.snapshot(),
+          schedules: schedules.snapshot(),
+        }),
+        execution: (key) => engine.executions.get(key),
+        executions: () => engine.executions.entries(),
+      },
+      loaded,
+      { compactBytes: options.compactBytes },
     );
-    const loaded = stateFile.load() as Snapshot | undefined;
-    if (loaded) restore(engine, loaded);
-    if (loaded) schedules.restore(loaded.schedules);
-    engine.onChange = () => stateFile!.requestSave();
+    const j = journal;
+    engine.onChange = (exec) => (exec ? j.markExec(engine.keyOf(exec)) : j.markMeta());
+    engine.onDelete = (key) => j.markDeleted(key);
   }
+  const commit = journal ? () => journal!.commit() : () => Promise.resolve();
 
   let stopSignal!: () => void;
   const stopped = new Promise<void>((resolve) => (stopSignal = resolve));
@@ -75,14 +96,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   bindService(
     server,
     'temporal.api.workflowservice.v1.WorkflowService',
-    { ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) },
+    durable({ ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) }, commit),
     log,
     stopped,
   );
   bindService(
     server,
     'temporal.api.operatorservice.v1.OperatorService',
-    operatorServiceHandlers(engine),
+    durable(operatorServiceHandlers(engine), commit),
     log,
     stopped,
   );
@@ -101,12 +122,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   return {
     address,
     port,
+    journal,
     stop: () => {
       stopping ??= (async () => {
         stopSignal();
         engine.deadlines.clearAll();
         schedules.stop();
-        stateFile?.stop();
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
             server.forceShutdown();
@@ -117,6 +138,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
             resolve();
           });
         });
+        // After the last reply: calls still in flight commit what they changed.
+        await journal?.close();
         log.info(`dev server on ${address} stopped`);
       })();
       return stopping;
@@ -124,14 +147,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
 }
 
-function restore(engine: Engine, snap: Snapshot): void {
-  engine.namespaces.restore(snap.namespaces ?? []);
-  engine.searchAttributes.restore(snap.searchAttributes ?? {});
-  const execs = snap.executions ?? [];
-  execs.sort((a, b) => a.startTime - b.startTime);
+function restore(engine: Engine, snap: LoadedState): void {
+  engine.namespaces.restore(snap.meta?.namespaces ?? []);
+  engine.searchAttributes.restore(snap.meta?.searchAttributes ?? {});
+  const execs = [...snap.executions.values()];
+  // Creation order decides the current run of each workflow id (start time for older state files).
+  execs.sort((a, b) => (a.runSeq ?? 0) - (b.runSeq ?? 0) || a.startTime - b.startTime);
   for (const exec of execs) {
     engine.executions.set(execKey(exec.namespace, exec.workflowId, exec.runId), exec);
     engine.current.set(wfKey(exec.namespace, exec.workflowId), exec.runId);
+    engine.runSeq = Math.max(engine.runSeq, exec.runSeq ?? 0);
   }
   let open = 0;
   for (const exec of execs) {

@@ -117,6 +117,8 @@ export interface ExecutionState {
   /** Set when a fresh workflow task is needed once the in-flight one finishes. */
   wftPending: boolean;
   seq: number;
+  /** Creation order among all runs (absent in state files written before it existed). */
+  runSeq?: number;
 }
 
 export const WorkflowStatus = {

@@ -1,13 +1,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
-import { createWorker, quietRuntime, startEnv, uid, workflowBundle, type TestEnv } from './helpers.js';
+import {
+  createWorker,
+  freePort,
+  quietRuntime,
+  serverMain,
+  spawnNode as spawn,
+  startEnv,
+  uid,
+  workflowBundle,
+  type TestEnv,
+} from './helpers.js';
 import { durableWorkflow, timerAndRetryWorkflow } from './fixtures/workflows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -15,6 +24,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 let env: TestEnv;
 let bundle: { code: string };
 const children: ChildProcess[] = [];
+const spawnNode = (args: string[], ready: RegExp, onLine?: (line: string) => void) =>
+  spawn(children, args, ready, onLine);
 
 before(async () => {
   quietRuntime();
@@ -25,26 +36,6 @@ after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await env?.stop();
 });
-
-/** Spawns a node process (through tsx) and resolves when it prints a line matching `ready`. */
-function spawnNode(args: string[], ready: RegExp, onLine?: (line: string) => void): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    rl.on('line', (line) => {
-      onLine?.(line);
-      if (ready.test(line)) resolve(child);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`process exited (${code}) before ready: ${stderr.slice(-2000)}`)),
-    );
-  });
-}
 
 test('a worker killed with SIGKILL mid-workflow: a second worker finishes it', async () => {
   const taskQueue = uid('crash');
@@ -89,16 +80,8 @@ test('a worker killed with SIGKILL mid-workflow: a second worker finishes it', a
 test('with a state file, a killed server process restarts and the workflow completes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'devserver-durable-'));
   const dbFile = join(dir, 'state.json');
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const serverArgs = [
-    join(here, '..', 'src', 'main.ts'),
-    '--port',
-    String(port),
-    '--db-file',
-    dbFile,
-    '--log-level',
-    'warn',
-  ];
+  const port = await freePort();
+  const serverArgs = [serverMain, '--port', String(port), '--db-file', dbFile, '--log-level', 'warn'];
   let server = await spawnNode(serverArgs, /^READY/);
   const address = `127.0.0.1:${port}`;
   const connection = await Connection.connect({ address });
