@@ -456,7 +456,11 @@ function timeoutActivity(
   engine.changed(exec);
 }
 
-/** RequestCancelActivityTask command. Returns true when a new workflow task is needed. */
+/**
+ * RequestCancelActivityTask command. Returns true when a new workflow task is needed. When the
+ * activity's outcome arrived while the task ran (still buffered), the request is recorded anyway
+ * and the outcome follows it, as on the official server.
+ */
 export function requestCancelActivity(
   engine: Engine,
   exec: ExecutionState,
@@ -464,7 +468,6 @@ export function requestCancelActivity(
   completedEventId: number,
 ): boolean {
   const act = findActivity(exec, scheduledEventId);
-  if (!act) return false;
   const reqId = appendEvent(
     exec,
     EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
@@ -474,6 +477,7 @@ export function requestCancelActivity(
       workflowTaskCompletedEventId: completedEventId,
     },
   );
+  if (!act) return false;
   act.cancelRequestedEventId = reqId;
   if (act.state !== 'started') {
     remove(engine, exec, act);

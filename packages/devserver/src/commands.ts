@@ -6,7 +6,8 @@ import { requestCancelActivity, scheduleActivity } from './activities.js';
 import { initiateChild, requestCancelExternal, signalExternal } from './children.js';
 import type { Engine } from './engine.js';
 import { appendEvent, recordExternal } from './history.js';
-import { EventType, api, dur, durMs, type Payload, type temporal } from './proto.js';
+import { invalidArgument } from './errors.js';
+import { EventType, api, dur, durMs, num, type Payload, type temporal } from './proto.js';
 import { WorkflowStatus, type ExecutionState } from './state.js';
 import type { WorkflowTaskToken } from './tokens.js';
 
@@ -22,27 +23,91 @@ const closeCommands = new Set<number>([
   C.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
 ]);
 
+/** Why the server refuses a workflow task's commands, as the official server decides it. */
+interface Refusal {
+  cause: number;
+  message: string;
+}
+
+/**
+ * Checks the commands against the run before applying any (the official server discards a refused
+ * task's commands): a close command while events the workflow has not seen are buffered is
+ * UNHANDLED_COMMAND, except buffered TimerFired events of timers an earlier command cancels (those
+ * are dropped, as the official server does); cancelling a timer or an activity the run does not
+ * know is a bad command.
+ */
+function refusal(exec: ExecutionState, commands: Command[]): Refusal | undefined {
+  let unseen = exec.buffered.length;
+  const firesDropped = new Set<string>();
+  for (const cmd of commands) {
+    const type = cmd.commandType ?? 0;
+    if (type === C.COMMAND_TYPE_CANCEL_TIMER) {
+      const timerId = cmd.cancelTimerCommandAttributes?.timerId ?? '';
+      if (exec.timers.some((t) => t.timerId === timerId)) continue;
+      if (!firesDropped.has(timerId) && bufferedTimerFire(exec, timerId) >= 0) {
+        firesDropped.add(timerId);
+        unseen--;
+        continue;
+      }
+      return {
+        cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+        message: `CancelTimer: no timer with id ${timerId}`,
+      };
+    }
+    if (type === C.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK) {
+      const id = num(cmd.requestCancelActivityTaskCommandAttributes?.scheduledEventId);
+      const act = exec.activities.find((a) => a.scheduledEventId === id);
+      if (act ? !act.cancelRequested : hasBufferedActivityOutcome(exec, id)) continue;
+      return {
+        cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+        message: `RequestCancelActivityTask: no pending activity scheduled by event ${id}`,
+      };
+    }
+    if (closeCommands.has(type) && unseen > 0) {
+      return {
+        cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        message: 'UnhandledCommand',
+      };
+    }
+  }
+  return undefined;
+}
+
+function bufferedTimerFire(exec: ExecutionState, timerId: string): number {
+  return exec.buffered.findIndex((e) => e.timerFiredEventAttributes?.timerId === timerId);
+}
+
+const activityOutcomeKeys = [
+  'activityTaskCompletedEventAttributes',
+  'activityTaskFailedEventAttributes',
+  'activityTaskTimedOutEventAttributes',
+  'activityTaskCanceledEventAttributes',
+] as const;
+
+function hasBufferedActivityOutcome(exec: ExecutionState, scheduledEventId: number): boolean {
+  return exec.buffered.some((e) =>
+    activityOutcomeKeys.some((k) => e[k] && num(e[k]!.scheduledEventId) === scheduledEventId),
+  );
+}
+
 export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, req: CompleteRequest): void {
   const exec = engine.taskFor(token);
   const wft = exec.wft!;
   const identity = req.identity ?? '';
   const commands = req.commands ?? [];
-  engine.materializeTransient(exec);
 
-  // A workflow may not close while events it has not seen are waiting (signals, results...).
-  if (commands.some((c) => closeCommands.has(c.commandType ?? 0)) && exec.buffered.length > 0) {
-    appendEvent(exec, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, 'workflowTaskFailedEventAttributes', {
-      scheduledEventId: wft.scheduledEventId,
-      startedEventId: wft.startedEventId,
-      cause: E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-      identity,
-    });
-    exec.wftAttempt = 1;
+  const refused = refusal(exec, commands);
+  if (refused) {
+    const unhandled =
+      refused.cause === E.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+    // A retried task that keeps sending bad commands is dropped: it times out and runs again.
+    if (!unhandled && wft.attempt > 1) throw invalidArgument(refused.message);
+    if (unhandled) engine.materializeTransient(exec);
     engine.interactions.onWorkflowTaskCompleted(exec, wft.seq, req.queryResults);
-    engine.afterWorkflowTask(exec, true);
-    engine.changed(exec);
+    engine.failWft(exec, refused.cause, { message: refused.message }, identity, { backoff: false });
     return;
   }
+  engine.materializeTransient(exec);
 
   const completedId = appendEvent(
     exec,
@@ -115,21 +180,9 @@ function applyCommand(
       startTimer(engine, exec, a.timerId ?? '', durMs(a.startToFireTimeout), completedId);
       return false;
     }
-    case C.COMMAND_TYPE_CANCEL_TIMER: {
-      const timerId = cmd.cancelTimerCommandAttributes?.timerId ?? '';
-      const t = exec.timers.find((x) => x.timerId === timerId);
-      if (t) {
-        exec.timers = exec.timers.filter((x) => x !== t);
-        engine.deadlines.clear(`${engine.keyOf(exec)}|timer|${timerId}`);
-        appendEvent(exec, EventType.EVENT_TYPE_TIMER_CANCELED, 'timerCanceledEventAttributes', {
-          timerId,
-          startedEventId: t.startedEventId,
-          workflowTaskCompletedEventId: completedId,
-          identity,
-        });
-      }
+    case C.COMMAND_TYPE_CANCEL_TIMER:
+      cancelTimer(engine, exec, cmd.cancelTimerCommandAttributes?.timerId ?? '', completedId, identity);
       return false;
-    }
     case C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
       engine.closeExecution(
         exec,
@@ -240,6 +293,38 @@ function applyCommand(
       engine.log.warn(`unsupported command type ${cmd.commandType} from ${exec.workflowId}; ignored`);
       return false;
   }
+}
+
+/**
+ * CancelTimer command. A timer that already fired while the task ran has its TimerFired event still
+ * buffered: the official server drops that event and records TimerCanceled, so the workflow's view
+ * (it cancelled the timer) and history agree.
+ */
+function cancelTimer(
+  engine: Engine,
+  exec: ExecutionState,
+  timerId: string,
+  completedId: number,
+  identity: string,
+): void {
+  let startedEventId: number;
+  const t = exec.timers.find((x) => x.timerId === timerId);
+  if (t) {
+    exec.timers = exec.timers.filter((x) => x !== t);
+    engine.deadlines.clear(`${engine.keyOf(exec)}|timer|${timerId}`);
+    startedEventId = t.startedEventId;
+  } else {
+    const i = bufferedTimerFire(exec, timerId);
+    if (i < 0) return;
+    startedEventId = num(exec.buffered[i]!.timerFiredEventAttributes?.startedEventId);
+    exec.buffered.splice(i, 1);
+  }
+  appendEvent(exec, EventType.EVENT_TYPE_TIMER_CANCELED, 'timerCanceledEventAttributes', {
+    timerId,
+    startedEventId,
+    workflowTaskCompletedEventId: completedId,
+    identity,
+  });
 }
 
 export function startTimer(

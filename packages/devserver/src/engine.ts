@@ -713,6 +713,7 @@ export class Engine {
     cause: number,
     failure: temporal.api.failure.v1.IFailure | null | undefined,
     identity: string,
+    options: { backoff?: boolean } = {},
   ): void {
     const wft = exec.wft!;
     if (!wft.transient) {
@@ -727,12 +728,23 @@ export class Engine {
     this.log.warn(
       `workflow task for ${exec.workflowId} failed (attempt ${wft.attempt}, cause ${cause}): ${failure?.message ?? ''}`,
     );
-    exec.sticky = null;
-    exec.wftAttempt = wft.attempt + 1;
+    this.retryWorkflowTask(exec);
     this.interactions.onWorkflowTaskLost(exec, wft.seq);
-    const backoff = wft.attempt < 2 ? 0 : Math.min(500 * 2 ** (wft.attempt - 2), 10_000);
+    const backoff =
+      options.backoff === false || wft.attempt < 2 ? 0 : Math.min(500 * 2 ** (wft.attempt - 2), 10_000);
     this.afterWorkflowTask(exec, true, Date.now() + backoff);
     this.changed(exec);
+  }
+
+  /**
+   * The attempt of the task that replaces a failed or timed-out one: as on the official server, a
+   * task that failed on a sticky queue is first retried once on the normal queue (full history) as
+   * a regular task; otherwise the attempt grows and the retry is transient.
+   */
+  private retryWorkflowTask(exec: ExecutionState): void {
+    const wasSticky = exec.sticky !== null;
+    exec.sticky = null;
+    exec.wftAttempt = wasSticky ? 1 : (exec.wft?.attempt ?? 0) + 1;
   }
 
   timeoutWft(exec: ExecutionState, seq: number): void {
@@ -746,8 +758,7 @@ export class Engine {
         timeoutType: E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
       });
     }
-    exec.sticky = null;
-    exec.wftAttempt = wft.attempt + 1;
+    this.retryWorkflowTask(exec);
     this.interactions.onWorkflowTaskLost(exec, wft.seq);
     this.afterWorkflowTask(exec, true);
     this.changed(exec);

@@ -72,6 +72,7 @@ export function attrsOf(ev: HistoryEvent): Attrs {
 function resolveRefs(exec: ExecutionState, ev: HistoryEvent): void {
   const a = attrsOf(ev);
   if (a.startedEventId !== PENDING_REF) return;
+  const id = num(ev.eventId);
   if (childCloseTypes.has(ev.eventType as number)) {
     const started = exec.history.find(
       (e) =>
@@ -79,14 +80,35 @@ function resolveRefs(exec: ExecutionState, ev: HistoryEvent): void {
         num(e.childWorkflowExecutionStartedEventAttributes?.initiatedEventId) === num(a.initiatedEventId),
     );
     a.startedEventId = started ? num(started.eventId) : 0;
-  } else {
-    a.startedEventId = num(ev.eventId) - 1;
+    return;
+  }
+  // An activity outcome: its ActivityTaskStarted was recorded just before it (maybe not adjacent,
+  // since flushing moves outcomes after the other buffered events).
+  a.startedEventId = 0;
+  for (let i = id - 2; i >= 0; i--) {
+    const started = exec.history[i]!.activityTaskStartedEventAttributes;
+    if (started && num(started.scheduledEventId) === num(a.scheduledEventId)) {
+      a.startedEventId = i + 1;
+      break;
+    }
   }
 }
 
-/** Appends buffered events; returns how many were flushed. */
+/** Outcomes of activities and children: flushed after the other buffered events, as the official server does. */
+const outcomeTypes = new Set<number>([
+  EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+  ...childCloseTypes,
+]);
+
+/** Appends buffered events (outcomes last); returns how many were flushed. */
 export function flushBuffered(exec: ExecutionState): number {
-  const events = exec.buffered;
+  const events = [
+    ...exec.buffered.filter((e) => !outcomeTypes.has(e.eventType as number)),
+    ...exec.buffered.filter((e) => outcomeTypes.has(e.eventType as number)),
+  ];
   exec.buffered = [];
   for (const ev of events) {
     const id = nextEventId(exec);
