@@ -8,6 +8,7 @@ import { isRunning, processRef, type ProcessRef } from './proc.js';
 import { OwnershipFile, reapOrphans, STACK_ROOT } from './reaper.js';
 import { RedisInstance } from './redis.js';
 import { startTemporal, type TemporalEndpoint } from './temporal.js';
+import type { LogLevel } from '@migrator/devserver';
 
 export { MariaDbInstance, RedisInstance, APP_DATABASE, APP_USER, MIGRATION_USER };
 export type { TemporalEndpoint };
@@ -34,6 +35,13 @@ export interface StackOptions {
   temporal?: boolean;
   /** Back the embedded Temporal server with a state file, so restart() keeps workflows. */
   temporalPersistent?: boolean;
+  /**
+   * Run the embedded Temporal server as its own process (default: inside this one), so that it can be
+   * SIGKILLed (`temporal.crash()`) and its log read (`temporal.logFile`).
+   */
+  temporalProcess?: boolean;
+  /** The embedded server's log level (default: DEVSERVER_LOG, else warn). */
+  temporalLogLevel?: LogLevel;
 }
 
 export interface Stack {
@@ -114,7 +122,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.redis ?? true) starts.push(redis.start());
     if (options.temporal) {
       starts.push(
-        startTemporal({ stackDir: dir, persistent: options.temporalPersistent }).then((t) => (temporal = t)),
+        startTemporal({
+          stackDir: dir,
+          persistent: options.temporalPersistent,
+          process: options.temporalProcess ? { ownership } : undefined,
+          logLevel: options.temporalLogLevel,
+        }).then((t) => (temporal = t)),
       );
     }
     const results = await Promise.allSettled(starts);

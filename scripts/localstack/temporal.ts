@@ -1,7 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { findBinary } from './binaries.js';
 import { freePort } from './ports.js';
+import type { OwnershipFile } from './reaper.js';
+import { EmbeddedServerProcess } from './temporal-process.js';
 import type { LogLevel } from '@migrator/devserver';
 
 /** The Temporal server a stack uses: an external one, the official CLI's dev server, or our embedded one. */
@@ -12,6 +15,14 @@ export interface TemporalEndpoint {
   kind: 'external' | 'temporal-cli' | 'embedded';
   /** Stops and starts the server on the same address; state survives only when it is file-backed. */
   restart(): Promise<void>;
+  /**
+   * Only when the stack runs the embedded server as its own process: SIGKILL it (nothing is saved on
+   * the way down) and start it again on the same address from its state file. Absent for an external
+   * server or the official CLI's, which the stack cannot crash.
+   */
+  crash?: () => Promise<void>;
+  /** The embedded server's log (stdout and stderr), when it runs as a process of the stack. */
+  logFile?: string;
   stop(): Promise<void>;
 }
 
@@ -19,6 +30,13 @@ export interface TemporalOptions {
   stackDir: string;
   /** Back the embedded server with a state file so a restart keeps every workflow. */
   persistent?: boolean;
+  /**
+   * Run the embedded server as its own process (npm run devserver) instead of inside this one, so that
+   * it can be SIGKILLed and its log read; `ownership` lets the reaper kill it if this process dies.
+   */
+  process?: { ownership: OwnershipFile };
+  /** The embedded server's log level (default: DEVSERVER_LOG, else warn). */
+  logLevel?: LogLevel;
 }
 
 function temporalCliPath(): string | undefined {
@@ -26,6 +44,9 @@ function temporalCliPath(): string | undefined {
   if (explicit && existsSync(explicit)) return explicit;
   return findBinary('temporal');
 }
+
+/** The embedded server's command line (`npm run devserver`). */
+const DEVSERVER_MAIN = fileURLToPath(new URL('../../packages/devserver/src/main.ts', import.meta.url));
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -70,11 +91,34 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
     };
   }
 
-  // Loaded only when needed: a stack on an external server or the official CLI never starts it.
-  const { startDevServer } = await import('@migrator/devserver');
   const port = await freePort();
   const dbFile = options.persistent ? join(options.stackDir, 'temporal-state.json') : undefined;
-  const logLevel = devserverLogLevel(process.env.DEVSERVER_LOG);
+  const logLevel = options.logLevel ?? devserverLogLevel(process.env.DEVSERVER_LOG);
+  if (options.process) {
+    const dir = join(options.stackDir, 'temporal');
+    mkdirSync(dir, { recursive: true });
+    const server = new EmbeddedServerProcess({
+      main: DEVSERVER_MAIN,
+      port,
+      dbFile,
+      logLevel,
+      logFile: join(dir, 'server.log'),
+      ownership: options.process.ownership,
+    });
+    await server.start();
+    return {
+      address: `127.0.0.1:${port}`,
+      namespace,
+      kind: 'embedded',
+      restart: () => server.restart('SIGTERM'),
+      crash: () => server.restart('SIGKILL'),
+      logFile: server.logFile,
+      stop: () => server.stop(),
+    };
+  }
+
+  // Loaded only when needed: a stack on an external server or the official CLI never starts it.
+  const { startDevServer } = await import('@migrator/devserver');
   let server = await startDevServer({ port, dbFile, logLevel });
   return {
     address: server.address,

@@ -388,8 +388,3 @@ export async function waitEqual(stack: Stack, what: string, timeoutMs = 30_000):
     await sleep(500);
   }
 }
-
-/** Every password of the stack (to search histories for). */
-export function stackSecrets(stack: Stack): string[] {
-  return [stack.source.password, stack.target.password].filter((p) => p.length > 0);
-}

@@ -285,8 +285,9 @@ export class Engine {
         workflowExecutionExpirationTime: exec.executionDeadline ? ts(exec.executionDeadline) : undefined,
         cronSchedule: req.cronSchedule ?? '',
         firstWorkflowTaskBackoff: delayMs ? dur(delayMs) : undefined,
-        memo: { fields: exec.memo },
-        searchAttributes: { indexedFields: exec.searchAttributes },
+        // Copies: upserts change the run's current memo and search attributes, never this event.
+        memo: { fields: { ...exec.memo } },
+        searchAttributes: { indexedFields: { ...exec.searchAttributes } },
         header: req.header,
         parentWorkflowNamespace: extras.parent?.namespace ?? '',
         parentWorkflowExecution: extras.parent
