@@ -1,14 +1,17 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Connection as CoreConnection } from 'mysql2';
+import type { Pool, PoolConnection, RowDataPacket, TypeCast } from 'mysql2/promise';
 import type { EncodedKey, KeyRange } from '../contracts.js';
 import { readCheckpoint } from '../cdc/checkpoint.js';
 import { quoteTable } from '../db/identifiers.js';
 import { encodeKey } from '../schema/keycodec.js';
-import { keysetSelect } from '../schema/keyset.js';
+import { keysetSelect, type SqlFragment } from '../schema/keyset.js';
 import { exactReadExpr } from '../schema/read-expr.js';
 import type { ColumnInfo, TableInfo } from '../schema/types.js';
 import type { TableMapping } from '../schema/mapping.js';
+import { BINARY_STRING_TYPES } from '../../shared/mysql-types.js';
 import { StreamNotStartedError } from './errors.js';
 import { prepareWriterSession, replaceRows } from './rows.js';
+import { isLocalInfileRefused, loadDataSql, loadFromStream, TsvStream } from './load.js';
 
 export interface ChunkJob {
   range: KeyRange;
@@ -32,17 +35,27 @@ export interface ChunkContext {
   targetName: string;
   mapping: TableMapping;
   stream?: string;
+  /** Write with REPLACE statements instead of LOAD DATA LOCAL (set once the target refused it). */
+  replaceOnly?: boolean;
 }
+
+/** Target pools that refused LOAD DATA LOCAL (local_infile=OFF): later chunks write with REPLACE. */
+const refusesLocalInfile = new WeakSet<Pool>();
+
+type RawRow = (Buffer | null)[];
 
 /**
  * Copies one key range in one step that is safe while CDC applies to the same table
  * (copier/README.md has the argument):
  *   1. target: BEGIN; lock the stream's checkpoint row in SHARE mode (the applier cannot commit);
- *   2. source: START TRANSACTION WITH CONSISTENT SNAPSHOT; read the range; end the snapshot;
- *   3. target: REPLACE the rows; COMMIT (releases the checkpoint lock).
+ *   2. source: START TRANSACTION WITH CONSISTENT SNAPSHOT; read the range, streaming the rows into
+ *      `LOAD DATA LOCAL INFILE ... REPLACE` on the target as they arrive (or, where the target refuses
+ *      LOAD DATA LOCAL, read them whole and write multi-row REPLACE statements); end the snapshot;
+ *   3. target: COMMIT (releases the checkpoint lock). Nothing is committed unless the whole range was
+ *      read and written.
  */
 export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<ChunkOutcome> {
-  const { mapping } = ctx;
+  const raw = !ctx.replaceOnly && !refusesLocalInfile.has(ctx.target);
   const tconn = await ctx.target.getConnection();
   let inTx = false;
   try {
@@ -53,60 +66,185 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
       const cp = await readCheckpoint(tconn, ctx.stream, 'share');
       if (!cp) throw new StreamNotStartedError(ctx.stream, ctx.targetName);
     }
-    const sconn = await ctx.source.getConnection();
-    let rows: RowDataPacket[];
-    let snapshot: ChunkOutcome['snapshot'];
-    try {
-      await sconn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      await sconn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-      try {
-        if (ctx.stream !== undefined) {
-          const [st] = await sconn.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'");
-          const get = (name: string) => st.find((r) => String(r.Variable_name).toLowerCase() === name)?.Value;
-          const file = get('binlog_snapshot_file');
-          if (file) snapshot = { file: String(file), pos: Number(get('binlog_snapshot_position')) };
-        }
-        const q = keysetSelect({
-          from: quoteTable(mapping.fromSchema, mapping.fromTable),
-          columns: mapping.columns.map((c) => c.from),
-          // Exact values: FLOAT/DOUBLE as exact text, spatial as the server's binary format.
-          expressions: mapping.columns.map((c) => exactReadExpr(columnInfo(mapping.fromInfo, c.from))),
-          key: mapping.fromKey,
-          range: job.range,
-          limit: job.limit,
-        });
-        [rows] = await sconn.query<RowDataPacket[]>({ sql: q.sql, values: q.params, rowsAsArray: false });
-      } finally {
-        await sconn.query('COMMIT');
-      }
-    } finally {
-      sconn.release();
-    }
-    const values = rows.map((r) => mapping.columns.map((c) => r[c.from]));
-    await replaceRows(
-      tconn,
-      mapping.toSchema,
-      mapping.toTable,
-      mapping.columns.map((c) => c.to),
-      values,
+    const read = await inSnapshot(ctx, (sconn, q) =>
+      raw ? streamRows(ctx, tconn, sconn, q) : replaceChunk(ctx, tconn, sconn, q),
     );
     await tconn.query('COMMIT');
     inTx = false;
-    const full = job.limit !== undefined && rows.length >= job.limit;
-    const last = rows[rows.length - 1];
-    const lastKey =
-      job.range.upper && !full
-        ? job.range.upper
-        : last
-          ? encodeKey(mapping.fromKey.map((k) => last[k]))
-          : job.range.lower;
-    return { rows: rows.length, lastKey, full, snapshot };
+    const full = job.limit !== undefined && read.rows >= job.limit;
+    const lastKey = job.range.upper && !full ? job.range.upper : (read.lastKey ?? job.range.lower);
+    return { rows: read.rows, lastKey, full, snapshot: read.snapshot };
   } catch (err) {
     if (inTx) await tconn.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    if (!raw || !isLocalInfileRefused(err)) throw err;
+    refusesLocalInfile.add(ctx.target);
   } finally {
     tconn.release();
   }
+  // The target refused LOAD DATA LOCAL (local_infile=OFF): this and later chunks use REPLACE statements.
+  return copyChunk(ctx, job);
+
+  function inSnapshot(
+    c: ChunkContext,
+    body: (sconn: PoolConnection, q: SqlFragment) => Promise<{ rows: number; lastKey?: EncodedKey }>,
+  ): Promise<{ rows: number; lastKey?: EncodedKey; snapshot?: ChunkOutcome['snapshot'] }> {
+    return readInSnapshot(c, job, body);
+  }
+}
+
+/**
+ * Opens a consistent snapshot on a source connection, notes its binlog position when ordered against a
+ * stream, and hands the chunk's SELECT to `body`.
+ */
+async function readInSnapshot(
+  ctx: ChunkContext,
+  job: ChunkJob,
+  body: (sconn: PoolConnection, q: SqlFragment) => Promise<{ rows: number; lastKey?: EncodedKey }>,
+): Promise<{ rows: number; lastKey?: EncodedKey; snapshot?: ChunkOutcome['snapshot'] }> {
+  const { mapping } = ctx;
+  const sconn = await ctx.source.getConnection();
+  try {
+    await sconn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await sconn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    try {
+      let snapshot: ChunkOutcome['snapshot'];
+      if (ctx.stream !== undefined) {
+        const [st] = await sconn.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'");
+        const get = (name: string) => st.find((r) => String(r.Variable_name).toLowerCase() === name)?.Value;
+        const file = get('binlog_snapshot_file');
+        if (file) snapshot = { file: String(file), pos: Number(get('binlog_snapshot_position')) };
+      }
+      const q = keysetSelect({
+        from: quoteTable(mapping.fromSchema, mapping.fromTable),
+        columns: mapping.columns.map((c) => c.from),
+        // Exact values: FLOAT/DOUBLE as exact text, spatial as the server's binary format.
+        expressions: mapping.columns.map((c) => exactReadExpr(columnInfo(mapping.fromInfo, c.from))),
+        key: mapping.fromKey,
+        range: job.range,
+        limit: job.limit,
+      });
+      return { ...(await body(sconn, q)), snapshot };
+    } finally {
+      await sconn.query('COMMIT');
+    }
+  } finally {
+    sconn.release();
+  }
+}
+
+/** Reads the chunk whole as driver values and writes it with multi-row REPLACE statements. */
+async function replaceChunk(
+  ctx: ChunkContext,
+  tconn: PoolConnection,
+  sconn: PoolConnection,
+  q: SqlFragment,
+): Promise<{ rows: number; lastKey?: EncodedKey }> {
+  const { mapping } = ctx;
+  const [rows] = await sconn.query<RowDataPacket[]>({ sql: q.sql, values: q.params, rowsAsArray: true });
+  const values = rows as unknown as unknown[][];
+  await replaceRows(
+    tconn,
+    mapping.toSchema,
+    mapping.toTable,
+    mapping.columns.map((c) => c.to),
+    values,
+  );
+  const last = values[values.length - 1];
+  return {
+    rows: values.length,
+    lastKey: last ? encodeKey(keyIndexes(mapping).map(({ i }) => last[i])) : undefined,
+  };
+}
+
+/**
+ * Streams the chunk's rows, as the raw bytes the source sent, into LOAD DATA on the target while they
+ * arrive: memory stays at a few pieces whatever the chunk size, and reading overlaps writing. The
+ * source is paused while the target is behind. A failure on either side fails the chunk (the caller
+ * rolls back: a LOAD fed a truncated stream is never committed).
+ */
+async function streamRows(
+  ctx: ChunkContext,
+  tconn: PoolConnection,
+  sconn: PoolConnection,
+  q: SqlFragment,
+): Promise<{ rows: number; lastKey?: EncodedKey }> {
+  const { mapping } = ctx;
+  // The promise wrapper's underlying callback connection: row events and pause/resume.
+  const source = sconn.connection as unknown as CoreConnection;
+  const tsv = new TsvStream(() => source.resume());
+  tsv.on('error', () => undefined); // reported through the LOAD statement's result
+  let last: RawRow | undefined;
+  let loadFailed = false;
+  const load = loadFromStream(
+    tconn,
+    loadDataSql(
+      mapping.toSchema,
+      mapping.toTable,
+      mapping.columns.map((c) => c.to),
+      mapping.toInfo.columns,
+    ),
+    tsv,
+  ).catch((err: unknown) => {
+    loadFailed = true;
+    source.resume(); // let the read run to its end, discarding rows
+    throw err;
+  });
+  const read = new Promise<void>((resolve, reject) => {
+    const query = source.query({ sql: q.sql, values: q.params, rowsAsArray: true, typeCast: rawBytes });
+    query.on('result', (row: unknown) => {
+      if (loadFailed) return;
+      last = row as RawRow;
+      if (!tsv.write(last)) source.pause();
+    });
+    query.on('error', reject);
+    query.on('end', resolve);
+  });
+  try {
+    await read;
+  } catch (err) {
+    tsv.destroy(err as Error);
+    await load.catch(() => undefined);
+    throw err;
+  }
+  tsv.finish();
+  await load;
+  const row = last;
+  return {
+    rows: tsv.rows,
+    lastKey: row ? encodeKey(keyIndexes(mapping).map(({ i, col }) => rawKeyValue(col, row[i]))) : undefined,
+  };
+}
+
+/** Every value as the bytes the server sent (the pools' own typeCast would convert some). */
+const rawBytes: TypeCast = (field) => field.buffer();
+
+const keyIndexCache = new WeakMap<TableMapping, { i: number; col: ColumnInfo }[]>();
+
+/** Positions of the key columns in mapping.columns, with their source definitions. */
+function keyIndexes(m: TableMapping): { i: number; col: ColumnInfo }[] {
+  let found = keyIndexCache.get(m);
+  if (!found) {
+    found = m.fromKey.map((k) => ({
+      i: m.columns.findIndex((c) => c.from === k),
+      col: columnInfo(m.fromInfo, k),
+    }));
+    keyIndexCache.set(m, found);
+  }
+  return found;
+}
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
+
+/** A key value from the text protocol's raw bytes, as the driver would give it (see keycodec). */
+function rawKeyValue(col: ColumnInfo, v: Buffer | null): unknown {
+  if (v === null) return null;
+  if (col.charset === 'binary' || BINARY_STRING_TYPES.has(col.dataType)) return v;
+  const text = v.toString('utf8');
+  if (INTEGER_TYPES.has(col.dataType)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : text;
+  }
+  return text;
 }
 
 /**
