@@ -100,3 +100,25 @@ test('every column type round-trips exactly through copy and through CDC; genera
   assert.equal(r.l, Buffer.from('Ünï\tc\\ö\n', 'latin1').toString('hex').toUpperCase());
   assert.equal(r.m, 'ß€\0x');
 });
+
+test('a target that refuses LOAD DATA LOCAL (local_infile=OFF) gets REPLACE statements with the same values', async () => {
+  await rootExec(stack.target, 'TRUNCATE TABLE ty', 'SET GLOBAL local_infile = 0');
+  try {
+    const before = await rootQuery(stack.target, "SHOW GLOBAL STATUS LIKE 'Com_replace'");
+    const copied = await copyTable({
+      source: 'source',
+      target: 'target',
+      table: { name: 'ty', chunkSize: 2 },
+    });
+    const after = await rootQuery(stack.target, "SHOW GLOBAL STATUS LIKE 'Com_replace'");
+    assert.equal(copied.rowsCopied, 5);
+    assert.ok(Number(after[0].Value) > Number(before[0].Value), 'no REPLACE statement ran');
+    const [src, dst] = await Promise.all([
+      dumpTable(stack.source, 'ty', 'id'),
+      dumpTable(stack.target, 'ty', 'id'),
+    ]);
+    assert.deepEqual(dst, src);
+  } finally {
+    await rootExec(stack.target, 'SET GLOBAL local_infile = 1');
+  }
+});

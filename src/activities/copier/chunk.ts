@@ -175,6 +175,7 @@ async function streamRows(
   tsv.on('error', () => undefined); // reported through the LOAD statement's result
   let last: RawRow | undefined;
   let loadFailed = false;
+  let loadError: unknown;
   const load = loadFromStream(
     tconn,
     loadDataSql(
@@ -186,8 +187,8 @@ async function streamRows(
     tsv,
   ).catch((err: unknown) => {
     loadFailed = true;
+    loadError = err;
     source.resume(); // let the read run to its end, discarding rows
-    throw err;
   });
   const read = new Promise<void>((resolve, reject) => {
     const query = source.query({ sql: q.sql, values: q.params, rowsAsArray: true, typeCast: rawBytes });
@@ -203,11 +204,12 @@ async function streamRows(
     await read;
   } catch (err) {
     tsv.destroy(err as Error);
-    await load.catch(() => undefined);
+    await load;
     throw err;
   }
   tsv.finish();
   await load;
+  if (loadFailed) throw loadError;
   const row = last;
   return {
     rows: tsv.rows,
