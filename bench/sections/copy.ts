@@ -1,140 +1,131 @@
-// Copy and sync throughput on a throwaway MariaDB pair.
-//   BENCH_COPY_ROWS (default 1,000,000): rows in the generated table.
-//   BENCH_SYNC_SECONDS (default 10): duration of the sustained write load for the sync figure.
-// Prints copyTable rows/s next to a `mariadb-dump | mariadb` pipeline on the same data, and the CDC
-// applier's rows/s and lag under load.
-import { spawn } from 'node:child_process';
-import { startStack, APP_DATABASE } from '../../scripts/localstack/index.js';
+// Copy throughput against `mariadb-dump --single-transaction --quick | mariadb` on the same data, in
+// the same run, on a narrow table (sysbench-like, secondary index) and a wide one (13 columns: JSON,
+// BLOB, DECIMAL, DATETIME(6), utf8mb4 text). Each contender runs BENCH_COPY_ROUNDS times (default 3)
+// alternately into an empty table; the ratio printed is the median of the per-round ratios.
+//   BENCH_COPY_ROWS (default 1,000,000) narrow rows; BENCH_WIDE_ROWS (default 300,000) wide rows.
+//   BENCH_COPY_CONCURRENCY (default 4) chunks in flight; BENCH_COPY_CHUNK (default 5000) rows a chunk.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type mysql from 'mysql2/promise';
+import { startStack, APP_DATABASE, type Stack } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 import { copyTable } from '../../src/activities/copier/copy.js';
-import {
-  currentPosition,
-  recordSyncStart,
-  runSync,
-  syncStatus,
-  waitForSyncPosition,
-} from '../../src/activities/cdc/sync.js';
+import { recordSyncStart } from '../../src/activities/cdc/sync.js';
 import { prepareTarget } from '../../src/activities/schema/prepare.js';
+import { cpuLine, cpuSplit, fmt, median, timed } from '../lib/measure.js';
+import { dumpPipeline, ensureTool } from '../lib/peers.js';
 
-function pipeline(srcSock: string, dstSock: string, table: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const dump = spawn(
-      'mariadb-dump',
-      ['-S', srcSock, '-uroot', '--single-transaction', '--quick', '--no-create-info', APP_DATABASE, table],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const load = spawn('mariadb', ['-S', dstSock, '-uroot', APP_DATABASE], {
-      stdio: ['pipe', 'inherit', 'inherit'],
-    });
-    dump.stdout.pipe(load.stdin);
-    let pending = 2;
-    const done = (code: number | null) => {
-      if (code !== 0) reject(new Error(`pipeline exited with ${code}`));
-      else if (--pending === 0) resolve();
-    };
-    dump.on('exit', done);
-    load.on('exit', done);
-  });
+const NARROW = {
+  name: 'sbtest',
+  ddl: 'CREATE TABLE sbtest (id INT NOT NULL PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL, KEY k_1 (k))',
+  fill: (lo: number, hi: number) =>
+    `INSERT INTO sbtest SELECT seq, FLOOR(RAND(seq) * 1000000), CONCAT_WS('-', MD5(seq), MD5(seq + 1), MD5(seq + 2)), ` +
+    `CONCAT_WS('-', MD5(seq * 3), LEFT(MD5(seq * 5), 20)) FROM seq_${lo}_to_${hi}`,
+};
+
+const WIDE = {
+  name: 'wide',
+  ddl:
+    'CREATE TABLE wide (id BIGINT NOT NULL PRIMARY KEY, account INT NOT NULL, big BIGINT, amount DECIMAL(14,4), ' +
+    'created DATETIME(6) NOT NULL, updated DATETIME(6), doc JSON, data BLOB, title VARCHAR(120) CHARACTER SET utf8mb4, ' +
+    "body TEXT CHARACTER SET utf8mb4, score DOUBLE, state ENUM('new','paid','shipped'), day DATE, KEY (account))",
+  fill: (lo: number, hi: number) =>
+    `INSERT INTO wide SELECT seq, seq % 5000, seq * 1000003, (seq % 100000) / 7, '2024-01-01' + INTERVAL seq SECOND, ` +
+    `IF(seq % 3 = 0, NULL, '2024-06-01 12:00:00.123456' + INTERVAL seq MINUTE), ` +
+    `JSON_OBJECT('id', seq, 'tags', JSON_ARRAY('a', 'b', seq % 10), 'note', CONCAT('ünï ', seq)), ` +
+    `UNHEX(REPEAT(MD5(seq), 1 + seq % 4)), CONCAT('Título 😀 ', seq), REPEAT(CONCAT('текст ', seq, ' '), 1 + seq % 12), ` +
+    `seq / 3, ELT(1 + seq % 3, 'new', 'paid', 'shipped'), '2020-01-01' + INTERVAL (seq % 2000) DAY FROM seq_${lo}_to_${hi}`,
+};
+
+type TableDef = typeof NARROW;
+
+function serverPid(side: Stack['source']): number | undefined {
+  try {
+    return Number(readFileSync(join(side.dir, 'mysqld.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+async function fill(conn: mysql.Connection, def: TableDef, rows: number): Promise<void> {
+  await conn.query(def.ddl);
+  for (let lo = 1; lo <= rows; lo += 100_000) await conn.query(def.fill(lo, Math.min(rows, lo + 99_999)));
+  await conn.query(`ANALYZE TABLE ${def.name}`);
+}
+
+async function benchTable(stack: Stack, def: TableDef, rows: number, rounds: number): Promise<void> {
+  const concurrency = Number(process.env.BENCH_COPY_CONCURRENCY ?? 4);
+  const chunkSize = Number(process.env.BENCH_COPY_CHUNK ?? 5000);
+  const src = await stack.source.rootConnection(APP_DATABASE);
+  const dst = await stack.target.rootConnection(APP_DATABASE);
+  const pids = { source: serverPid(stack.source), target: serverPid(stack.target) };
+  try {
+    const load = await timed(() => fill(src, def, rows));
+    const tables = [{ name: def.name, chunkSize }];
+    await prepareTarget({ source: 'source', target: 'target', tables });
+    await dst.query('CREATE DATABASE IF NOT EXISTS peer');
+    await dst.query(`CREATE TABLE peer.${def.name} LIKE ${APP_DATABASE}.${def.name}`);
+    const spec = {
+      stream: `bench_${def.name}`,
+      from: 'source',
+      to: 'target',
+      tables,
+      direction: 'forward' as const,
+    };
+    await recordSyncStart(spec);
+    console.log(`${def.name}: ${fmt(rows)} rows (loaded in ${load.secs.toFixed(1)} s)`);
+    const ratios: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      await dst.query(`TRUNCATE TABLE peer.${def.name}`);
+      const dump = await cpuSplit(pids, () =>
+        timed(() =>
+          dumpPipeline(stack.source.socketPath, APP_DATABASE, stack.target.socketPath, 'peer', def.name),
+        ),
+      );
+      await dst.query(`TRUNCATE TABLE ${APP_DATABASE}.${def.name}`);
+      const copy = await cpuSplit(pids, () =>
+        timed(() =>
+          copyTable(
+            { source: 'source', target: 'target', table: tables[0], stream: spec.stream },
+            {},
+            { concurrency },
+          ),
+        ),
+      );
+      if (copy.value.value.rowsCopied !== rows)
+        throw new Error(`copied ${copy.value.value.rowsCopied} rows, not ${rows}`);
+      const ratio = dump.value.secs / copy.value.secs;
+      ratios.push(ratio);
+      console.log(
+        `  round ${round}: mariadb-dump | mariadb ${dump.value.secs.toFixed(1)} s (${fmt(rows / dump.value.secs)} rows/s; CPU ${cpuLine(dump.cpu)})`,
+      );
+      console.log(
+        `           copyTable (${concurrency} in flight, chunk ${chunkSize}) ${copy.value.secs.toFixed(1)} s (${fmt(rows / copy.value.secs)} rows/s; CPU ${cpuLine(copy.cpu)}) ratio ${ratio.toFixed(2)}x`,
+      );
+    }
+    const [[a]] = await dst.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE ${APP_DATABASE}.${def.name}`);
+    const [[b]] = await dst.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE peer.${def.name}`);
+    if (String(a.Checksum) !== String(b.Checksum)) throw new Error(`${def.name}: copy and dump differ`);
+    console.log(
+      `${def.name}: copyTable / dump pipeline = ${median(ratios).toFixed(2)}x (median of ${rounds}; target >= 1.5x)`,
+    );
+    await src.query(`DROP TABLE ${def.name}`);
+    await dst.query(`DROP TABLE ${def.name}`);
+    await dst.query(`DROP TABLE peer.${def.name}`);
+  } finally {
+    await src.end();
+    await dst.end();
+  }
+}
 
 export async function run(): Promise<void> {
-  const rows = Number(process.env.BENCH_COPY_ROWS ?? 1_000_000);
-  const syncSeconds = Number(process.env.BENCH_SYNC_SECONDS ?? 10);
+  ensureTool('mariadb-dump', 'mariadb-client');
+  const rounds = Number(process.env.BENCH_COPY_ROUNDS ?? 3);
   const stack = await startStack({ redis: false });
   Object.assign(process.env, stack.env);
   try {
-    const src = await stack.source.rootConnection(APP_DATABASE);
-    await src.query(
-      'CREATE TABLE bench (id BIGINT PRIMARY KEY, a INT NOT NULL, b VARCHAR(64) NOT NULL, c DECIMAL(12,2), d DATETIME(6), e TEXT)',
-    );
-    for (let lo = 1; lo <= rows; lo += 200_000) {
-      const hi = Math.min(rows, lo + 199_999);
-      await src.query(
-        `INSERT INTO bench SELECT seq, seq % 1000, MD5(seq), seq / 7, '2024-01-01' + INTERVAL seq SECOND, REPEAT('x', seq % 100) FROM seq_${lo}_to_${hi}`,
-      );
-    }
-    await src.query('ANALYZE TABLE bench');
-    const tables = [{ name: 'bench', chunkSize: 2000 }];
-    await prepareTarget({ source: 'source', target: 'target', tables });
-    const dst = await stack.target.rootConnection(APP_DATABASE);
-    await dst.query('CREATE TABLE bench_dump LIKE bench');
-    await dst.query('RENAME TABLE bench TO bench_copy, bench_dump TO bench');
-
-    let t0 = Date.now();
-    await pipeline(stack.source.socketPath, stack.target.socketPath, 'bench');
-    const dumpSecs = (Date.now() - t0) / 1000;
-    await dst.query('DROP TABLE bench');
-    await dst.query('RENAME TABLE bench_copy TO bench');
-
-    const spec = { stream: 'bench', from: 'source', to: 'target', tables, direction: 'forward' as const };
-    await recordSyncStart(spec);
-    t0 = Date.now();
-    const copied = await copyTable(
-      { source: 'source', target: 'target', table: tables[0], stream: 'bench' },
-      {},
-      { concurrency: 3 },
-    );
-    const copySecs = (Date.now() - t0) / 1000;
-    console.log(`rows: ${fmt(rows)}`);
-    console.log(`mariadb-dump | mariadb : ${dumpSecs.toFixed(1)} s, ${fmt(rows / dumpSecs)} rows/s`);
-    console.log(
-      `copyTable (3 in flight, chunk 2000): ${copySecs.toFixed(1)} s, ${fmt(copied.rowsCopied / copySecs)} rows/s`,
-    );
-    console.log(`ratio copyTable / dump pipeline: ${(dumpSecs / copySecs).toFixed(2)}x`);
-
-    // Sync: a sustained write load (4 writers, 50-row multi-row upserts) while the applier runs.
-    const abort = new AbortController();
-    let applied = 0;
-    const syncRun = runSync(spec, { signal: abort.signal, progress: (p) => (applied = p.rowsApplied) }).catch(
-      (e: Error) => e,
-    );
-    const stopAt = Date.now() + syncSeconds * 1000;
-    let written = 0;
-    let maxLagBytes = 0;
-    let maxLagSeconds = 0;
-    const sampler = setInterval(() => {
-      void syncStatus('bench', 'source', 'target').then((s) => {
-        maxLagBytes = Math.max(maxLagBytes, s.lagBytes);
-        maxLagSeconds = Math.max(maxLagSeconds, s.lagSeconds);
-      });
-    }, 500);
-    const writer = async () => {
-      const c = await stack.source.rootConnection(APP_DATABASE);
-      while (Date.now() < stopAt) {
-        const base = Math.floor(Math.random() * rows);
-        const values = Array.from(
-          { length: 50 },
-          (_, i) => `(${base + i * 7919}, ${i}, MD5(RAND()), 1.5, NOW(6), 'w')`,
-        ).join(',');
-        await c.query(`INSERT INTO bench VALUES ${values} ON DUPLICATE KEY UPDATE a = a + 1, b = VALUES(b)`);
-        written += 50;
-      }
-      await c.end();
-    };
-    const w0 = Date.now();
-    await Promise.all([writer(), writer(), writer(), writer()]);
-    const writeSecs = (Date.now() - w0) / 1000;
-    const head = await currentPosition('source');
-    const before = Date.now();
-    await waitForSyncPosition({ stream: 'bench', to: 'target', position: head, timeoutMs: 600_000 });
-    const drainSecs = (Date.now() - before) / 1000;
-    clearInterval(sampler);
-    abort.abort();
-    await syncRun;
-    const applySecs = writeSecs + drainSecs;
-    console.log(
-      `sync: ${fmt(written)} rows written by 4 writers in ${writeSecs.toFixed(1)} s (${fmt(written / writeSecs)} rows/s offered)`,
-    );
-    console.log(
-      `sync: applier ${fmt(applied)} row events in ${applySecs.toFixed(1)} s = ${fmt(applied / applySecs)} rows/s; caught up ${drainSecs.toFixed(1)} s after the load stopped`,
-    );
-    console.log(`sync: max lag sampled ${fmt(maxLagBytes)} bytes, ${maxLagSeconds.toFixed(1)} s`);
-    await src.end();
-    await dst.end();
+    await benchTable(stack, NARROW, Number(process.env.BENCH_COPY_ROWS ?? 1_000_000), rounds);
+    await benchTable(stack, WIDE, Number(process.env.BENCH_WIDE_ROWS ?? 300_000), rounds);
   } finally {
     await closePools();
     await stack.stop();

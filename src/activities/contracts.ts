@@ -103,6 +103,11 @@ export interface CopyInput {
   maxReplicaLagSeconds?: number;
   /** Back off while more statements than this run on the target (SHOW GLOBAL STATUS Threads_running). */
   maxTargetThreadsRunning?: number;
+  /**
+   * Whole-table copies (no range) drop the target's plain secondary keys first and build them once at
+   * the end (copier/defer-keys.ts). Default true.
+   */
+  deferSecondaryKeys?: boolean;
 }
 
 export interface CopyProgress {

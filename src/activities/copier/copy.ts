@@ -6,6 +6,7 @@ import { rowsPerSecond } from '../throttle/token-bucket.js';
 import { BackPressure, replicaLagProbe, targetLoadProbe, type LoadProbe } from '../throttle/back-pressure.js';
 import { copyChunk, keyAfter, type ChunkContext, type ChunkJob, type ChunkOutcome } from './chunk.js';
 import { CopyCancelledError, isRetryable } from './errors.js';
+import { deferSecondaryKeys, restoreSecondaryKeys } from './defer-keys.js';
 
 export interface CopyOptions {
   /** Chunks in flight at once (each holds one source and one target connection). Default 3. */
@@ -111,6 +112,10 @@ export async function copyTable(
     return run;
   };
 
+  // Whole-table copies build plain secondary keys once at the end (defer-keys.ts; resumable).
+  if (input.range === undefined && (input.deferSecondaryKeys ?? true))
+    await deferSecondaryKeys(target, mapping.toSchema, mapping.toTable);
+
   let cursor = progress.lastKey;
   let finished = false;
   try {
@@ -149,6 +154,13 @@ export async function copyTable(
     throw new CopyCancelledError(
       `copy of ${spec.name} cancelled after ${progress.chunks} chunk(s), ${progress.rowsCopied} row(s); resume continues after key ${JSON.stringify(progress.lastKey ?? null)}`,
     );
+  }
+  // Every row is in: re-add deferred keys (also those a crashed earlier attempt deferred), heartbeating.
+  const beat = setInterval(report, 5000);
+  try {
+    await restoreSecondaryKeys(target, mapping.toSchema, mapping.toTable);
+  } finally {
+    clearInterval(beat);
   }
   return {
     table: spec.name,

@@ -1,5 +1,6 @@
 import type { TableSpec } from '../contracts.js';
-import { getPool } from '../db/connections.js';
+import { getPool, resolveConnection } from '../db/connections.js';
+import { restoreSecondaryKeys } from './defer-keys.js';
 import { quoteIdent } from '../db/identifiers.js';
 
 /** Target table names from specs (targetName ?? name) or plain names. */
@@ -8,8 +9,8 @@ export function targetNames(tables: readonly (TableSpec | string)[]): string[] {
 }
 
 /**
- * The BULK_COPY compensation: empties the given target tables (TRUNCATE; a missing table is skipped).
- * Idempotent. Pass table specs (the target name is used) or target table names.
+ * The BULK_COPY compensation: empties the given target tables (TRUNCATE; a missing table is skipped)
+ * and re-adds secondary keys a copy deferred (defer-keys.ts). Idempotent. Pass table specs (the target name is used) or target table names.
  */
 export async function truncateTargetTables(input: {
   target: string;
@@ -20,6 +21,7 @@ export async function truncateTargetTables(input: {
   for (const name of targetNames(input.tables)) {
     try {
       await pool.query(`TRUNCATE TABLE ${quoteIdent(name, 'table')}`);
+      await restoreSecondaryKeys(pool, resolveConnection(input.target).database, name);
       truncated.push(name);
     } catch (err) {
       if ((err as { errno?: number }).errno !== 1146) throw err; // table does not exist: nothing to undo
