@@ -1,66 +1,114 @@
-// Verification throughput: verifyTable (chunked in-server checksums on both servers, compared) against
-// CHECKSUM TABLE on both servers in the same run. Rows: VERIFY_BENCH_ROWS (default 1,000,000).
-import { startStack } from '../../scripts/localstack/index.js';
+// Verification against its peers on the same 1M-row pair, in the same run: CHECKSUM TABLE on both
+// servers (no drill-down: says only "differs") and `pt-table-sync --print` (percona-toolkit, from apt:
+// chunk checksums + per-row drill-down, printing the statements that would repair the target).
+// 10 changed, 10 missing and 10 extra rows are injected on the target; verifyTable and pt-table-sync
+// must both find exactly those. BENCH_VERIFY_ROUNDS (default 3) rounds; ratios are medians.
+//   VERIFY_BENCH_ROWS (default 1,000,000), VERIFY_BENCH_CHUNK (default 5000).
+import type mysql from 'mysql2/promise';
+import { startStack, APP_DATABASE } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 import { verifyTable } from '../../src/activities/verify/index.js';
+import { fmt, median, timed } from '../lib/measure.js';
+import { ensureTool, run as runTool } from '../lib/peers.js';
 
 const DDL =
   'CREATE TABLE bench_verify (id BIGINT UNSIGNED PRIMARY KEY, account INT NOT NULL, name VARCHAR(64) COLLATE utf8mb4_general_ci NOT NULL, ' +
   'amount DECIMAL(12,2) NOT NULL, note VARCHAR(255) NULL, created DATETIME(6) NOT NULL, KEY (account)) ENGINE=InnoDB';
 
-function fill(rows: number): string {
+function fill(lo: number, hi: number): string {
   return (
     "INSERT INTO bench_verify SELECT seq, seq % 1000, CONCAT('customer ', seq), (seq % 100000) / 100, " +
     "IF(seq % 7 = 0, NULL, REPEAT('n', seq % 80)), '2024-01-01 00:00:00' + INTERVAL seq SECOND " +
-    `FROM seq_1_to_${rows}`
+    `FROM seq_${lo}_to_${hi}`
   );
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t, value };
+/** 10 changed, 10 missing, 10 extra rows on the target, spread over the table. */
+async function inject(tgt: mysql.Connection, rows: number): Promise<void> {
+  const step = Math.floor(rows / 31);
+  for (let i = 1; i <= 10; i++) {
+    await tgt.query("UPDATE bench_verify SET name = CONCAT(name, '!') WHERE id = ?", [i * step]);
+    await tgt.query('DELETE FROM bench_verify WHERE id = ?', [(i + 10) * step]);
+    await tgt.query("INSERT INTO bench_verify VALUES (?, 1, 'extra', 1.00, NULL, '2024-01-01 00:00:00')", [
+      rows + i * 1000,
+    ]);
+  }
+}
+
+function dsn(sock: string): string {
+  return `S=${sock},u=root,D=${APP_DATABASE},t=bench_verify`;
 }
 
 export async function run(): Promise<void> {
+  ensureTool('pt-table-sync', 'percona-toolkit');
   const rows = Number(process.env.VERIFY_BENCH_ROWS ?? 1_000_000);
   const chunkSize = Number(process.env.VERIFY_BENCH_CHUNK ?? 5000);
+  const rounds = Number(process.env.BENCH_VERIFY_ROUNDS ?? 3);
   const stack = await startStack({ redis: false });
   Object.assign(process.env, stack.env);
-  const src = await stack.source.rootConnection('app');
-  const tgt = await stack.target.rootConnection('app');
+  const src = await stack.source.rootConnection(APP_DATABASE);
+  const tgt = await stack.target.rootConnection(APP_DATABASE);
   try {
     const load = await timed(() =>
-      Promise.all([src, tgt].map(async (c) => (await c.query(DDL), await c.query(fill(rows))))),
+      Promise.all(
+        [src, tgt].map(async (c) => {
+          await c.query(DDL);
+          for (let lo = 1; lo <= rows; lo += 200_000) await c.query(fill(lo, Math.min(rows, lo + 199_999)));
+        }),
+      ),
     );
+    await inject(tgt, rows);
     console.log(
-      `table: ${rows} rows on each server (loaded in ${(load.ms / 1000).toFixed(1)} s), chunk ${chunkSize}`,
+      `table: ${fmt(rows)} rows on each server (loaded in ${load.secs.toFixed(1)} s), chunk ${chunkSize}`,
     );
-    // Warm both buffer pools the same way for both contenders.
+    console.log('injected on the target: 10 changed, 10 missing, 10 extra rows');
+    // Warm both buffer pools the same way for every contender.
     await Promise.all([src, tgt].map((c) => c.query('SELECT COUNT(*), SUM(LENGTH(note)) FROM bench_verify')));
 
-    const cs = await timed(() => Promise.all([src, tgt].map((c) => c.query('CHECKSUM TABLE bench_verify'))));
-    const v = await timed(() =>
-      verifyTable({
-        source: 'source',
-        target: 'target',
-        table: { name: 'bench_verify', chunkSize },
-        authoritative: 'source',
-        repair: false,
-      }),
-    );
-    if (v.value.mismatches.different + v.value.mismatches.missing + v.value.mismatches.extra !== 0)
-      throw new Error('bench: unexpected mismatches');
-    const csRate = rows / (cs.ms / 1000);
-    const vRate = v.value.rowsCompared / (v.ms / 1000);
+    const vsCs: number[] = [];
+    const vsPt: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const cs = await timed(() =>
+        Promise.all([src, tgt].map((c) => c.query('CHECKSUM TABLE bench_verify'))),
+      );
+      const pt = await timed(() =>
+        runTool('pt-table-sync', [
+          '--print',
+          '--charset',
+          'utf8mb4',
+          '--chunk-size',
+          String(chunkSize),
+          dsn(stack.source.socketPath),
+          dsn(stack.target.socketPath),
+        ]),
+      );
+      const ptStatements = pt.value.split('\n').filter((l) => /^(REPLACE|INSERT|DELETE|UPDATE)\b/.test(l));
+      const v = await timed(() =>
+        verifyTable({
+          source: 'source',
+          target: 'target',
+          table: { name: 'bench_verify', chunkSize },
+          authoritative: 'source',
+          repair: false,
+        }),
+      );
+      const m = v.value.mismatches;
+      if (m.different !== 10 || m.missing !== 10 || m.extra !== 10)
+        throw new Error(`verifyTable found ${JSON.stringify(m)}, not 10/10/10`);
+      if (ptStatements.length !== 30)
+        throw new Error(`pt-table-sync printed ${ptStatements.length} statements, not 30`);
+      vsCs.push(v.secs / cs.secs);
+      vsPt.push(pt.secs / v.secs);
+      console.log(
+        `  round ${round}: CHECKSUM TABLE x2 ${cs.secs.toFixed(2)} s | pt-table-sync --print ${pt.secs.toFixed(2)} s (30 statements) | ` +
+          `verifyTable ${v.secs.toFixed(2)} s (${v.value.chunks} chunks, ${fmt(v.value.rowsCompared / v.secs)} rows/s, found 10/10/10)`,
+      );
+    }
     console.log(
-      `CHECKSUM TABLE (both servers in parallel): ${(cs.ms / 1000).toFixed(2)} s  ${Math.round(csRate).toLocaleString('en-US')} rows/s`,
+      `verifyTable vs pt-table-sync --print: ${median(vsPt).toFixed(2)}x faster (median of ${rounds}; target >= 1.5x)`,
     );
     console.log(
-      `verifyTable (${v.value.chunks} chunks):               ${(v.ms / 1000).toFixed(2)} s  ${Math.round(vRate).toLocaleString('en-US')} rows/s`,
-    );
-    console.log(
-      `ratio verifyTable / CHECKSUM TABLE: ${(vRate / csRate).toFixed(2)}x (verify is ${(v.ms / cs.ms).toFixed(2)}x the time)`,
+      `verifyTable vs CHECKSUM TABLE on both servers: ${median(vsCs).toFixed(2)}x its time (median of ${rounds}; target <= 2x)`,
     );
   } finally {
     await closePools();

@@ -4,7 +4,7 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier, quoteIdent, quoteTable } from '../db/identifiers.js';
 import type { ColumnInfo } from '../schema/types.js';
 import { describeForVerify, type DescribedTable } from './describe.js';
-import { rowHashExpr, type ColumnPair } from './hashsql.js';
+import { chunkAggregate, rowHashExpr, type ChunkDigest, type ColumnPair } from './hashsql.js';
 import { exactReadExpr } from '../schema/read-expr.js';
 import { KeyPredicates } from './keys.js';
 
@@ -22,6 +22,10 @@ export interface TableSide {
   key: KeyPredicates;
   /** MD5 hex of the canonical row text. */
   hash: string;
+  /** How a chunk's rows are summed up (the same kind on both sides). */
+  chunk: ChunkDigest;
+  /** `FORCE INDEX (key)`: chunk digests read rows in key order. */
+  keyIndex: string;
   /** MD5 hex of the canonical key text only (reverse scans for deletes). */
   keyHash: string;
   /** Quoted compared columns, in pair order (for writing rows). */
@@ -52,6 +56,7 @@ export interface PairEndpoints {
 }
 
 const cache = new Map<string, Promise<TablePair>>();
+const DEFAULT_CHUNK = 2000;
 
 /** Describes both sides once per process (tables are not expected to change shape during a migration). */
 export function loadPair(
@@ -123,6 +128,8 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
       info,
       key: new KeyPredicates(keyPairs.map((p) => p[which])),
       hash: rowHashExpr(pairs, which, info),
+      chunk: chunkAggregate(pairs, which, info, spec.chunkSize ?? DEFAULT_CHUNK),
+      keyIndex: `FORCE INDEX (${info.key.index === 'PRIMARY' ? 'PRIMARY' : quoteIdent(info.key.index, 'index')})`,
       keyHash: rowHashExpr(keyPairs, which, info),
       columns: cols.map((c) => quoteIdent(c.name, 'column')),
       readList: cols.map(exactReadExpr).join(', '),
@@ -135,7 +142,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
     source: side('source', s, ep.source, ep.sourceReplica, sourceSchema, sourceTable),
     target: side('target', t, ep.target, ep.targetReplica, targetSchema, targetTable),
     pairs,
-    chunkSize: spec.chunkSize ?? 2000,
+    chunkSize: spec.chunkSize ?? DEFAULT_CHUNK,
   };
 }
 

@@ -9,18 +9,21 @@ export interface ChunkAggregate {
   x: string;
 }
 
-/** Count + 64-bit XOR of row hashes over a key range, computed inside the server. */
+/**
+ * Row count + digest of a key range, computed inside the server: side.chunk (hashsql.chunkAggregate), or
+ * count + 64-bit XOR of the given row hash expression.
+ */
 export async function aggregate(
   side: TableSide,
   range: KeyRange,
   pool: mysql.Pool = side.pool,
-  hash = side.hash,
+  hash?: string,
 ): Promise<ChunkAggregate> {
   const where = side.key.range(range.lower, range.upper);
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT ${aggregateExprs(hash)} FROM ${side.table} WHERE ${where.sql}`,
-    where.params,
-  );
+  const sql = hash
+    ? `SELECT ${aggregateExprs(hash)} FROM ${side.table} WHERE ${where.sql}`
+    : side.chunk.wrap(`SELECT ${side.chunk.select} FROM ${side.table} ${side.keyIndex} WHERE ${where.sql}`);
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(sql, where.params);
   return { n: Number(rows[0].n), x: String(rows[0].x) };
 }
 
