@@ -1,7 +1,7 @@
 import type { PoolConnection } from 'mysql2/promise';
 import { deleteKeys, replaceRows } from '../copier/rows.js';
 import type { TableMapping } from '../schema/mapping.js';
-import { keyString, rowKey } from '../schema/keycodec.js';
+import { encodeKey, keyString, rowKey } from '../schema/keycodec.js';
 import type { RowChange, RowImage } from './events.js';
 import { SPATIAL_TYPES } from '../../shared/mysql-types.js';
 
@@ -80,20 +80,116 @@ function toOps(m: TableMapping, change: RowChange): Op[] {
   }
 }
 
+/** Key column types whose values identify a row byte for byte (no collation can make two values equal). */
+const EXACT_KEY_TYPES = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'year',
+  'binary',
+  'varbinary',
+  'date',
+  'datetime',
+  'timestamp',
+  'time',
+  'decimal',
+  'numeric',
+]);
+
+const coalescable = new WeakMap<TableMapping, boolean>();
+
 /**
- * Applies row changes in order on `conn` (inside the caller's transaction). Consecutive operations of
- * one kind on one table go out as one multi-row statement; order between runs is kept. Returns rows.
+ * Whether a table's changes may be coalesced per key: every key column compares exactly (integers,
+ * binary strings, dates, decimals). With a collation-compared key ('a' and 'A' the same row), two
+ * differently spelled keys can address one row, so changes must keep their order.
+ */
+function canCoalesce(m: TableMapping): boolean {
+  let ok = coalescable.get(m);
+  if (ok === undefined) {
+    ok = m.fromKey.every((k) => {
+      const col = m.fromInfo.columns.find((c) => c.name === k);
+      return col !== undefined && (EXACT_KEY_TYPES.has(col.dataType) || col.charset === 'binary');
+    });
+    coalescable.set(m, ok);
+  }
+  return ok;
+}
+
+type Run = { m: TableMapping; kind: Op['kind']; items: unknown[][] };
+
+/**
+ * The statements for a batch of whole source transactions, as runs of one kind on one table:
+ * - tables whose keys compare exactly are coalesced per key: only each key's last operation counts
+ *   (a full after-image or a delete), so one delete statement and one REPLACE per table carry the
+ *   batch's net effect, deletes first. Order between keys does not matter: the final images are one
+ *   consistent source state, and REPLACE removes any target row colliding on a unique key, which is a
+ *   row whose own final operation follows in the same batch or that is stale anyway;
+ * - other tables keep binlog order, consecutive operations of one kind batched.
+ * Foreign keys are not checked by the writer session, so tables may be written in any order.
+ */
+export function planRuns(changes: readonly RowChange[], mappings: ReadonlyMap<string, TableMapping>): Run[] {
+  const ordered: Run[] = [];
+  const latest = new Map<TableMapping, Map<string, Op>>();
+  for (const change of changes) {
+    const m = mappings.get(change.table);
+    if (!m) continue;
+    const ops = toOps(m, change);
+    if (canCoalesce(m)) {
+      let byKey = latest.get(m);
+      if (!byKey) latest.set(m, (byKey = new Map()));
+      for (const op of ops) {
+        const key = op.kind === 'put' ? keyOfValues(m, op.values) : op.key;
+        const id = keyString(encodeKey(key));
+        byKey.delete(id); // re-inserting moves the key to the end: last operation wins
+        byKey.set(id, op);
+      }
+      continue;
+    }
+    for (const op of ops) {
+      const last = ordered[ordered.length - 1];
+      if (!last || last.m !== m || last.kind !== op.kind) ordered.push({ m, kind: op.kind, items: [] });
+      ordered[ordered.length - 1].items.push(op.kind === 'put' ? op.values : op.key);
+    }
+  }
+  const runs: Run[] = [];
+  for (const [m, byKey] of latest) {
+    const dels: unknown[][] = [];
+    const puts: unknown[][] = [];
+    for (const op of byKey.values()) {
+      if (op.kind === 'del') dels.push(op.key);
+      else puts.push(op.values);
+    }
+    if (dels.length) runs.push({ m, kind: 'del', items: dels });
+    if (puts.length) runs.push({ m, kind: 'put', items: puts });
+  }
+  return [...runs, ...ordered];
+}
+
+const keyIndexes = new WeakMap<TableMapping, number[]>();
+
+/** The key values inside a full image (values in mapping.columns order). */
+function keyOfValues(m: TableMapping, values: unknown[]): unknown[] {
+  let idx = keyIndexes.get(m);
+  if (!idx) {
+    idx = m.fromKey.map((k) => m.columns.findIndex((c) => c.from === k));
+    keyIndexes.set(m, idx);
+  }
+  return idx.map((i) => values[i]);
+}
+
+/**
+ * Applies row changes on `conn` (inside the caller's transaction) as planned by planRuns: one statement
+ * per run. Returns the number of row changes consumed.
  */
 export async function applyChanges(
   conn: PoolConnection,
   changes: readonly RowChange[],
   mappings: ReadonlyMap<string, TableMapping>,
 ): Promise<number> {
-  let run: { m: TableMapping; kind: Op['kind']; items: unknown[][] } | null = null;
-  const flush = async () => {
-    if (!run) return;
-    const { m, kind, items } = run;
-    run = null;
+  for (const { m, kind, items } of planRuns(changes, mappings)) {
     if (kind === 'put')
       await replaceRows(
         conn,
@@ -103,19 +199,6 @@ export async function applyChanges(
         items,
       );
     else await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, items);
-  };
-  for (const change of changes) {
-    const m = mappings.get(change.table);
-    if (!m) continue;
-    for (const op of toOps(m, change)) {
-      const current = run as { m: TableMapping; kind: Op['kind']; items: unknown[][] } | null;
-      if (!current || current.m !== m || current.kind !== op.kind) {
-        await flush();
-        run = { m, kind: op.kind, items: [] };
-      }
-      run!.items.push(op.kind === 'put' ? op.values : op.key);
-    }
   }
-  await flush();
   return changes.length;
 }

@@ -20,6 +20,12 @@ export async function nextBoundary(
   return rows.length ? side.key.encode(rows[0]) : undefined;
 }
 
+/** See WalkOptions.chunk. */
+export type ChunkFn = (range: KeyRange) => Promise<Promise<void> | void>;
+
+/** Chunks whose remaining work (re-checks, repairs) may be pending at once beyond the slots. */
+const MAX_SETTLING = 16;
+
 export interface WalkOptions {
   /** The side whose key cuts the chunks. */
   driver: TableSide;
@@ -29,8 +35,12 @@ export interface WalkOptions {
   chunkSize: number;
   concurrency: number;
   signal?: AbortSignal;
-  /** Compares (and repairs) one chunk. */
-  chunk: (range: KeyRange) => Promise<void>;
+  /**
+   * Compares (and repairs) one chunk. It may resolve early with a promise that settles the rest of the
+   * chunk's work (re-checks and repairs, which mostly wait): the chunk's slot is then freed for the next
+   * chunk, while `done` still waits for that promise.
+   */
+  chunk: ChunkFn;
   /** Called in order, once every chunk up to and including this one is done. */
   done: (upper: EncodedKey | undefined) => void;
 }
@@ -43,7 +53,8 @@ export interface WalkOptions {
  */
 export async function walkChunks(o: WalkOptions): Promise<void> {
   const rangeUpper = o.range?.upper;
-  const inflight = new Set<Promise<void>>();
+  const slots = new Set<Promise<void>>();
+  const unfinished = new Set<Promise<void>>();
   const finished = new Map<number, EncodedKey | undefined>();
   let nextToRecord = 0;
   let failure: unknown;
@@ -54,9 +65,16 @@ export async function walkChunks(o: WalkOptions): Promise<void> {
     const upper = (await nextBoundary(o.driver, lower, rangeUpper, o.chunkSize)) ?? rangeUpper;
     const last = !upper || (rangeUpper !== undefined && keyId(upper) === keyId(rangeUpper));
     const range: KeyRange = { lower, upper: last ? rangeUpper : upper };
+    const started = o.chunk(range);
+    const slot = started.then(
+      () => undefined,
+      () => undefined,
+    );
+    slots.add(slot);
+    void slot.finally(() => slots.delete(slot));
     const job = (async () => {
       try {
-        await o.chunk(range);
+        await await started;
         finished.set(index, range.upper);
         while (finished.has(nextToRecord)) {
           const u = finished.get(nextToRecord);
@@ -68,12 +86,13 @@ export async function walkChunks(o: WalkOptions): Promise<void> {
         failure ??= err;
       }
     })();
-    inflight.add(job);
-    void job.finally(() => inflight.delete(job));
-    if (inflight.size >= Math.max(1, o.concurrency)) await Promise.race(inflight);
+    unfinished.add(job);
+    void job.finally(() => unfinished.delete(job));
+    if (slots.size >= Math.max(1, o.concurrency)) await Promise.race(slots);
+    while (unfinished.size > Math.max(1, o.concurrency) + MAX_SETTLING) await Promise.race(unfinished);
     if (last) break;
     lower = upper;
   }
-  await Promise.all(inflight);
+  await Promise.all(unfinished);
   if (failure) throw failure;
 }

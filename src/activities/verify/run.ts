@@ -1,6 +1,6 @@
-import type { KeyRange, RunContext, VerifyInput, VerifyProgress } from '../contracts.js';
+import type { RunContext, VerifyInput, VerifyProgress } from '../contracts.js';
 import { repairKeys } from '../repair/repairKeys.js';
-import { walkChunks } from './chunks.js';
+import { walkChunks, type ChunkFn } from './chunks.js';
 import { confirmDifferences } from './confirm.js';
 import { loadPair, sides, type TablePair, type TableSide } from './pair.js';
 import type { Difference } from './rows.js';
@@ -41,7 +41,7 @@ export interface VerifyRun {
   /** Counts one chunk's confirmed differences, and repairs them with input.repair. */
   record(diffs: Difference[]): Promise<void>;
   /** Walks input.range chunk by chunk over `driver`'s key from the tally's last key, reporting progress. */
-  walk(driver: TableSide, chunkSize: number, chunk: (range: KeyRange) => Promise<void>): Promise<void>;
+  walk(driver: TableSide, chunkSize: number, chunk: ChunkFn): Promise<void>;
 }
 
 /** Loads the pair and sets up a pass; `resume`: continue from ctx.resume (heartbeat details). */
