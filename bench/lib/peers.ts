@@ -26,8 +26,12 @@ export function ensureTool(cmd: string, pkg: string): void {
   if (!has(cmd)) throw new Error(`${cmd} still missing after installing ${pkg}`);
 }
 
-/** Runs a command, resolving with its stdout (rejects on a non-zero exit, with its stderr). */
-export function run(cmd: string, args: string[], opts: { input?: string } = {}): Promise<string> {
+/** Runs a command, resolving with its stdout (rejects on an exit code not in opts.ok, with its stderr). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; ok?: number[] } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -36,7 +40,9 @@ export function run(cmd: string, args: string[], opts: { input?: string } = {}):
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
     p.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}: ${err.slice(0, 2000)}`)),
+      (opts.ok ?? [0]).includes(code ?? -1)
+        ? resolve(out)
+        : reject(new Error(`${cmd} exited with ${code}: ${err.slice(0, 2000)}`)),
     );
     p.stdin.end(opts.input ?? '');
   });
