@@ -123,6 +123,8 @@ export interface ChunkDigest {
   select: string;
   /** Wraps `SELECT ...` (e.g. a session setting for this statement only). */
   wrap: (select: string) => string;
+  /** Rows a chunk may hold for its digest to be complete; a chunk with more is compared row by row. */
+  maxRows: number;
 }
 
 /**
@@ -143,17 +145,18 @@ export function chunkAggregate(
   for (const p of pairs) rowBytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
   const bytes = rowBytes * chunkSize;
   if (!Number.isFinite(bytes) || bytes > MAX_DIGEST_BYTES) {
-    return { select: aggregateExprs(rowHashExpr(pairs, side, flavour)), wrap: (s) => s };
+    return { select: aggregateExprs(rowHashExpr(pairs, side, flavour)), wrap: (s) => s, maxRows: Infinity };
   }
-  // The text must never be cut at group_concat_max_len (default 1 MB), whatever the chunk holds by the
-  // time it is read (rows arriving after the chunk was cut): the cap is set to its maximum for this
-  // statement; memory follows the actual text, which the row bound keeps small.
-  const limit = 4294967295;
+  // The text must never be cut at group_concat_max_len (default 1 MB): the cap is raised for this
+  // statement to 4x the bound (strict sessions refuse values near 4 GB); a chunk that grew past what
+  // the cap holds at worst (rows arriving after it was cut) is compared row by row instead (maxRows).
+  const limit = MAX_DIGEST_BYTES * 4;
   return {
     select: `COUNT(*) AS n, COALESCE(MD5(GROUP_CONCAT(${canonicalRowExpr(pairs, side, flavour)} SEPARATOR '|')), '') AS x`,
     wrap: flavour.mariadb
       ? (s) => `SET STATEMENT group_concat_max_len = ${limit} FOR ${s}`
       : (s) => s.replace(/^SELECT /, `SELECT /*+ SET_VAR(group_concat_max_len = ${limit}) */ `),
+    maxRows: Math.floor(limit / rowBytes),
   };
 }
 

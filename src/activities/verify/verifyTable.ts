@@ -22,12 +22,12 @@ export async function verifyTable(
       aggregate(auth, range, auth.replica),
       aggregate(other, range, other.replica),
     ]);
-    if ((a.n !== o.n || a.x !== o.x) && useReplica) {
+    if ((a.n !== o.n || a.x !== o.x || a.n > auth.chunk.maxRows) && useReplica) {
       // Replicas disagree: they may lag; only the primaries decide.
       [a, o] = await Promise.all([aggregate(auth, range), aggregate(other, range)]);
     }
     tally.chunks++;
-    if (a.n === o.n && a.x === o.x) {
+    if (a.n === o.n && a.x === o.x && a.n <= auth.chunk.maxRows) {
       tally.rowsCompared += a.n;
       return;
     }
