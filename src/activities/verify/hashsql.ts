@@ -16,71 +16,87 @@ export interface SideFlavour {
 
 const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
 
-function lengthPrefixed(bin: string): string {
-  return `CONCAT(OCTET_LENGTH(${bin}), ':', ${bin})`;
+/** One column's share of a row's canonical text: its value, and for string-like values their length. */
+export interface CanonicalParts {
+  value: string;
+  /** Byte length of `value` (or 'N' for NULL), for string-like values only. */
+  length?: string;
 }
 
 /**
  * A canonical text for one column's value on one side: equal values give equal bytes whatever the
  * column's charset, collation or display, and different values (including case-only and trailing-space
- * differences under a case-insensitive PAD SPACE collation) give different bytes. Strings are converted
- * to utf8mb4 and hashed as bytes (length-prefixed, so a separator inside a value cannot alias), never
- * compared under a collation. NULL gives the marker \N, which no canonical value starts with.
+ * differences under a case-insensitive PAD SPACE collation) give different bytes. Strings are hashed as
+ * utf8mb4 bytes (converted only when the two sides' character sets differ), never compared under a
+ * collation, and carry their byte length so a separator inside a value cannot alias. NULL (only where a
+ * side allows it) gives the marker \N for non-strings and the length 'N' for strings.
  */
-export function canonicalExpr(pair: ColumnPair, side: 'source' | 'target', flavour: SideFlavour): string {
+export function canonicalParts(
+  pair: ColumnPair,
+  side: 'source' | 'target',
+  flavour: SideFlavour,
+): CanonicalParts {
   const col = pair[side];
   const other = pair[side === 'source' ? 'target' : 'source'];
   const c = quoteIdent(col.name, 'column');
   const t = col.dataType;
   let e: string;
+  let stringLike = true;
   if (pair.json) {
     const text = flavour.mariadb ? `JSON_NORMALIZE(${c})` : `CAST(${c} AS CHAR CHARACTER SET utf8mb4)`;
-    e = lengthPrefixed(`CAST(${text} AS BINARY)`);
-  } else if (INTEGER.has(t)) {
-    e = c;
-  } else if (t === 'bit') {
-    e = `(${c} + 0)`;
-  } else if (t === 'decimal' || t === 'numeric') {
-    // Same type: printed identically. Different scale: strip trailing fractional zeros on both sides.
-    e =
-      col.columnType === other.columnType
-        ? c
-        : `IF(LOCATE('.', ${c}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${c})), ${c})`;
-  } else if (t === 'float') {
-    // FLOAT prints 6 significant digits (16777216 and 16777214 both print 1.67772e7): hash its exact
-    // value as a DOUBLE, which prints the shortest text that round-trips.
-    e = `CAST(${c} AS DOUBLE)`;
-  } else if (t === 'double' || t === 'real') {
-    e = c;
+    e = `CAST(${text} AS BINARY)`;
   } else if (BINARY_STRING_TYPES.has(t) || col.charset === 'binary') {
-    e = lengthPrefixed(c);
-  } else if (SPATIAL_TYPES.has(t)) {
-    e = lengthPrefixed(`ST_AsBinary(${c})`);
-  } else if (col.charset) {
-    // Same character set on both sides: equal bytes are equal values, no conversion to pay for.
-    const bin =
-      col.charset === 'utf8mb4' || col.charset === other.charset
-        ? `CAST(${c} AS BINARY)`
-        : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
-    e = lengthPrefixed(bin);
-  } else {
-    // Dates, times and anything else print deterministically for identical types.
     e = c;
+  } else if (SPATIAL_TYPES.has(t)) {
+    e = `ST_AsBinary(${c})`;
+  } else if (col.charset) {
+    // Text, ENUM, SET. utf8mb4, or the same character set on both sides: equal bytes are equal values.
+    e =
+      col.charset === 'utf8mb4'
+        ? c
+        : col.charset === other.charset
+          ? `CAST(${c} AS BINARY)`
+          : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
+  } else {
+    stringLike = false;
+    if (INTEGER.has(t)) e = c;
+    else if (t === 'bit') e = `(${c} + 0)`;
+    else if (t === 'decimal' || t === 'numeric') {
+      // Same type: printed identically. Different scale: strip trailing fractional zeros on both sides.
+      e =
+        col.columnType === other.columnType
+          ? c
+          : `IF(LOCATE('.', ${c}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${c})), ${c})`;
+    } else if (t === 'float') {
+      // FLOAT prints 6 significant digits (16777216 and 16777214 both print 1.67772e7): hash its exact
+      // value as a DOUBLE, which prints the shortest text that round-trips.
+      e = `CAST(${c} AS DOUBLE)`;
+    } else {
+      // DOUBLE, dates, times and anything else print deterministically for identical types.
+      e = c;
+    }
   }
-  return `IFNULL(${e}, '\\\\N')`;
+  const nullable = pair.source.nullable || pair.target.nullable;
+  if (!stringLike) return { value: nullable ? `IFNULL(${e}, '\\N')` : e };
+  return nullable
+    ? { value: `IFNULL(${e}, '')`, length: `IFNULL(OCTET_LENGTH(${e}), 'N')` }
+    : { value: e, length: `OCTET_LENGTH(${e})` };
 }
 
 /**
- * A row's canonical text over all compared columns (the key columns are among them): fields joined by
- * '#'. Uniquely decodable from the start: string-like values are length-prefixed, and no other
- * canonical value contains '#' or '|' (numbers, dates, times, the NULL marker).
+ * A row's canonical text over all compared columns (the key columns are among them): the lengths of the
+ * string-like values, then every value, joined by '#'. Uniquely decodable from the start: lengths and
+ * non-string values (numbers, dates, times, the NULL marker) contain no '#' or '|', and each string
+ * value is read by its length. (Cheaper than length-prefixing each value: no per-value CONCAT.)
  */
 export function canonicalRowExpr(
   pairs: ColumnPair[],
   side: 'source' | 'target',
   flavour: SideFlavour,
 ): string {
-  return `CONCAT_WS('#', ${pairs.map((p) => canonicalExpr(p, side, flavour)).join(', ')})`;
+  const parts = pairs.map((p) => canonicalParts(p, side, flavour));
+  const lengths = parts.flatMap((p) => (p.length ? [p.length] : []));
+  return `CONCAT_WS('#', ${[...lengths, ...parts.map((p) => p.value)].join(', ')})`;
 }
 
 /** MD5 (hex) of a row's canonical text. */
