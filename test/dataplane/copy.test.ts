@@ -244,3 +244,29 @@ test('splitKeyRanges covers the table; ranges copied separately add up; truncate
     0,
   );
 });
+
+test('splitKeyRanges: an integer key is split by value (no scan), other keys by stepping the index; both cover every row once', async () => {
+  const ints = await splitKeyRanges({ source: 'source', table: { name: 't_resume' }, parts: 3 });
+  assert.deepEqual(
+    ints.map((r) => [r.lower?.[0] ?? null, r.upper?.[0] ?? null]),
+    [
+      [null, '1666'],
+      ['1666', '3333'],
+      ['3333', null],
+    ],
+  );
+  await rootExec(stack.target, 'TRUNCATE TABLE t_str');
+  const strs = await splitKeyRanges({ source: 'source', table: { name: 't_str' }, parts: 3 });
+  assert.equal(strs.length, 3);
+  const results = await Promise.all(
+    strs.map((range) =>
+      copyTable({ source: 'source', target: 'target', table: { name: 't_str', chunkSize: 700 }, range }),
+    ),
+  );
+  const [{ n }] = await rootQuery<{ n: number }>(stack.source, 'SELECT COUNT(*) AS n FROM t_str');
+  assert.equal(
+    results.reduce((a, r) => a + r.rowsCopied, 0),
+    Number(n),
+  );
+  assert.deepEqual(await dumpTable(stack.target, 't_str', 'k'), await dumpTable(stack.source, 't_str', 'k'));
+});
