@@ -1,4 +1,8 @@
-/** CLI: npm run devserver -- --port 7233 [--db-file PATH] [--namespace NAME]... [--log-level info] */
+/**
+ * CLI: npm run devserver -- --port 7233 [--ui-port 8233 | --headless] [--db-file PATH] [--namespace NAME]...
+ * [--log-level info]
+ */
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { startDevServer } from './index.js';
 import type { LogLevel } from './log.js';
@@ -17,6 +21,13 @@ const program = new Command()
   )
   .option('--log-level <level>', 'debug | info | warn | error', 'info')
   .option('--compact-bytes <n>', 'with --db-file: compact the log into the snapshot past this size')
+  .option('--ui-port <port>', 'port of the Web UI and HTTP API (/api/v1)', '8233')
+  .option(
+    '--ui-dir <path>',
+    'built Web UI to serve',
+    fileURLToPath(new URL('../../devserver-ui/build', import.meta.url)),
+  )
+  .option('--headless', 'no Web UI / HTTP API listener')
   .parse();
 
 const opts = program.opts<{
@@ -26,6 +37,9 @@ const opts = program.opts<{
   namespace: string[];
   logLevel: LogLevel;
   compactBytes?: string;
+  uiPort: string;
+  uiDir: string;
+  headless?: boolean;
 }>();
 const server = await startDevServer({
   port: Number(opts.port),
@@ -34,8 +48,10 @@ const server = await startDevServer({
   namespaces: opts.namespace,
   logLevel: opts.logLevel,
   compactBytes: opts.compactBytes ? Number(opts.compactBytes) : undefined,
+  uiPort: opts.headless ? undefined : Number(opts.uiPort),
+  uiDir: opts.uiDir,
 });
-process.stdout.write(`READY ${server.address}\n`);
+process.stdout.write(`READY ${server.address}${server.uiUrl ? ` UI ${server.uiUrl}` : ''}\n`);
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {

@@ -6,6 +6,7 @@ import { armTimer } from './commands.js';
 import { Engine } from './engine.js';
 import { workflowServiceHandlers, operatorServiceHandlers } from './frontend.js';
 import { bindService, type HandlerMap } from './grpc.js';
+import { startHttpApi, type HttpApi } from './http/server.js';
 import { Interactions } from './interactions.js';
 import { createLogger, type LogLevel } from './log.js';
 import { loadState } from './durability/files.js';
@@ -23,11 +24,17 @@ export interface DevServerOptions {
   logLevel?: LogLevel;
   /** With `dbFile`: compact the log into the snapshot once it holds this many bytes (default 32 MiB). */
   compactBytes?: number;
+  /** Port of the HTTP API and Web UI (0: a free one); no HTTP listener when absent. */
+  uiPort?: number;
+  /** Directory of the built Web UI (packages/devserver-ui/build) served at / of the UI port. */
+  uiDir?: string;
 }
 
 export interface DevServer {
   address: string;
   port: number;
+  /** http://host:port of the Web UI and HTTP API, when `uiPort` was given. */
+  uiUrl?: string;
   stop(): Promise<void>;
   /** The state file's journal (with `dbFile`): write statistics, compaction on demand. */
   journal?: Journal;
@@ -93,20 +100,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1000,
   });
-  bindService(
-    server,
-    'temporal.api.workflowservice.v1.WorkflowService',
-    durable({ ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) }, commit),
-    log,
-    stopped,
-  );
-  bindService(
-    server,
-    'temporal.api.operatorservice.v1.OperatorService',
-    durable(operatorServiceHandlers(engine), commit),
-    log,
-    stopped,
-  );
+  // One handler map per service, shared by gRPC and the HTTP API; every reply waits for durability.
+  const handlers = {
+    'temporal.api.workflowservice.v1.WorkflowService': durable(
+      { ...workflowServiceHandlers(engine), ...scheduleHandlers(engine, schedules) },
+      commit,
+    ),
+    'temporal.api.operatorservice.v1.OperatorService': durable(operatorServiceHandlers(engine), commit),
+  };
+  for (const [name, map] of Object.entries(handlers)) bindService(server, name, map, log, stopped);
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
@@ -118,14 +120,21 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     `embedded Temporal dev server listening on ${address}${options.dbFile ? ` (state file ${options.dbFile})` : ' (in memory)'}`,
   );
 
+  let http: HttpApi | undefined;
+  if (options.uiPort !== undefined) {
+    http = await startHttpApi({ host, port: options.uiPort, handlers, uiDir: options.uiDir, log, stopped });
+  }
+
   let stopping: Promise<void> | undefined;
   return {
     address,
     port,
     journal,
+    uiUrl: http?.url,
     stop: () => {
       stopping ??= (async () => {
         stopSignal();
+        await http?.close();
         engine.deadlines.clearAll();
         schedules.stop();
         await new Promise<void>((resolve) => {
