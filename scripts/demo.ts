@@ -112,6 +112,7 @@ if (result.chaosEvents.length) console.log(`chaos: ${result.chaosEvents.join('; 
 console.log(
   `\nOpen the run (with --keep the embedded server stays up; on a real cluster set TEMPORAL_ADDRESS):`,
 );
+if (result.runPage) console.log(`  ${result.runPage}`);
 console.log(
   `  temporal workflow describe --address ${result.temporalAddress} --workflow-id ${result.workflowId}`,
 );

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { APP_DATABASE, APP_USER, startStack, type Stack } from '../localstack/index.js';
+import { ensureUiBuilt } from '../../packages/devserver-ui/ensure-built.mjs';
+import { APP_DATABASE, APP_USER, startStack, workflowRunPage, type Stack } from '../localstack/index.js';
 import { defaultPlan } from '../../src/config/index.js';
 import { createRouter, type Router, type RouterStats } from '../../src/router/index.js';
 import {
@@ -53,6 +54,8 @@ export interface DemoResult {
   failures: string[];
   temporalAddress: string;
   workflowId: string;
+  /** The run's page in the Temporal Web UI (live while the stack is up: during the run, or with --keep). */
+  runPage?: string;
 }
 
 const MIGRATION_ID = 'demo';
@@ -174,8 +177,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { log } = options;
   const failures: string[] = [];
   const chaosEvents: string[] = [];
-  log('starting the local stack: source and target MariaDB, Redis, embedded Temporal server');
+  ensureUiBuilt({ quiet: true, log });
+  log('starting the local stack: source and target MariaDB, Redis, embedded Temporal server and its Web UI');
   const stack = await startStack({ temporal: true, temporalPersistent: true });
+  if (stack.temporal?.uiUrl) log(`Temporal Web UI: ${stack.temporal.uiUrl}`);
   Object.assign(process.env, stack.env);
   const temporalAddress = stack.temporal?.address ?? '';
   const workflowId = migrationWorkflowId(MIGRATION_ID);
@@ -224,8 +229,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       workflowId,
       args: [input],
     });
-    log(`migration started: workflow ${workflowId}; inspect it while it runs with`);
-    log(`   temporal workflow describe --address ${temporalAddress} --workflow-id ${workflowId}`);
+    const runPage = stack.temporal?.uiUrl
+      ? workflowRunPage(
+          stack.temporal.uiUrl,
+          stack.temporal.namespace,
+          workflowId,
+          handle.firstExecutionRunId,
+        )
+      : undefined;
+    const at = runPage ? `  ${runPage}` : '';
+    log(`migration started: workflow ${workflowId}; watch and steer it in Temporal UI:${at}`);
+    log(`   or  temporal workflow describe --address ${temporalAddress} --workflow-id ${workflowId}`);
     if (options.manual) {
       log(`manual mode: advance each gate with  npm run migrate -- advance ${MIGRATION_ID}`);
       log(
@@ -234,7 +248,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
 
     const chaos = options.chaos ? chaosSteps(stack, worker, log) : [];
-    const final = await driveToCompletion(handle, options, workload, chaos, chaosEvents);
+    const final = await driveToCompletion(handle, options, workload, chaos, chaosEvents, at);
 
     const afterStats = { ...workload.stats };
     if (final.state !== 'COMPLETED') failures.push(`migration ended ${final.state}: ${final.error ?? ''}`);
@@ -273,6 +287,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         failures,
         temporalAddress,
         workflowId,
+        runPage,
       };
     } finally {
       await Promise.all([src.end(), tgt.end()]);
@@ -293,6 +308,8 @@ async function driveToCompletion(
   workload: DemoWorkload,
   chaos: ChaosStep[],
   chaosEvents: string[],
+  /** Appended to the lines about the run: its page in the Web UI (or ''). */
+  at: string,
 ): Promise<MigrationStatus> {
   let finalizing = false;
   let lastPhase: Phase | undefined;
@@ -310,7 +327,7 @@ async function driveToCompletion(
     options.onStatus?.(status, workload.stats);
     if (status.phase !== lastPhase) {
       lastPhase = status.phase;
-      options.log(`phase ${status.phase}`);
+      options.log(`phase ${status.phase}${at}`);
     }
     const next = chaos.find((c) => !chaosEvents.includes(c.label) && c.when(status));
     if (next) {
@@ -322,10 +339,10 @@ async function driveToCompletion(
       // After FINALIZE nothing syncs back to the source: the application stops first, so that the
       // independent check can compare two quiet databases.
       finalizing = true;
-      options.log('at the FINALIZE gate: stopping the application');
+      options.log(`at the FINALIZE gate: stopping the application${at}`);
       await workload.stop();
       if (options.manual) {
-        options.log(`confirm with  npm run migrate -- finalize ${MIGRATION_ID} --confirm`);
+        options.log(`confirm with  npm run migrate -- finalize ${MIGRATION_ID} --confirm${at}`);
       } else {
         options.log('confirming the irreversible step (finalize {"confirm": true})');
         await handle.executeUpdate('finalize', {

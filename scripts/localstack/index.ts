@@ -12,6 +12,7 @@ import type { LogLevel } from '@migrator/devserver';
 
 export { MariaDbInstance, RedisInstance, APP_DATABASE, APP_USER, MIGRATION_USER };
 export type { TemporalEndpoint };
+export { workflowRunPage } from './temporal.js';
 
 export interface StackOptions {
   /** Start source and target MariaDB (default true). */
@@ -42,6 +43,8 @@ export interface StackOptions {
   temporalProcess?: boolean;
   /** The embedded server's log level (default: DEVSERVER_LOG, else warn). */
   temporalLogLevel?: LogLevel;
+  /** Serve the Temporal Web UI and HTTP API (default true; `temporal.uiUrl`). Build it first: ensureUiBuilt(). */
+  temporalUi?: boolean;
 }
 
 export interface Stack {
@@ -127,6 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           persistent: options.temporalPersistent,
           process: options.temporalProcess ? { ownership } : undefined,
           logLevel: options.temporalLogLevel,
+          ui: options.temporalUi ?? true,
         }).then((t) => (temporal = t)),
       );
     }

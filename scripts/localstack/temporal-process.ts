@@ -12,6 +12,8 @@ export interface EmbeddedServerProcessOptions {
   logLevel: LogLevel;
   logFile: string;
   ownership: OwnershipFile;
+  /** Port of its Web UI / HTTP API; without one it runs headless. */
+  uiPort?: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export class EmbeddedServerProcess {
 
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.process?.running) return;
-    const { main, port, dbFile, logLevel, logFile, ownership } = this.opts;
+    const { main, port, dbFile, logLevel, logFile, ownership, uiPort } = this.opts;
     // Only what this start writes counts for readiness (the log is appended across restarts).
     const offset = existsSync(logFile) ? statSync(logFile).size : 0;
     const args = [
@@ -42,6 +44,7 @@ export class EmbeddedServerProcess {
       '--log-level',
       logLevel,
       ...(dbFile ? ['--db-file', dbFile] : []),
+      ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ];
     const proc = new ServerProcess('temporal (embedded)', process.execPath, args, logFile, ownership);
     this.process = proc;

@@ -6,6 +6,7 @@ import { freePort } from './ports.js';
 import type { OwnershipFile } from './reaper.js';
 import { EmbeddedServerProcess } from './temporal-process.js';
 import type { LogLevel } from '@migrator/devserver';
+import { uiBuildDir } from '../../packages/devserver-ui/ensure-built.mjs';
 
 /** The Temporal server a stack uses: an external one, the official CLI's dev server, or our embedded one. */
 export interface TemporalEndpoint {
@@ -13,6 +14,8 @@ export interface TemporalEndpoint {
   address: string;
   namespace: string;
   kind: 'external' | 'temporal-cli' | 'embedded';
+  /** The Temporal Web UI (http://host:port), when this stack serves one; it keeps its port across restarts. */
+  uiUrl?: string;
   /** Stops and starts the server on the same address; state survives only when it is file-backed. */
   restart(): Promise<void>;
   /**
@@ -37,6 +40,8 @@ export interface TemporalOptions {
   process?: { ownership: OwnershipFile };
   /** The embedded server's log level (default: DEVSERVER_LOG, else warn). */
   logLevel?: LogLevel;
+  /** Serve the Temporal Web UI (the embedded server's UI port, or the official CLI's UI). */
+  ui?: boolean;
 }
 
 function temporalCliPath(): string | undefined {
@@ -67,6 +72,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
   if (cli) {
     const { TestWorkflowEnvironment } = await import('@temporalio/testing');
     const port = await freePort();
+    const uiPort = options.ui ? await freePort() : undefined;
     const dbFile = options.persistent ? join(options.stackDir, 'temporal.sqlite') : undefined;
     const launch = () =>
       TestWorkflowEnvironment.createLocal({
@@ -75,7 +81,8 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
           ip: '127.0.0.1',
           port,
           dbFilename: dbFile,
-          ui: false,
+          ui: uiPort !== undefined,
+          uiPort,
         },
       });
     let env = await launch();
@@ -83,6 +90,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
       address: `127.0.0.1:${port}`,
       namespace,
       kind: 'temporal-cli',
+      uiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
       restart: async () => {
         await env.teardown();
         env = await launch();
@@ -94,6 +102,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
   const port = await freePort();
   const dbFile = options.persistent ? join(options.stackDir, 'temporal-state.json') : undefined;
   const logLevel = options.logLevel ?? devserverLogLevel(process.env.DEVSERVER_LOG);
+  const uiPort = options.ui ? await freePort() : undefined;
   if (options.process) {
     const dir = join(options.stackDir, 'temporal');
     mkdirSync(dir, { recursive: true });
@@ -103,6 +112,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
       dbFile,
       logLevel,
       logFile: join(dir, 'server.log'),
+      uiPort,
       ownership: options.process.ownership,
     });
     await server.start();
@@ -110,6 +120,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
       address: `127.0.0.1:${port}`,
       namespace,
       kind: 'embedded',
+      uiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
       restart: () => server.restart('SIGTERM'),
       crash: () => server.restart('SIGKILL'),
       logFile: server.logFile,
@@ -119,15 +130,28 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalE
 
   // Loaded only when needed: a stack on an external server or the official CLI never starts it.
   const { startDevServer } = await import('@migrator/devserver');
-  let server = await startDevServer({ port, dbFile, logLevel });
+  const config = { port, dbFile, logLevel, uiPort, uiDir: uiBuildDir };
+  let server = await startDevServer(config);
   return {
     address: server.address,
     namespace,
     kind: 'embedded',
+    uiUrl: server.uiUrl,
     restart: async () => {
       await server.stop();
-      server = await startDevServer({ port, dbFile, logLevel });
+      server = await startDevServer(config);
     },
     stop: () => server.stop(),
   };
+}
+
+/** A workflow's page in the Temporal Web UI: its history when the run is known, else its latest run. */
+export function workflowRunPage(
+  uiUrl: string,
+  namespace: string,
+  workflowId: string,
+  runId?: string,
+): string {
+  const run = runId ? `/${encodeURIComponent(runId)}/history` : '';
+  return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}${run}`;
 }

@@ -2,6 +2,7 @@
  * CLI: npm run devserver -- --port 7233 [--ui-port 8233 | --headless] [--db-file PATH] [--namespace NAME]...
  * [--log-level info]
  */
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { startDevServer } from './index.js';
@@ -41,6 +42,23 @@ const opts = program.opts<{
   uiDir: string;
   headless?: boolean;
 }>();
+/**
+ * The default UI port may be taken (another dev server, servers started by parallel tests): then the UI
+ * goes to a free port, named on the READY line. A port given with --ui-port must be free.
+ */
+async function uiPortToUse(): Promise<number | undefined> {
+  if (opts.headless) return undefined;
+  const wanted = Number(opts.uiPort);
+  if (program.getOptionValueSource('uiPort') !== 'default') return wanted;
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer()
+      .once('error', () => resolve(false))
+      .listen(wanted, opts.host, () => probe.close(() => resolve(true)));
+  });
+  if (!free) process.stderr.write(`UI port ${wanted} is in use: the Web UI takes a free port instead\n`);
+  return free ? wanted : 0;
+}
+
 const server = await startDevServer({
   port: Number(opts.port),
   host: opts.host,
@@ -48,7 +66,7 @@ const server = await startDevServer({
   namespaces: opts.namespace,
   logLevel: opts.logLevel,
   compactBytes: opts.compactBytes ? Number(opts.compactBytes) : undefined,
-  uiPort: opts.headless ? undefined : Number(opts.uiPort),
+  uiPort: await uiPortToUse(),
   uiDir: opts.uiDir,
 });
 process.stdout.write(`READY ${server.address}${server.uiUrl ? ` UI ${server.uiUrl}` : ''}\n`);
