@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startDevServer } from '../src/index.js';
+import { startDevServer, type DevServerOptions } from '../src/index.js';
 import { cachedBundle, quietRuntime } from './sdk.js';
 
 export { cachedBundle, quietRuntime };
@@ -28,21 +28,25 @@ export async function workflowBundle(): Promise<{ code: string }> {
 
 export interface TestEnv {
   address: string;
+  /** The HTTP API / Web UI, when started with `uiPort`. */
+  uiUrl?: string;
   client: Client;
   connection: Connection;
   stop(): Promise<void>;
 }
 
-export async function startEnv(): Promise<TestEnv> {
+export async function startEnv(extra: Partial<DevServerOptions> = {}): Promise<TestEnv> {
   quietRuntime();
   const server = await startDevServer({
     port: 0,
     logLevel: (process.env.DEVSERVER_LOG as 'debug' | undefined) ?? 'warn',
+    ...extra,
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
   return {
     address: server.address,
+    uiUrl: server.uiUrl,
     client,
     connection,
     stop: async () => {
@@ -75,8 +79,12 @@ export async function createWorker(
  * A dev server plus one worker polling `taskQueue` (the fixture workflows, `activities`) for a whole test
  * file; stop() shuts the worker down, then the server.
  */
-export async function startEnvWithWorker(taskQueue: string, activities: object = {}): Promise<TestEnv> {
-  const env = await startEnv();
+export async function startEnvWithWorker(
+  taskQueue: string,
+  activities: object = {},
+  extra: Partial<DevServerOptions> = {},
+): Promise<TestEnv> {
+  const env = await startEnv(extra);
   let created: { worker: Worker; connection: NativeConnection };
   try {
     created = await createWorker(env.address, taskQueue, activities, await workflowBundle());
