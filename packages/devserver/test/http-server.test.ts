@@ -123,3 +123,17 @@ test('without a built UI, / says how to build it and the API still answers', asy
     await other.close();
   }
 });
+
+test('/render: markdown as a sandboxed page, raw HTML shown as text', async () => {
+  const content = '**Phase** CATCH_UP\n\n- gate open <img src=x onerror=alert(1)>';
+  const res = await fetch(`${http.url}/render?content=${encodeURIComponent(content)}&theme=dark`);
+  assert.equal(res.status, 200);
+  assert.match(
+    res.headers.get('content-security-policy') ?? '',
+    /sandbox .*script-src 'none'|script-src 'none'.*sandbox/,
+  );
+  const html = await res.text();
+  assert.match(html, /<strong>Phase<\/strong> CATCH_UP/);
+  assert.match(html, /<li>gate open &lt;img src=x onerror=alert\(1\)&gt;<\/li>/);
+  assert.doesNotMatch(html, /<img/);
+});

@@ -1,7 +1,7 @@
 /**
  * The UI port: Temporal's HTTP API (`/api/v1/...`, routes generated from the proto bindings, protojson)
- * dispatched to the same handlers the gRPC services use, `/api/v1/settings`, and the built Web UI at `/`
- * with a single-page-app fallback.
+ * dispatched to the same handlers the gRPC services use, `/api/v1/settings`, `/render` (markdown for the
+ * UI's iframes), and the built Web UI at `/` with a single-page-app fallback.
  */
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,6 +14,7 @@ import type { CallContext, HandlerMap } from '../grpc.js';
 import type { Logger } from '../log.js';
 import { decodeRequest, encodeResponse, jsonName, type Json, type JsonObject } from './protojson.js';
 import { buildRoutes, matchRoute, pathExists, type ServiceName } from './routes.js';
+import { renderMarkdownPage } from './render.js';
 import { uiSettings } from './settings.js';
 
 export interface HttpApiOptions {
@@ -221,6 +222,15 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         );
         sendError(res, status.INTERNAL, err instanceof Error ? err.message : String(err));
       });
+      return;
+    }
+    if (url.pathname === '/render' && req.method === 'GET') {
+      const { html, csp } = renderMarkdownPage(
+        url.searchParams.get('content') ?? '',
+        url.searchParams.get('theme') ?? '',
+      );
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
+      res.end(html);
       return;
     }
     if (assets) {
