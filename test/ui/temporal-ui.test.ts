@@ -7,9 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { ensureUiBuilt } from '../../packages/devserver-ui/ensure-built.mjs';
+import { UI_VERSION } from '../../packages/devserver/src/http/settings.js';
+import { ensureUiBuilt, uiPackageDir } from '../../packages/devserver-ui/ensure-built.mjs';
 import { workflowRunPage } from '../../scripts/localstack/index.js';
 import type { StatusDocument } from '../../src/cli/commands/status.js';
 import { migrationWorkflowId, verificationScheduleId } from '../../src/workflows/api.js';
@@ -50,6 +52,13 @@ after(async () => {
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`) });
 }
+
+test('the server announces the UI version the shell is built from (it selects request shapes)', () => {
+  const shell = JSON.parse(readFileSync(join(uiPackageDir, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
+  assert.equal(UI_VERSION, shell.devDependencies['@temporalio/ui']);
+});
 
 test('watch and steer a migration in Temporal UI', { timeout: 240_000 }, async () => {
   try {
