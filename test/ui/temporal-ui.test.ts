@@ -91,7 +91,7 @@ async function watchAndSteer(): Promise<void> {
 
   // 2. The run's page: history, current details, pending activity.
   await page.goto(workflowRunPage(ui, 'default', workflowId, runId));
-  await page.getByText('Workflow Execution Started').first().waitFor();
+  await page.getByText('Workflow Task Completed').first().waitFor(); // a row of the event history
   await page.getByText('Current Details').first().click();
   // The current details (markdown the workflow sets) render in the UI's iframe.
   const details = page.frameLocator('iframe[title="output"]');
@@ -117,6 +117,9 @@ async function watchAndSteer(): Promise<void> {
   await shot('4-signal-advance-from-the-ui');
   await modal.getByTestId('confirm-modal-button').click();
   await modal.waitFor({ state: 'hidden' });
+  // The UI refreshes the run: the newest event on top of the history is the signal it sent.
+  await page.getByText('Workflow Execution Signaled').first().waitFor();
+  await shot('5-history-after-the-signal');
 
   // `migrate status` (the operator CLI) sees the gate passed, by whom the payload says.
   const deadline = Date.now() + 60_000;
@@ -138,8 +141,5 @@ async function watchAndSteer(): Promise<void> {
   await waitStatus(handle, (s) => s.verificationScheduleId !== null, 'verification schedule', 90_000);
   await page.goto(`${ui}/namespaces/default/schedules`);
   await page.getByText(verificationScheduleId(ID), { exact: true }).first().waitFor();
-  await shot('5-schedules');
-  await page.goto(workflowRunPage(ui, 'default', workflowId, runId));
-  await page.getByText('Workflow Execution Signaled').first().waitFor();
-  await shot('6-history-after-the-signal');
+  await shot('6-schedules');
 }
