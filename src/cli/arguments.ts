@@ -26,6 +26,19 @@ export function parsePositiveSeconds(value: string): number {
   return n;
 }
 
+/** A whole number >= `min` (counts, limits). */
+export function parseWholeNumber(min: 0 | 1): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min) {
+      throw new InvalidArgumentError(
+        `"${value}" is not a ${min === 0 ? 'whole number (0 or more)' : 'positive whole number'}.`,
+      );
+    }
+    return n;
+  };
+}
+
 /** Repeatable option collector (`--table a --table b`), also splitting "a,b". */
 export function collect(value: string, previous: string[] = []): string[] {
   return [

@@ -25,6 +25,19 @@ function issuePath(issue: ZodIssue): string {
     : '(root)';
 }
 
+/** One issue per bad field; an unknown field is named with its path and what to do about it. */
+function planIssues(issues: ZodIssue[]): { path: string; message: string }[] {
+  return issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({
+          path: issuePath({ ...i, path: [...i.path, key] }),
+          message:
+            'unknown field: check its spelling or remove it (examples/plan.yaml shows every field a plan can have)',
+        }))
+      : [{ path: issuePath(i), message: i.message }],
+  );
+}
+
 /** Validates a plan object (already parsed from YAML/JSON). Throws PlanError naming every bad field. */
 export function parsePlan(raw: unknown, source = 'plan'): MigrationPlan {
   const secrets = findSecrets(raw);
@@ -37,7 +50,7 @@ export function parsePlan(raw: unknown, source = 'plan'): MigrationPlan {
   }
   const result = planSchema.safeParse(raw);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: issuePath(i), message: i.message }));
+    const issues = planIssues(result.error.issues);
     throw new PlanError(
       `${source}: invalid plan:\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'),
       issues,
@@ -46,27 +59,34 @@ export function parsePlan(raw: unknown, source = 'plan'): MigrationPlan {
   return result.data as MigrationPlan;
 }
 
-/** Parses YAML (also JSON, a YAML subset) text. */
-export function parsePlanText(text: string, source = 'plan'): MigrationPlan {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new PlanError(`${source}: not valid YAML/JSON: ${(err as Error).message}`, []);
-  }
-  return parsePlan(raw, source);
-}
-
-export function loadPlanFile(file: string): MigrationPlan {
-  const text = readFileSync(file, 'utf8');
-  if (extname(file) === '.json') {
-    let raw: unknown;
+/**
+ * Parses a plan file's text: JSON for a `.json` file (strictly: a trailing comma is an error there),
+ * YAML otherwise (JSON is a YAML subset). Throws PlanError naming the file on a syntax error.
+ */
+export function parsePlanDocument(
+  text: string,
+  file = 'plan',
+  format: 'json' | 'yaml' = extname(file) === '.json' ? 'json' : 'yaml',
+): unknown {
+  if (format === 'json') {
     try {
-      raw = JSON.parse(text);
+      return JSON.parse(text) as unknown;
     } catch (err) {
       throw new PlanError(`${file}: not valid JSON: ${(err as Error).message}`, []);
     }
-    return parsePlan(raw, file);
   }
-  return parsePlanText(text, file);
+  try {
+    return parseYaml(text) as unknown;
+  } catch (err) {
+    throw new PlanError(`${file}: not valid YAML/JSON: ${(err as Error).message}`, []);
+  }
+}
+
+/** Parses YAML (also JSON, a YAML subset) text. */
+export function parsePlanText(text: string, source = 'plan'): MigrationPlan {
+  return parsePlan(parsePlanDocument(text, source, 'yaml'), source);
+}
+
+export function loadPlanFile(file: string): MigrationPlan {
+  return parsePlan(parsePlanDocument(readFileSync(file, 'utf8'), file), file);
 }

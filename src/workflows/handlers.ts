@@ -65,7 +65,13 @@ export function installHandlers(ctx: MigrationContext, interrupt: () => void): v
     );
   }
   wf.setHandler(verificationResultSignal, (summary: VerificationSummary) => {
-    if (!summary || typeof summary !== 'object' || !Array.isArray(summary.tables)) return;
+    const problem = verificationSummaryProblem(summary);
+    if (problem) {
+      // A malformed result must not count as a verification (a gate reads totalMismatches).
+      pushWarning(s, nowIso(), `ignored signal verificationResult: ${problem}`);
+      ctx.changed();
+      return;
+    }
     s.lastScheduledVerification = summary;
     s.lastVerification = summary;
     if (summary.totalMismatches > 0) {
@@ -77,4 +83,21 @@ export function installHandlers(ctx: MigrationContext, interrupt: () => void): v
     }
     ctx.changed();
   });
+}
+
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** What is wrong with a verificationResult payload (null: well-formed). */
+function verificationSummaryProblem(v: unknown): string | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    return 'the payload must be a JSON object (a VerificationSummary, as verification workflows send)';
+  const x = v as Record<string, unknown>;
+  if (typeof x.origin !== 'string') return '"origin" must be a string';
+  if (x.authoritative !== 'source' && x.authoritative !== 'target')
+    return '"authoritative" must be "source" or "target"';
+  if (typeof x.finishedAt !== 'string') return '"finishedAt" must be a timestamp string';
+  if (!isCount(x.totalMismatches)) return '"totalMismatches" must be a whole number (0 or more)';
+  if (!isCount(x.totalRepaired)) return '"totalRepaired" must be a whole number (0 or more)';
+  if (!Array.isArray(x.tables)) return '"tables" must be a list of per-table results';
+  return null;
 }

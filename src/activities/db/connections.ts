@@ -20,8 +20,25 @@ export function connectionEnvVar(name: string): string {
 function fromFile(name: string): string | undefined {
   const file = process.env.MIGRATOR_CONNECTIONS_FILE;
   if (!file) return undefined;
-  const entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const value = entries[name];
+  const fix = `MIGRATOR_CONNECTIONS_FILE=${file} must name a JSON object {"<name>": "mysql://user:password@host:port/database"}`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConnectionNotConfiguredError(
+      `connection "${name}": cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${fix}`,
+    );
+  }
+  let entries: unknown;
+  try {
+    entries = JSON.parse(text);
+  } catch {
+    // (the parser's message quotes the file, credentials included: never pass it on)
+    throw new ConnectionNotConfiguredError(`connection "${name}": ${file} is not valid JSON: ${fix}`);
+  }
+  if (!entries || typeof entries !== 'object' || Array.isArray(entries))
+    throw new ConnectionNotConfiguredError(`connection "${name}": ${file} is not a JSON object: ${fix}`);
+  const value = (entries as Record<string, unknown>)[name];
   return typeof value === 'string' ? value : undefined;
 }
 

@@ -250,6 +250,8 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
         fix: `GRANT SELECT ON \`${sourceDb}\`.\`${spec.name}\` TO <user>`,
       });
     }
+    const updatedAtProblem = updatedAtColumnProblem(spec, info);
+    if (updatedAtProblem) problems.push(updatedAtProblem);
     const copied = new Set(sourceToTargetColumns(spec, info).map((c) => c.from));
     for (const col of info.columns) {
       if (!copied.has(col.name) || !SPATIAL_TYPES.has(col.dataType) || col.dataType === 'point') continue;
@@ -269,6 +271,32 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
     if (target) await checkTargetTable(spec, info, target, input.target, targetDb, problems);
   }
   return { ok: problems.length === 0, problems, tables, sourcePosition };
+}
+
+/** The repair loop's updated_at windows need that column to exist and hold a point in time. */
+function updatedAtColumnProblem(spec: TableSpec, info: TableInfo): Problem | null {
+  const name = spec.updatedAtColumn;
+  if (!name) return null;
+  const col = info.columns.find((c) => c.name === name);
+  const fix =
+    'set tables[].updatedAtColumn to a DATETIME/TIMESTAMP column every write updates, or leave it out (the repair loop then verifies the whole table)';
+  if (!col)
+    return {
+      table: spec.name,
+      column: name,
+      side: 'source',
+      message: `updatedAtColumn ${spec.name}.${name} does not exist`,
+      fix,
+    };
+  if (!['datetime', 'timestamp'].includes(col.dataType))
+    return {
+      table: spec.name,
+      column: name,
+      side: 'source',
+      message: `updatedAtColumn ${spec.name}.${name} is ${col.columnType}, not a DATETIME or TIMESTAMP`,
+      fix,
+    };
+  return null;
 }
 
 function fixFor(err: unknown): string {

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { SA_PHASE, SA_READ_PERCENT, SA_WRITE_MODE, type Phase } from '../../workflows/api.js';
-import { parsePhase } from '../arguments.js';
+import { parsePhase, parseWholeNumber } from '../arguments.js';
 import { action, withCommonOptions, type ActionResult, type CommonOptions, type Runtime } from '../common.js';
 import { toCliError } from '../errors.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -56,11 +56,7 @@ export function registerListCommand(program: Command, runtime: Runtime, result: 
       .description('migrations in the namespace (visibility query on WorkflowType and MigrationPhase)')
       .addOption(new Option('--phase <phase>', 'only migrations in this phase').argParser(parsePhase))
       .addOption(new Option('--running', 'only running workflows'))
-      .addOption(
-        new Option('--limit <n>', 'at most this many')
-          .argParser((v) => Math.max(1, Number.parseInt(v, 10) || 1))
-          .default(100),
-      ),
+      .addOption(new Option('--limit <n>', 'at most this many').argParser(parseWholeNumber(1)).default(100)),
     runtime,
   ).action(
     action(runtime, result, async (ctx) => {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { parsePlan, PlanError } from '../../config/index.js';
+import { parsePlan, parsePlanDocument, PlanError } from '../../config/index.js';
 import {
   DEFAULT_TASK_QUEUE,
   MIGRATION_WORKFLOW_TYPE,
@@ -36,9 +35,10 @@ export function loadPlan(file: string, idOverride?: string): MigrationPlan {
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parsePlanDocument(text, file);
   } catch (err) {
-    throw new CliError(ExitCode.Usage, `${file}: not valid YAML/JSON: ${(err as Error).message}`);
+    if (err instanceof PlanError) throw new CliError(ExitCode.Usage, err.message);
+    throw err;
   }
   if (idOverride !== undefined) {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

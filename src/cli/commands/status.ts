@@ -7,6 +7,7 @@ import {
   type CommandContext,
   type Runtime,
 } from '../common.js';
+import { parseWholeNumber } from '../arguments.js';
 import { renderStatus, type ExecutionInfo } from '../render/status-view.js';
 import { resolveMigration, type MigrationTarget } from '../target.js';
 
@@ -71,12 +72,7 @@ export function registerStatusCommand(program: Command, runtime: Runtime, result
       .description(
         'phase, gate, switches, copy progress, lag, repairs, verification, compensation stack, audit log',
       )
-      .option(
-        '--audit <n>',
-        'audit entries shown (human view)',
-        (v) => Math.max(0, Number.parseInt(v, 10) || 0),
-        10,
-      ),
+      .option('--audit <n>', 'audit entries shown (human view)', parseWholeNumber(0), 10),
     runtime,
   ).action(
     action(runtime, result, async (ctx, id: string | undefined) => {
