@@ -363,9 +363,11 @@ export function signalExternal(
   };
   const cmd = { ns, target, initiatedEventId, completedEventId, control: attrs.control, failed };
   deliverExternal(engine, exec, cmd, (t) => {
-    engine.signal(t, attrs.signalName ?? '', attrs.input, attrs.header, '', {
-      workflowId: exec.workflowId,
-      runId: exec.runId,
+    engine.signal(t, {
+      name: attrs.signalName ?? '',
+      input: attrs.input,
+      header: attrs.header,
+      external: { workflowId: exec.workflowId, runId: exec.runId },
     });
     recordExternal(
       exec,

@@ -43,12 +43,34 @@ export interface StartExtras {
   continuedFailure?: temporal.api.failure.v1.IFailure | null;
   lastCompletionResult?: temporal.api.common.v1.IPayloads | null;
   firstWorkflowTaskBackoffMs?: number;
-  signal?: {
-    name: string;
-    input?: temporal.api.common.v1.IPayloads | null;
-    header?: temporal.api.common.v1.IHeader | null;
-    identity?: string;
-  };
+  signal?: SignalRequest;
+}
+
+export interface SignalRequest {
+  name: string;
+  input?: temporal.api.common.v1.IPayloads | null;
+  header?: temporal.api.common.v1.IHeader | null;
+  identity?: string;
+  requestId?: string | null;
+  external?: { workflowId: string; runId: string };
+}
+
+/** Request ids of delivered signals kept per run (the official server keeps them all; runs rarely get more). */
+const MAX_SIGNAL_REQUEST_IDS = 10_000;
+
+function appendSignal(
+  exec: ExecutionState,
+  sig: SignalRequest,
+  append: (exec: ExecutionState, type: number, key: string, attrs: Record<string, unknown>) => unknown,
+): void {
+  append(exec, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 'workflowExecutionSignaledEventAttributes', {
+    signalName: sig.name,
+    input: sig.input,
+    identity: sig.identity ?? '',
+    header: sig.header,
+    externalWorkflowExecution: sig.external,
+    requestId: sig.requestId ?? '',
+  });
 }
 
 export type CloseListener = (namespace: string, workflowId: string, runId: string, status: number) => void;
@@ -171,8 +193,7 @@ export class Engine {
     const curRun = this.current.get(wfKey(ns, workflowId));
     const cur = curRun ? this.executions.get(execKey(ns, workflowId, curRun)) : undefined;
     if (cur && !extras.continuedFrom) {
-      const signalExisting = (sig: NonNullable<StartExtras['signal']>) =>
-        this.signal(cur, sig.name, sig.input, sig.header, sig.identity ?? '');
+      const signalExisting = (sig: SignalRequest) => this.signal(cur, sig);
       if (cur.requestIds.includes(requestId)) {
         if (extras.signal && this.isRunning(cur)) signalExisting(extras.signal);
         return { runId: cur.runId, started: true, exec: cur };
@@ -302,17 +323,8 @@ export class Engine {
     this.executions.set(this.keyOf(exec), exec);
     this.current.set(wfKey(ns, workflowId), runId);
     if (extras.signal) {
-      appendEvent(
-        exec,
-        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-        'workflowExecutionSignaledEventAttributes',
-        {
-          signalName: extras.signal.name,
-          input: extras.signal.input,
-          identity: extras.signal.identity ?? '',
-          header: extras.signal.header,
-        },
-      );
+      appendSignal(exec, extras.signal, appendEvent);
+      if (extras.signal.requestId) exec.signalRequestIds = [extras.signal.requestId];
     }
     this.armRunTimeout(exec);
     this.scheduleWft(exec, delayMs ? now + delayMs : undefined);
@@ -349,26 +361,20 @@ export class Engine {
 
   // ---------------------------------------------------------------- external actions
 
-  signal(
-    exec: ExecutionState,
-    name: string,
-    input: temporal.api.common.v1.IPayloads | null | undefined,
-    header: temporal.api.common.v1.IHeader | null | undefined,
-    identity: string,
-    external?: { workflowId: string; runId: string },
-  ): void {
-    recordExternal(
-      exec,
-      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-      'workflowExecutionSignaledEventAttributes',
-      {
-        signalName: name,
-        input,
-        identity,
-        header,
-        externalWorkflowExecution: external,
-      },
-    );
+  /** True when a signal with this request id was already delivered to the run (a retried call). */
+  signalSeen(exec: ExecutionState, requestId: string | null | undefined): boolean {
+    return !!requestId && (exec.signalRequestIds ?? []).includes(requestId);
+  }
+
+  /** Delivers a signal; a repeated request id is acknowledged without a second delivery. */
+  signal(exec: ExecutionState, sig: SignalRequest): void {
+    if (this.signalSeen(exec, sig.requestId)) return;
+    if (sig.requestId) {
+      const ids = (exec.signalRequestIds ??= []);
+      ids.push(sig.requestId);
+      if (ids.length > MAX_SIGNAL_REQUEST_IDS) ids.shift();
+    }
+    appendSignal(exec, sig, recordExternal);
     this.scheduleWft(exec);
     this.changed(exec);
   }

@@ -55,6 +55,22 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       activityId: req.activityId ?? '',
     });
 
+  /** The run a cancel/terminate names; with `firstExecutionRunId`, the current run of that chain only. */
+  const inChain = (req: {
+    namespace?: string | null;
+    workflowExecution?: temporal.api.common.v1.IWorkflowExecution | null;
+    firstExecutionRunId?: string | null;
+  }) => {
+    const first = req.firstExecutionRunId;
+    const exec = engine.get(
+      nsOf(req.namespace),
+      req.workflowExecution?.workflowId ?? '',
+      first ? undefined : req.workflowExecution?.runId,
+    );
+    if (first && exec.firstRunId !== first) throw notFound(`workflow not found for ID: ${exec.workflowId}`);
+    return exec;
+  };
+
   const handlers = {
     async GetSystemInfo() {
       return {
@@ -135,12 +151,21 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     },
 
     async SignalWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWorkflowExecutionRequest) {
-      const exec = engine.getRunning(
+      const exec = engine.get(
         nsOf(req.namespace),
         req.workflowExecution?.workflowId ?? '',
         req.workflowExecution?.runId,
       );
-      engine.signal(exec, req.signalName ?? '', req.input, req.header, req.identity ?? '');
+      // A retried call is acknowledged again, even once the run has closed (as the official server does).
+      if (engine.signalSeen(exec, req.requestId)) return {};
+      if (!engine.isRunning(exec)) throw notFound('workflow execution already completed');
+      engine.signal(exec, {
+        name: req.signalName ?? '',
+        input: req.input,
+        header: req.header,
+        identity: req.identity ?? '',
+        requestId: req.requestId,
+      });
       return {};
     },
 
@@ -162,6 +187,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
             input: req.signalInput,
             header: req.header,
             identity: req.identity ?? '',
+            requestId: req.requestId,
           },
         },
       );
@@ -171,23 +197,19 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
     async RequestCancelWorkflowExecution(
       req: temporal.api.workflowservice.v1.IRequestCancelWorkflowExecutionRequest,
     ) {
-      const exec = engine.getRunning(
-        nsOf(req.namespace),
-        req.workflowExecution?.workflowId ?? '',
-        req.workflowExecution?.runId,
-      );
-      engine.requestCancel(exec, req.reason ?? '', req.identity ?? '');
+      const exec = inChain(req);
+      // Idempotent, as on the official server: a closed run or one already asked succeeds, once.
+      if (engine.isRunning(exec) && !exec.cancelRequested)
+        engine.requestCancel(exec, req.reason ?? '', req.identity ?? '');
       return {};
     },
 
     async TerminateWorkflowExecution(
       req: temporal.api.workflowservice.v1.ITerminateWorkflowExecutionRequest,
     ) {
-      const exec = engine.getRunning(
-        nsOf(req.namespace),
-        req.workflowExecution?.workflowId ?? '',
-        req.workflowExecution?.runId,
-      );
+      // The request has no request id: a retried call finds the run closed (NOT_FOUND), never twice terminated.
+      const exec = inChain(req);
+      if (!engine.isRunning(exec)) throw notFound('workflow execution already completed');
       engine.terminate(exec, req.reason ?? '', req.details, req.identity ?? '');
       return {};
     },

@@ -91,6 +91,8 @@ export interface ExecutionState {
   executionTime: number;
   closeTime?: number;
   requestIds: string[];
+  /** Request ids of the signals delivered (retried calls are not delivered twice). */
+  signalRequestIds?: string[];
   memo: Record<string, Payload>;
   searchAttributes: Record<string, Payload>;
   runTimeoutMs: number;
