@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
-import { alreadyExists, invalidArgument, notFound } from './errors.js';
+import { alreadyExists, invalidArgument, notFound, workflowAlreadyStarted } from './errors.js';
 import { appendEvent, flushBuffered, nextEventId, recordExternal, synthesizeEvent } from './history.js';
 import type { Logger } from './log.js';
 import { Matching } from './matching.js';
@@ -210,8 +210,10 @@ export class Engine {
         ) {
           this.terminate(cur, 'terminated by WorkflowIdConflictPolicy', null, req.identity ?? '');
         } else {
-          throw alreadyExists(
+          throw workflowAlreadyStarted(
             `Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${cur.runId}.`,
+            cur.requestIds[0] ?? '',
+            cur.runId,
           );
         }
       } else {

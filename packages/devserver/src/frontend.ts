@@ -13,6 +13,7 @@ import type { Engine } from './engine.js';
 import { invalidArgument, notFound } from './errors.js';
 import type { CallContext, HandlerMap } from './grpc.js';
 import { countExecutions, executionInfo, listExecutions } from './listing.js';
+import { executeMultiOperation } from './multi-operation.js';
 import { describeNamespace } from './namespaces.js';
 import { api, dur, durMs, ts, type temporal } from './proto.js';
 import { systemAttributes } from './search-attributes.js';
@@ -441,6 +442,13 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       );
       if (!req.request?.input?.name) throw invalidArgument('Update name is not set on request.');
       return engine.interactions.update(exec, req, ctx);
+    },
+
+    async ExecuteMultiOperation(
+      req: temporal.api.workflowservice.v1.IExecuteMultiOperationRequest,
+      ctx: CallContext,
+    ) {
+      return executeMultiOperation(engine, req, ctx);
     },
 
     async PollWorkflowExecutionUpdate(

@@ -17,6 +17,18 @@ export interface CallContext {
 export type Handler = (request: never, ctx: CallContext) => Promise<object>;
 export type HandlerMap = Record<string, Handler | undefined>;
 
+/** `grpc-status-details-bin` trailer (google.rpc.Status) for errors that carry typed details. */
+function statusDetails(err: ServiceError): grpc.Metadata | undefined {
+  if (!err.details.length) return undefined;
+  const md = new grpc.Metadata();
+  const st = root.lookupType('google.rpc.Status');
+  md.set(
+    'grpc-status-details-bin',
+    Buffer.from(st.encode({ code: err.code, message: err.message, details: err.details }).finish()),
+  );
+  return md;
+}
+
 export function bindService(
   server: grpc.Server,
   serviceName: string,
@@ -93,7 +105,7 @@ export function bindService(
           live.delete(cancel);
           if (err instanceof ServiceError) {
             log.debug(`${name} -> ${grpc.status[err.code]}: ${err.message}`);
-            callback({ code: err.code, details: err.message });
+            callback({ code: err.code, details: err.message, metadata: statusDetails(err) });
           } else if (err instanceof Error && err.name === 'InvalidArgument') {
             callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
           } else {

@@ -222,6 +222,16 @@ export class Interactions {
     return entry;
   }
 
+  /** True when the run knows this update (admitted, accepted or completed). */
+  hasUpdate(exec: ExecutionState, updateId: string): boolean {
+    return !!updateId && this.findUpdate(exec, updateId) !== undefined;
+  }
+
+  /** True when the run has this update's outcome. */
+  updateCompleted(exec: ExecutionState, updateId: string): boolean {
+    return !!updateId && this.findUpdate(exec, updateId)?.state === 'completed';
+  }
+
   private stageOf(u: UpdateEntry): number {
     if (u.state === 'completed') return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
     if (u.state === 'accepted') return Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
