@@ -657,6 +657,18 @@ export class Engine {
     };
   }
 
+  /**
+   * Starts a run's first workflow task for the caller of StartWorkflowExecution (eager start): the
+   * task leaves its queue and goes back in the start response, as a poll would have received it.
+   */
+  startEagerWorkflowTask(exec: ExecutionState, identity: string): PollWftResponse | undefined {
+    const wft = exec.wft;
+    if (!wft || wft.state !== 'scheduled') return undefined;
+    const key = this.keyOf(exec);
+    this.wfMatching.remove(exec.namespace, wft.queue, 'workflow', (t) => t.type === 'wft' && t.key === key);
+    return this.startWorkflowTask({ type: 'wft', key, seq: wft.seq }, wft.queue, identity) ?? undefined;
+  }
+
   /** Writes the scheduled/started events of a transient task that is now being recorded. */
   materializeTransient(exec: ExecutionState): void {
     const wft = exec.wft;

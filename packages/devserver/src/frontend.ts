@@ -84,7 +84,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
           encodedFailureAttributes: true,
           buildIdBasedVersioning: false,
           upsertMemo: true,
-          eagerWorkflowStart: false,
+          eagerWorkflowStart: true,
           sdkMetadata: true,
           countGroupByExecutionStatus: true,
           nexus: false,
@@ -147,8 +147,15 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
 
     async StartWorkflowExecution(req: temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest) {
       nsOf(req.namespace);
-      const { runId, started } = engine.startWorkflow(req);
-      return { runId, started };
+      const before = engine.runSeq;
+      const { runId, started, exec } = engine.startWorkflow(req);
+      // Eager start: a new run (not a retried request) without a start delay hands its first task back.
+      const fresh = exec.runSeq === engine.runSeq && engine.runSeq > before;
+      const eagerWorkflowTask =
+        req.requestEagerExecution && fresh && !exec.wft?.notBefore
+          ? engine.startEagerWorkflowTask(exec, req.identity ?? '')
+          : undefined;
+      return { runId, started, status: exec.status, eagerWorkflowTask };
     },
 
     async SignalWorkflowExecution(req: temporal.api.workflowservice.v1.ISignalWorkflowExecutionRequest) {

@@ -65,7 +65,7 @@ export function describeNamespace(rec: NamespaceRecord, retention: (ms: number) 
       ownerEmail: rec.ownerEmail,
       data: rec.data,
       id: rec.id,
-      capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
+      capabilities: { eagerWorkflowStart: true, syncUpdate: true, asyncUpdate: true },
       supportsSchedules: true,
     },
     config: {
