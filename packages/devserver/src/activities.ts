@@ -8,17 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { notFound } from './errors.js';
 import type { Engine } from './engine.js';
 import { PENDING_REF, appendEvent, recordExternal } from './history.js';
-import {
-  EventType,
-  api,
-  dur,
-  durMs,
-  ts,
-  type Failure,
-  type Payloads,
-  type RetryPolicy,
-  type temporal,
-} from './proto.js';
+import { EventType, api, dur, durMs, ts, type Failure, type Payloads, type temporal } from './proto.js';
+import { decideRetry, fillRetryPolicy, timeoutName, type RetryDecision } from './retry.js';
 import { execKey, type ActivityState, type ExecutionState } from './state.js';
 import { encodeToken, type ActivityTaskToken } from './tokens.js';
 
@@ -31,25 +22,6 @@ export interface ActivityTaskRef {
 
 type ScheduleAttrs = temporal.api.command.v1.IScheduleActivityTaskCommandAttributes;
 type PollActResponse = temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse;
-
-function fillRetryPolicy(p: RetryPolicy | null | undefined): RetryPolicy {
-  const initial = durMs(p?.initialInterval) || 1000;
-  return {
-    initialInterval: dur(initial),
-    backoffCoefficient: p?.backoffCoefficient || 2,
-    maximumInterval:
-      p?.maximumInterval && durMs(p.maximumInterval) > 0 ? p.maximumInterval : dur(initial * 100),
-    maximumAttempts: p?.maximumAttempts ?? 0,
-    nonRetryableErrorTypes: p?.nonRetryableErrorTypes ?? [],
-  };
-}
-
-function backoffMs(p: RetryPolicy, attempt: number): number {
-  const initial = durMs(p.initialInterval) || 1000;
-  const coef = p.backoffCoefficient || 2;
-  const max = durMs(p.maximumInterval) || initial * 100;
-  return Math.min(initial * coef ** (attempt - 1), max);
-}
 
 const findActivity = (exec: ExecutionState, scheduledEventId: number) =>
   exec.activities.find((a) => a.scheduledEventId === scheduledEventId);
@@ -330,47 +302,15 @@ export function cancelActivityCompleted(
 }
 
 /** Decides whether another attempt runs; returns the retry state to record when it does not. */
-function retryDecision(
-  act: ActivityState,
-  failure: Failure | null | undefined,
-  timeoutType?: number,
-): { retry: boolean; delayMs: number; state: number } {
-  const p = act.retryPolicy;
-  const info = failure?.applicationFailureInfo;
+function retryDecision(act: ActivityState, failure: Failure | null | undefined): RetryDecision {
   if (act.cancelRequested)
     return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_CANCEL_REQUESTED };
-  if (info?.nonRetryable)
-    return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
-  const type = info
-    ? (info.type ?? '')
-    : timeoutType !== undefined
-      ? `TemporalTimeout:${timeoutName(timeoutType)}`
-      : '';
-  if (type && (p.nonRetryableErrorTypes ?? []).includes(type)) {
-    return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
-  }
-  const max = p.maximumAttempts ?? 0;
-  if (max > 0 && act.attempt >= max)
-    return { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED };
-  const explicit = durMs(info?.nextRetryDelay);
-  const delayMs = explicit || backoffMs(p, act.attempt);
-  if (act.scheduleToCloseMs && Date.now() + delayMs >= act.scheduledTime + act.scheduleToCloseMs) {
-    return { retry: false, delayMs, state: E.RetryState.RETRY_STATE_TIMEOUT };
-  }
-  return { retry: true, delayMs, state: E.RetryState.RETRY_STATE_IN_PROGRESS };
-}
-
-function timeoutName(t: number): string {
-  switch (t) {
-    case E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE:
-      return 'StartToClose';
-    case E.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START:
-      return 'ScheduleToStart';
-    case E.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
-      return 'ScheduleToClose';
-    default:
-      return 'Heartbeat';
-  }
+  return decideRetry(
+    act.retryPolicy,
+    act.attempt,
+    failure,
+    act.scheduleToCloseMs ? act.scheduledTime + act.scheduleToCloseMs : undefined,
+  );
 }
 
 function scheduleRetry(
@@ -438,7 +378,7 @@ function timeoutActivity(
     timeoutType === E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE ||
     timeoutType === E.TimeoutType.TIMEOUT_TYPE_HEARTBEAT;
   const d = retryable
-    ? retryDecision(act, null, timeoutType)
+    ? retryDecision(act, failure)
     : { retry: false, delayMs: 0, state: E.RetryState.RETRY_STATE_TIMEOUT };
   if (d.retry) {
     scheduleRetry(engine, exec, act, d.delayMs, failure);

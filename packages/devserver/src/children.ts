@@ -163,7 +163,8 @@ function startChild(
 /** A run closed: report to its parent (unless it continued as new) and apply its parent close policy to its children. */
 export function onWorkflowClosed(engine: Engine, exec: ExecutionState): void {
   applyParentClosePolicy(engine, exec);
-  if (!exec.parent || exec.status === WorkflowStatus.CONTINUED_AS_NEW) return;
+  // A run followed by another (continue-as-new, retry, cron) does not report to the parent: its chain goes on.
+  if (!exec.parent || exec.newExecutionRunId) return;
   const p = exec.parent;
   const parent = engine.executions.get(execKey(p.namespace, p.workflowId, p.runId));
   if (!parent || !engine.isRunning(parent)) return;
@@ -226,8 +227,8 @@ export function onWorkflowClosed(engine: Engine, exec: ExecutionState): void {
   engine.changed(parent);
 }
 
+/** Applied whenever a run closes, continue-as-new included, as the official server does. */
 function applyParentClosePolicy(engine: Engine, exec: ExecutionState): void {
-  if (exec.status === WorkflowStatus.CONTINUED_AS_NEW) return;
   const children = exec.children;
   exec.children = [];
   for (const c of children) {

@@ -7,6 +7,7 @@ import { initiateChild, requestCancelExternal, signalExternal } from './children
 import type { Engine } from './engine.js';
 import { appendEvent, recordExternal } from './history.js';
 import { invalidArgument } from './errors.js';
+import { afterCompletion, afterFailure, startNextRun } from './run-chain.js';
 import { EventType, api, dur, durMs, num, type Payload, type temporal } from './proto.js';
 import { WorkflowStatus, type ExecutionState } from './state.js';
 import type { WorkflowTaskToken } from './tokens.js';
@@ -183,31 +184,41 @@ function applyCommand(
     case C.COMMAND_TYPE_CANCEL_TIMER:
       cancelTimer(engine, exec, cmd.cancelTimerCommandAttributes?.timerId ?? '', completedId, identity);
       return false;
-    case C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+    case C.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
+      const result = cmd.completeWorkflowExecutionCommandAttributes?.result;
+      const next = afterCompletion(exec);
+      const newExecutionRunId = next
+        ? startNextRun(engine, exec, next, { lastCompletionResult: result })
+        : '';
       engine.closeExecution(
         exec,
         WorkflowStatus.COMPLETED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
         'workflowExecutionCompletedEventAttributes',
-        {
-          result: cmd.completeWorkflowExecutionCommandAttributes?.result,
-          workflowTaskCompletedEventId: completedId,
-        },
+        { result, workflowTaskCompletedEventId: completedId, newExecutionRunId },
       );
       return false;
-    case C.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+    }
+    case C.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
+      const failure = cmd.failWorkflowExecutionCommandAttributes?.failure ?? {};
+      const { next, retryState } = afterFailure(exec, failure);
+      // A cron run after a failure carries the last successful result on; a retry does not.
+      const lastCompletionResult =
+        next?.initiator === E.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE
+          ? exec.history[0]?.workflowExecutionStartedEventAttributes?.lastCompletionResult
+          : undefined;
+      const newExecutionRunId = next
+        ? startNextRun(engine, exec, next, { failure, lastCompletionResult })
+        : '';
       engine.closeExecution(
         exec,
         WorkflowStatus.FAILED,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
         'workflowExecutionFailedEventAttributes',
-        {
-          failure: cmd.failWorkflowExecutionCommandAttributes?.failure,
-          retryState: E.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-          workflowTaskCompletedEventId: completedId,
-        },
+        { failure, retryState, workflowTaskCompletedEventId: completedId, newExecutionRunId },
       );
       return false;
+    }
     case C.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
       engine.closeExecution(
         exec,

@@ -21,6 +21,8 @@ import {
   type Payload,
   type temporal,
 } from './proto.js';
+import { fillRetryPolicy } from './retry.js';
+import { afterFailure, cronBackoffMs, startNextRun, validCron } from './run-chain.js';
 import { SearchAttributeRegistry, mergeSearchAttributes } from './search-attributes.js';
 import { WorkflowStatus, execKey, wfKey, type ExecutionState, type ParentRef } from './state.js';
 import { encodeToken, type WorkflowTaskToken } from './tokens.js';
@@ -43,6 +45,8 @@ export interface StartExtras {
   continuedFailure?: temporal.api.failure.v1.IFailure | null;
   lastCompletionResult?: temporal.api.common.v1.IPayloads | null;
   firstWorkflowTaskBackoffMs?: number;
+  /** Attempt under the workflow retry policy (a retry run). */
+  attempt?: number;
   signal?: SignalRequest;
 }
 
@@ -184,6 +188,7 @@ export class Engine {
     if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
     if (!req.workflowType?.name) throw invalidArgument('WorkflowType is not set on request.');
     if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
+    if (req.cronSchedule && !validCron(req.cronSchedule)) throw invalidArgument('invalid CronSchedule.');
     this.searchAttributes.validate(
       ns,
       req.searchAttributes?.indexedFields as Record<string, Payload> | undefined,
@@ -241,7 +246,10 @@ export class Engine {
     const executionTimeoutMs = prev ? prev.executionTimeoutMs : durMs(req.workflowExecutionTimeout);
     const runTimeoutMs = durMs(req.workflowRunTimeout) || executionTimeoutMs;
     const taskTimeoutMs = durMs(req.workflowTaskTimeout) || DEFAULT_TASK_TIMEOUT_MS;
-    const delayMs = extras.firstWorkflowTaskBackoffMs ?? durMs(req.workflowStartDelay);
+    // A cron workflow's first run waits for the schedule's first time.
+    const delayMs =
+      extras.firstWorkflowTaskBackoffMs ??
+      (req.cronSchedule ? (cronBackoffMs(req.cronSchedule, now, now) ?? 0) : durMs(req.workflowStartDelay));
     const exec: ExecutionState = {
       namespace: ns,
       workflowId,
@@ -281,6 +289,9 @@ export class Engine {
       wftPending: false,
       seq: 0,
       runSeq: ++this.runSeq,
+      attempt: extras.attempt ?? 1,
+      retryPolicy: req.retryPolicy ? fillRetryPolicy(req.retryPolicy) : undefined,
+      cronSchedule: req.cronSchedule || undefined,
     };
     const parentExec = extras.parent
       ? this.executions.get(execKey(extras.parent.namespace, extras.parent.workflowId, extras.parent.runId))
@@ -303,8 +314,8 @@ export class Engine {
         originalExecutionRunId: runId,
         identity: req.identity ?? '',
         firstExecutionRunId: firstRunId,
-        retryPolicy: req.retryPolicy,
-        attempt: 1,
+        retryPolicy: exec.retryPolicy,
+        attempt: exec.attempt,
         workflowExecutionExpirationTime: exec.executionDeadline ? ts(exec.executionDeadline) : undefined,
         cronSchedule: req.cronSchedule ?? '',
         firstWorkflowTaskBackoff: delayMs ? dur(delayMs) : undefined,
@@ -349,14 +360,21 @@ export class Engine {
     this.deadlines.set(`${this.keyOf(exec)}|run`, deadline, () => {
       if (!this.isRunning(exec)) return;
       this.log.info(`workflow ${exec.workflowId} run ${exec.runId} timed out`);
+      const failure = {
+        message: 'workflow timeout',
+        source: 'Server',
+        timeoutFailureInfo: { timeoutType: E.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE },
+      };
+      const { next, retryState } = afterFailure(exec, failure);
+      const lastCompletionResult =
+        exec.history[0]?.workflowExecutionStartedEventAttributes?.lastCompletionResult;
+      const newExecutionRunId = next ? startNextRun(this, exec, next, { failure, lastCompletionResult }) : '';
       this.closeExecution(
         exec,
         WorkflowStatus.TIMED_OUT,
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
         'workflowExecutionTimedOutEventAttributes',
-        {
-          retryState: E.RetryState.RETRY_STATE_TIMEOUT,
-        },
+        { retryState, newExecutionRunId },
       );
     });
   }

@@ -119,6 +119,11 @@ export interface ExecutionState {
   /** Set when a fresh workflow task is needed once the in-flight one finishes. */
   wftPending: boolean;
   seq: number;
+  /** Attempt of this run under the workflow retry policy (1 when absent). */
+  attempt?: number;
+  /** The workflow retry policy (defaults filled in), when the start had one. */
+  retryPolicy?: RetryPolicy;
+  cronSchedule?: string;
   /** Creation order among all runs (absent in state files written before it existed). */
   runSeq?: number;
 }
