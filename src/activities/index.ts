@@ -26,6 +26,7 @@ import { activityRun } from './temporal/context.js';
 import { RedisCheckpoints } from './temporal/checkpoints.js';
 import { classify } from './temporal/errors.js';
 import { fullRepairLoop } from './temporal/repair-loop.js';
+import { healthActivities } from './temporal/health.js';
 import { scheduleActivities } from './temporal/schedules.js';
 import type { MigrationActivities } from './temporal/types.js';
 
@@ -35,7 +36,7 @@ export type { MigrationActivities } from './temporal/types.js';
 async function withRun<P, R>(fn: (ctx: RunContext<P>) => Promise<R>): Promise<R> {
   const run = await activityRun<P>();
   try {
-    return await fn(run.ctx);
+    return await run.watched(() => fn(run.ctx));
   } finally {
     await run.close();
   }
@@ -63,6 +64,7 @@ export function createActivities(
   const checkpoints = new RedisCheckpoints(getRedis);
 
   const schedules = options.client ? scheduleActivities(options.client) : undefined;
+  const health = options.client ? healthActivities(options.client) : undefined;
   const noClient = () => {
     throw new Error(
       'this worker has no Temporal client for schedule activities (createActivities({ client }))',
@@ -95,14 +97,16 @@ export function createActivities(
       classify(async () => {
         const run = await activityRun<never>();
         try {
-          const r = await waitForSyncPosition({
-            stream: spec.stream,
-            from: spec.from,
-            to: spec.to,
-            position,
-            timeoutMs,
-            signal: run.ctx.signal,
-          });
+          const r = await run.watched(() =>
+            waitForSyncPosition({
+              stream: spec.stream,
+              from: spec.from,
+              to: spec.to,
+              position,
+              timeoutMs,
+              signal: run.ctx.signal,
+            }),
+          );
           return { reached: r.reached, applied: r.applied };
         } finally {
           await run.close();
@@ -120,7 +124,7 @@ export function createActivities(
         try {
           const { checkpointKey: _unused, ...copyInput } = input;
           void _unused;
-          return await copyTable(copyInput, run.ctx);
+          return await run.watched(() => copyTable(copyInput, run.ctx));
         } finally {
           await run.close();
         }
@@ -145,21 +149,24 @@ export function createActivities(
         const progressKey = `${input.migrationId}:repairloop:${input.stream}`;
         const run = await activityRun<RepairLoopProgress>({ store: checkpoints, checkpointKey: progressKey });
         try {
-          if (input.mode === 'full') {
-            await fullRepairLoop(input, run.ctx, (i) => verifyTable(i));
+          const mode = input.mode;
+          if (mode === 'full') {
+            await run.watched(() => fullRepairLoop(input, run.ctx, (i) => verifyTable(i)));
           } else {
-            await runRepairLoop(
-              {
-                stream: input.stream,
-                source: input.source,
-                target: input.target,
-                tables: input.tables,
-                authoritative: input.authoritative,
-                mode: input.mode,
-                intervalMs: input.intervalMs,
-                redisFailureStream: migrationKeys(input.migrationId).repairs,
-              },
-              run.ctx,
+            await run.watched(() =>
+              runRepairLoop(
+                {
+                  stream: input.stream,
+                  source: input.source,
+                  target: input.target,
+                  tables: input.tables,
+                  authoritative: input.authoritative,
+                  mode,
+                  intervalMs: input.intervalMs,
+                  redisFailureStream: migrationKeys(input.migrationId).repairs,
+                },
+                run.ctx,
+              ),
             );
           }
         } finally {
@@ -176,6 +183,7 @@ export function createActivities(
       classify(async () => (schedules ? schedules.createVerificationSchedule(input) : noClient())),
     deleteVerificationSchedule: (input) =>
       classify(async () => (schedules ? schedules.deleteVerificationSchedule(input) : noClient())),
+    activityHealth: (input) => classify(async () => (health ? health.activityHealth(input) : noClient())),
   };
 
   return {

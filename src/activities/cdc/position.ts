@@ -75,3 +75,56 @@ export async function headPosition(pool: Pool): Promise<BinlogPosition> {
 export class BinlogUnavailableError extends Error {
   override name = 'BinlogUnavailableError';
 }
+
+/** The binlog a stream must resume from is gone from the server (purged): errno 1236, as the server's own. */
+export class BinlogPurgedError extends Error {
+  override name = 'BinlogPurgedError';
+  readonly errno = 1236;
+}
+
+function gtidSeqs(gtid: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const part of gtid.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)-\d+-(\d+)$/.exec(part);
+    if (m) out.set(m[1], BigInt(m[2]));
+  }
+  return out;
+}
+
+/**
+ * Fails with BinlogPurgedError when the server no longer holds the binlog after `position`: its file is
+ * older than the oldest binlog, or (MariaDB GTID) a domain's last applied sequence number is below the
+ * GTID state at the start of the oldest binlog. MariaDB does not always say so itself: a GTID dump
+ * request for a purged position can stay silent instead of failing with 1236.
+ */
+export async function assertNotPurged(pool: Pool, position: BinlogPosition): Promise<void> {
+  const [logs] = await pool.query<RowDataPacket[]>('SHOW BINARY LOGS');
+  if (!logs.length) return;
+  const oldest = String(logs[0].Log_name);
+  const purged = (why: string) =>
+    new BinlogPurgedError(
+      `binlog position ${position.file}:${position.pos}${position.gtid ? ` (GTID ${position.gtid})` : ''} was purged: ${why}`,
+    );
+  if (position.gtid) {
+    let start: string | undefined;
+    try {
+      const [g] = await pool.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, 4) AS gtid', [oldest]);
+      start = typeof g[0]?.gtid === 'string' ? g[0].gtid : undefined;
+    } catch {
+      start = undefined; // not MariaDB
+    }
+    if (start !== undefined) {
+      const ours = gtidSeqs(position.gtid);
+      for (const [domain, seq] of gtidSeqs(start)) {
+        const have = ours.get(domain);
+        if (have === undefined || have < seq) {
+          throw purged(`the oldest binlog ${oldest} starts after GTID ${domain}-*-${seq}`);
+        }
+      }
+      return;
+    }
+  }
+  if (binlogFileIndex(position.file) < binlogFileIndex(oldest)) {
+    throw purged(`the oldest binlog on the server is ${oldest}`);
+  }
+}

@@ -7,6 +7,7 @@ import ZongJi, {
 import type { BinlogPosition } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { mysqlSsl } from '../db/tls.js';
+import { watchStream } from '../db/watchdog.js';
 import { assertIdentifier } from '../db/identifiers.js';
 import {
   DdlOnWatchedTableError,
@@ -14,7 +15,7 @@ import {
   type BinlogTransaction,
   type RowChange,
 } from './events.js';
-import { binlogFileIndex, headPosition } from './position.js';
+import { assertNotPurged, binlogFileIndex, headPosition } from './position.js';
 import { isTransactionControl, touchedTable } from './statements.js';
 
 export interface BinlogStreamOptions {
@@ -93,6 +94,8 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
   const highWater = opts.highWaterMark ?? 256;
   const serverId = opts.serverId ?? 100_000 + Math.floor(Math.random() * 1_000_000_000);
 
+  // A position the server no longer holds is a fatal error (position.ts), not a silent reconnect loop.
+  if (opts.from !== 'head') await assertNotPurged(getPool(opts.connection), opts.from);
   let committed: BinlogPosition =
     opts.from === 'head' ? await headPosition(getPool(opts.connection)) : { ...opts.from };
 
@@ -133,9 +136,13 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     }
   };
 
+  // Hung-work detection (db/watchdog.ts): silence while not paused by the consumer counts as a stall.
+  const unwatch = watchStream(`binlog of "${opts.connection}"`, () => (paused ? Date.now() : lastActivity));
+
   const finish = (err: unknown) => {
     if (ended) return;
     ended = true;
+    unwatch();
     failure = err;
     if (reconnectTimer) clearTimeout(reconnectTimer);
     clearInterval(watchdog);

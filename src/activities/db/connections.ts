@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
+import type { PoolConnection as CorePoolConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { ConnectionNotConfiguredError } from './errors.js';
 import { assertIdentifier } from './identifiers.js';
 import { mysqlSsl, nodeTlsOptions, takeTlsSettings, type TlsSettings } from './tls.js';
+import { statementTimeoutMs, trackStatement } from './watchdog.js';
 
 export { ConnectionNotConfiguredError };
 
@@ -132,14 +134,56 @@ export function poolOptions(conn: ResolvedConnection, extra: mysql.PoolOptions =
 
 const pools = new Map<string, mysql.Pool>();
 
-/** A process-wide pool per connection name. Every new connection sets the session time zone to UTC. */
+/**
+ * Session set-up of every pooled connection: UTC, and the statement timeout (MariaDB
+ * max_statement_time covers every statement, lock waits included; MySQL's max_execution_time covers
+ * SELECT only, writes are bounded by innodb_lock_wait_timeout / lock_wait_timeout).
+ */
+function setUpSession(c: CorePoolConnection, timeoutMs: number): void {
+  c.query("SET time_zone = '+00:00'");
+  if (timeoutMs <= 0) return;
+  c.query('SET SESSION max_statement_time = ?', [timeoutMs / 1000], (err: { errno?: number } | null) => {
+    if (err?.errno === 1193) {
+      // MySQL: no max_statement_time.
+      c.query('SET SESSION max_execution_time = ?, lock_wait_timeout = ?', [
+        timeoutMs,
+        Math.max(1, Math.ceil(timeoutMs / 1000)),
+      ]);
+    }
+  });
+}
+
+const TRACKED = new Set<PropertyKey>(['query', 'execute']);
+
+/** Statements through `target` are registered with the running activity's watch (watchdog.ts). */
+function tracked<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (TRACKED.has(prop)) {
+        return (...args: unknown[]) => trackStatement(args[0], value.apply(obj, args) as Promise<unknown>);
+      }
+      if (prop === 'getConnection') {
+        return async (...args: unknown[]) => tracked((await value.apply(obj, args)) as object);
+      }
+      return value.bind(obj);
+    },
+  });
+}
+
+/**
+ * A process-wide pool per connection name. Every new connection sets the session time zone to UTC and
+ * the statement timeout; statements are tracked for hung-work detection (watchdog.ts).
+ */
 export function getPool(name: string): mysql.Pool {
   let pool = pools.get(name);
   if (!pool) {
-    pool = mysql.createPool(poolOptions(resolveConnection(name)));
-    pool.on('connection', (c) => {
-      c.query("SET time_zone = '+00:00'");
-    });
+    const raw = mysql.createPool(poolOptions(resolveConnection(name)));
+    const timeoutMs = statementTimeoutMs();
+    // The event hands over the driver's callback connection (mysql2/promise re-emits it as is).
+    raw.on('connection', (c) => setUpSession(c as unknown as CorePoolConnection, timeoutMs));
+    pool = tracked(raw);
     pools.set(name, pool);
   }
   return pool;

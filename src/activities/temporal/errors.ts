@@ -1,46 +1,55 @@
 /**
- * Error classification for activities: configuration problems fail at once (non-retryable), with the
- * data plane's message (which names the table/column/setting and the fix); cancellation is reported
- * as cancellation; everything else is retried by Temporal.
+ * Error classification for activities (db/classify.ts decides): fatal errors fail at once
+ * (non-retryable ApplicationFailure whose message names the table/setting and the fix, and whose
+ * details carry them as data), transient ones fail the attempt with a clean message and type, and
+ * Temporal retries them with back-off; cancellation is reported as cancellation.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { classifyError, describeClass, type ErrorClass } from '../db/classify.js';
 
-/** Data-plane error names that retrying cannot fix. */
-const CONFIGURATION_ERRORS = new Set([
-  'TableNotFoundError',
-  'NoUsableKeyError',
-  'UnknownColumnError',
-  'ColumnMappingError',
-  'IncompatibleTablesError',
-  'InvalidIdentifierError',
-  'ConnectionNotConfiguredError',
-  'InvalidIdError',
-  'InvalidSwitchChangeError',
-  'StreamNotStartedError',
-  'SyncNotStartedError',
-  // The binlog says something the applier must not guess about: an operator has to look.
-  'DdlOnWatchedTableError',
-  'StatementFormatError',
-  'RowImageError',
-  'BinlogUnavailableError',
-]);
+/** The failure's details[0]: what the workflow shows at a failed gate. */
+export interface FailureDetails {
+  kind: ErrorClass['kind'];
+  activity: string;
+  table?: string;
+  setting?: string;
+  fix?: string;
+  errno?: number;
+  code?: string;
+}
 
-export function nonRetryable(message: string, type: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, type);
+/** The Temporal failure for an error an activity body threw (exported for tests). */
+export function toFailure(err: unknown, activity: string): ApplicationFailure {
+  const c = classifyError(err);
+  const details: FailureDetails = {
+    kind: c.kind,
+    activity,
+    ...(c.table ? { table: c.table } : {}),
+    ...(c.setting ? { setting: c.setting } : {}),
+    ...(c.fix ? { fix: c.fix } : {}),
+    ...(c.errno !== undefined ? { errno: c.errno } : {}),
+    ...(c.code ? { code: c.code } : {}),
+  };
+  return ApplicationFailure.create({
+    message: `${activity}: ${describeClass(c)}`,
+    type: c.type,
+    nonRetryable: c.kind === 'fatal',
+    details: [details],
+    cause: err instanceof Error ? err : undefined,
+  });
 }
 
 export async function classify<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const signal = Context.current().cancellationSignal;
+    const actx = Context.current();
+    const signal = actx.cancellationSignal;
     if (signal.aborted) {
       const reason: unknown = signal.reason;
       throw reason instanceof CancelledFailure ? reason : new CancelledFailure('activity cancelled');
     }
     if (err instanceof ApplicationFailure || err instanceof CancelledFailure) throw err;
-    const e = err as Error;
-    if (e && CONFIGURATION_ERRORS.has(e.name)) throw nonRetryable(e.message, e.name);
-    throw err;
+    throw toFailure(err, actx.info.activityType);
   }
 }

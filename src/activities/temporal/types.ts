@@ -47,6 +47,23 @@ export interface ScheduleActivityInput {
   input: VerificationInput;
 }
 
+/** A running (or retrying) activity as the server sees it (health.ts). */
+export interface ActivityHealth {
+  activity: string;
+  activityId: string;
+  state: 'scheduled' | 'started' | 'cancel-requested' | 'paused' | 'pause-requested';
+  /** 1 on the first try; more while transient errors are being retried. */
+  attempt: number;
+  /** The last attempt's failure (heartbeat timeouts included); `fatal`: not retried. */
+  lastFailure: { message: string; type: string | null; fatal: boolean } | null;
+  lastHeartbeatAt: string | null;
+  startedAt: string | null;
+  /** When the next attempt starts, while backing off. */
+  nextAttemptAt: string | null;
+  /** Seconds since the activity last reported progress (or started this attempt). */
+  secondsSinceProgress: number | null;
+}
+
 export interface MigrationActivities {
   precheck(input: MigrationEndpoints): Promise<PrecheckReport>;
   prepareTarget(input: MigrationEndpoints): Promise<PrepareTargetResult>;
@@ -77,5 +94,7 @@ export interface MigrationActivities {
   /** The repair loop's latest progress (kept by the loop activity outside Temporal), or null. */
   repairLoopProgress(input: { migrationId: string; stream: string }): Promise<RepairLoopProgress | null>;
   createVerificationSchedule(input: ScheduleActivityInput): Promise<{ scheduleId: string }>;
+  /** Attempts, last failure and time since progress of the workflow's running activities. */
+  activityHealth(input: { workflowId: string }): Promise<ActivityHealth[]>;
   deleteVerificationSchedule(input: { scheduleId: string }): Promise<void>;
 }
