@@ -61,13 +61,16 @@ test(
     let detectedAfterMs = 0;
     try {
       for (;;) {
+        // What the workflow's activityHealth activity reports (src/activities/temporal/health.ts).
         const { raw } = await handle.describe();
-        const copy = (raw.pendingActivities ?? []).find(
-          (a) => a.activityType?.name === 'copyTable' && (a.attempt ?? 1) >= 2,
+        const copy = describeActivities(raw.pendingActivities ?? []).find(
+          (a) => a.activity === 'copyTable' && a.attempt >= 2,
         );
         if (copy) {
-          assert.match(copy.lastFailure?.message ?? '', /heartbeat/i, JSON.stringify(copy.lastFailure));
           detectedAfterMs = Date.now() - frozenAt;
+          assert.match(copy.lastFailure?.message ?? '', /heartbeat/i, JSON.stringify(copy));
+          assert.equal(copy.lastFailure?.fatal, false);
+          assert.ok((copy.secondsSinceProgress ?? 0) >= 5, JSON.stringify(copy));
           break;
         }
         assert.ok(Date.now() - frozenAt < 40_000, 'the hung copy was not retried within 40 s');
