@@ -1,5 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition } from '../contracts.js';
+import { serverInfo, statementsFor } from '../db/server.js';
 
 /** The numeric suffix of a binlog file name (mysql-bin.000042 -> 42). */
 export function binlogFileIndex(file: string): number {
@@ -45,13 +46,16 @@ export async function binlogFileSizes(pool: Pool): Promise<Map<string, number>> 
 }
 
 /**
- * The server's current binlog head: file/offset from SHOW MASTER STATUS and, on MariaDB, the GTID
- * position that corresponds exactly to that offset (BINLOG_GTID_POS), so both halves agree.
+ * The server's current binlog head: file/offset from the binlog status statement the server knows
+ * (SHOW MASTER STATUS; SHOW BINARY LOG STATUS on MySQL 8.2+, db/server.ts) and the GTID position that
+ * corresponds exactly to that offset: BINLOG_GTID_POS on MariaDB, the status row's Executed_Gtid_Set on
+ * MySQL (empty with gtid_mode=OFF: file/offset only).
  */
 export async function headPosition(pool: Pool): Promise<BinlogPosition> {
+  const statements = statementsFor(await serverInfo(pool));
   const conn = await pool.getConnection();
   try {
-    const [status] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
+    const [status] = await conn.query<RowDataPacket[]>(statements.binlogStatus);
     if (!status.length) {
       throw new BinlogUnavailableError(
         'the server has no binary log (log_bin=OFF): enable log_bin and restart it',
@@ -60,11 +64,12 @@ export async function headPosition(pool: Pool): Promise<BinlogPosition> {
     const file = String(status[0].File);
     const pos = Number(status[0].Position);
     let gtid: string | undefined;
-    try {
+    if (statements.gtid === 'executed_gtid_set') {
+      const set = String(status[0].Executed_Gtid_Set ?? '').replace(/\s+/g, '');
+      gtid = set === '' ? undefined : set;
+    } else {
       const [g] = await conn.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS gtid', [file, pos]);
       if (typeof g[0]?.gtid === 'string') gtid = g[0].gtid;
-    } catch {
-      gtid = undefined; // MySQL: no BINLOG_GTID_POS; file/offset only
     }
     return gtid === undefined ? { file, pos } : { file, pos, gtid };
   } finally {
@@ -105,14 +110,9 @@ export async function assertNotPurged(pool: Pool, position: BinlogPosition): Pro
     new BinlogPurgedError(
       `binlog position ${position.file}:${position.pos}${position.gtid ? ` (GTID ${position.gtid})` : ''} was purged: ${why}`,
     );
-  if (position.gtid) {
-    let start: string | undefined;
-    try {
-      const [g] = await pool.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, 4) AS gtid', [oldest]);
-      start = typeof g[0]?.gtid === 'string' ? g[0].gtid : undefined;
-    } catch {
-      start = undefined; // not MariaDB
-    }
+  if (position.gtid && (await serverInfo(pool)).flavor === 'mariadb') {
+    const [g] = await pool.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, 4) AS gtid', [oldest]);
+    const start = typeof g[0]?.gtid === 'string' ? g[0].gtid : undefined;
     if (start !== undefined) {
       const ours = gtidSeqs(position.gtid);
       for (const [domain, seq] of gtidSeqs(start)) {

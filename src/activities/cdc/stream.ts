@@ -1,9 +1,4 @@
-import ZongJi, {
-  MariadbGtidPosition,
-  type AnyBinlogEvent,
-  type RowData,
-  type UpdateRowData,
-} from '@vlasky/zongji';
+import ZongJi, { type AnyBinlogEvent, type RowData, type UpdateRowData } from '@vlasky/zongji';
 import type { BinlogPosition } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { mysqlSsl } from '../db/tls.js';
@@ -15,6 +10,7 @@ import {
   type BinlogTransaction,
   type RowChange,
 } from './events.js';
+import { StreamGtid } from './gtid.js';
 import { assertNotPurged, binlogFileIndex, headPosition } from './position.js';
 import { isTransactionControl, touchedTable } from './statements.js';
 
@@ -118,7 +114,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
   let reconnectTimer: NodeJS.Timeout | null = null;
   // The GTID position after the last transaction received (not necessarily consumed).
   let received: BinlogPosition = { ...committed };
-  let gtidPos = MariadbGtidPosition.parse(received.gtid ?? '');
+  let gtidPos = StreamGtid.parse(received.gtid);
 
   const stopCurrent = () => {
     epoch++;
@@ -170,7 +166,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     if (ended) return;
     const myEpoch = ++epoch;
     const from = { ...received };
-    gtidPos = MariadbGtidPosition.parse(from.gtid ?? '');
+    gtidPos = StreamGtid.parse(from.gtid);
     const z = new ZongJi({
       host: conn.host,
       port: conn.port,
@@ -194,7 +190,8 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
 
     const commit = (nextPosition: number) => {
       if (!tx) return;
-      if (tx.gtidParts) gtidPos.add(tx.gtidParts);
+      if (tx.gtidParts) gtidPos.addMariadb(tx.gtidParts);
+      else if (tx.gtid) gtidPos.addMysql(tx.gtid);
       const gtid = gtidPos.toString();
       const position: BinlogPosition = {
         file,

@@ -4,6 +4,7 @@ import type { BinlogPosition, MigrationEndpoints, PrecheckReport, Problem, Table
 import { getPool, resolveConnection } from '../db/connections.js';
 import { quoteTable } from '../db/identifiers.js';
 import { headPosition } from '../cdc/position.js';
+import { binlogSettingProblems, serverInfo } from '../db/server.js';
 import { incompatibility } from './compat.js';
 import { describeColumns, describeTable, estimateRows } from './describe.js';
 import { sourceToTargetColumns } from './mapping.js';
@@ -82,6 +83,15 @@ async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): P
       fix: "SET GLOBAL binlog_row_image='FULL' (and in the server config)",
     });
   }
+  // MySQL only: binlog formats the reader cannot decode (db/server.ts).
+  const info = await serverInfo(pool);
+  if (info.flavor === 'mysql') {
+    const [vars] = await pool.query<RowDataPacket[]>(
+      "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_transaction_compression', 'binlog_row_value_options')",
+    );
+    const values = Object.fromEntries(vars.map((v) => [String(v.Variable_name), v.Value]));
+    for (const p of binlogSettingProblems(info, values)) problems.push({ side: 'source', ...p });
+  }
   const granted = await grantedPrivileges(pool, db);
   if (!has(granted, 'REPLICATION SLAVE')) {
     problems.push({
@@ -95,7 +105,8 @@ async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): P
     problems.push({
       side: 'source',
       setting: 'privilege BINLOG MONITOR',
-      message: 'the source user lacks BINLOG MONITOR / REPLICATION CLIENT (needed for SHOW MASTER STATUS)',
+      message:
+        'the source user lacks BINLOG MONITOR / REPLICATION CLIENT (needed for SHOW MASTER STATUS / SHOW BINARY LOG STATUS)',
       fix: 'GRANT BINLOG MONITOR ON *.* TO <user> (MySQL: REPLICATION CLIENT)',
     });
   }

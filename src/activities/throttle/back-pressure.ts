@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { serverInfo, statementsFor } from '../db/server.js';
 
 /** One signal that the copy should wait: null when healthy, else why not. */
 export interface LoadProbe {
@@ -8,11 +9,13 @@ export interface LoadProbe {
 
 /** Seconds a replica is behind, or null when its replication is not running. */
 export async function readReplicaLag(replica: Pool): Promise<number | null> {
-  const [rows] = await replica.query<RowDataPacket[]>('SHOW SLAVE STATUS');
+  // SHOW REPLICA STATUS and its Replica_*/Source columns on MySQL 8.0.22+ (db/server.ts).
+  const { replicaStatus, replicaColumns: c } = statementsFor(await serverInfo(replica));
+  const [rows] = await replica.query<RowDataPacket[]>(replicaStatus);
   const status = rows[0];
   if (!status) return null;
-  const running = status.Slave_IO_Running === 'Yes' && status.Slave_SQL_Running === 'Yes';
-  const behind = status.Seconds_Behind_Master;
+  const running = status[c.ioRunning] === 'Yes' && status[c.sqlRunning] === 'Yes';
+  const behind = status[c.secondsBehind];
   return running && behind !== null && behind !== undefined ? Number(behind) : null;
 }
 
