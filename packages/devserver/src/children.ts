@@ -34,6 +34,7 @@ export function initiateChild(
   parent: ExecutionState,
   attrs: temporal.api.command.v1.IStartChildWorkflowExecutionCommandAttributes,
   completedEventId: number,
+  userMetadata?: temporal.api.sdk.v1.IUserMetadata | null,
 ): void {
   const ns = attrs.namespace || parent.namespace;
   const taskQueue = attrs.taskQueue?.name
@@ -72,7 +73,9 @@ export function initiateChild(
     workflowType: attrs.workflowType?.name ?? '',
     parentClosePolicy,
   });
-  later(() => startChild(engine, parent, initiatedEventId, attrs, ns, taskQueue, completedEventId));
+  later(() =>
+    startChild(engine, parent, initiatedEventId, attrs, ns, taskQueue, completedEventId, userMetadata),
+  );
 }
 
 function startChild(
@@ -83,6 +86,7 @@ function startChild(
   ns: string,
   taskQueue: temporal.api.taskqueue.v1.ITaskQueue,
   completedEventId: number,
+  userMetadata: temporal.api.sdk.v1.IUserMetadata | null | undefined,
 ): void {
   const child = parent.children.find((c) => c.initiatedEventId === initiatedEventId);
   if (!engine.isRunning(parent) || !child) return;
@@ -106,6 +110,7 @@ function startChild(
         searchAttributes: attrs.searchAttributes,
         header: attrs.header,
         priority: attrs.priority,
+        userMetadata,
       },
       {
         parent: {

@@ -147,7 +147,10 @@ export function completeWorkflowTask(engine: Engine, token: WorkflowTaskToken, r
       }
       continue;
     }
+    const first = exec.history.length;
     needWft = applyCommand(engine, exec, cmd, completedId, identity) || needWft;
+    // The command's summary/details go on the event it produced (activity, timer, child, ...).
+    if (cmd.userMetadata && exec.history.length > first) exec.history[first]!.userMetadata = cmd.userMetadata;
   }
   if (engine.isRunning(exec))
     for (const msg of messages.values()) engine.interactions.handleMessage(exec, msg);
@@ -287,7 +290,13 @@ function applyCommand(
       return false;
     }
     case C.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-      initiateChild(engine, exec, cmd.startChildWorkflowExecutionCommandAttributes ?? {}, completedId);
+      initiateChild(
+        engine,
+        exec,
+        cmd.startChildWorkflowExecutionCommandAttributes ?? {},
+        completedId,
+        cmd.userMetadata,
+      );
       return false;
     case C.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
       requestCancelExternal(

@@ -333,6 +333,10 @@ export class Engine {
         priority: req.priority,
       },
     );
+    if (req.userMetadata) {
+      exec.userMetadata = req.userMetadata;
+      exec.history[0]!.userMetadata = req.userMetadata;
+    }
     this.executions.set(this.keyOf(exec), exec);
     this.current.set(wfKey(ns, workflowId), runId);
     if (extras.signal) {

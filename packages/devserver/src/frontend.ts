@@ -242,6 +242,7 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
           workflowExecutionTimeout: exec.executionTimeoutMs ? dur(exec.executionTimeoutMs) : undefined,
           workflowRunTimeout: exec.runTimeoutMs ? dur(exec.runTimeoutMs) : undefined,
           defaultWorkflowTaskTimeout: dur(exec.taskTimeoutMs),
+          userMetadata: exec.userMetadata,
         },
         workflowExecutionInfo: executionInfo(engine, exec),
         pendingActivities: describePendingActivities(exec),

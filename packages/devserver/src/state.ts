@@ -119,6 +119,8 @@ export interface ExecutionState {
   /** Set when a fresh workflow task is needed once the in-flight one finishes. */
   wftPending: boolean;
   seq: number;
+  /** Summary and details given at the start (the UI shows them; Describe returns them). */
+  userMetadata?: temporal.api.sdk.v1.IUserMetadata | null;
   /** Attempt of this run under the workflow retry policy (1 when absent). */
   attempt?: number;
   /** The workflow retry policy (defaults filled in), when the start had one. */
