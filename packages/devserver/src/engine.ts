@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { Deadlines } from './deadlines.js';
 import { alreadyExists, invalidArgument, notFound, workflowAlreadyStarted } from './errors.js';
-import { appendEvent, flushBuffered, nextEventId, recordExternal, synthesizeEvent } from './history.js';
+import {
+  appendEvent,
+  flushBuffered,
+  historySizeBytes,
+  nextEventId,
+  recordExternal,
+  synthesizeEvent,
+} from './history.js';
 import type { Logger } from './log.js';
 import { Matching } from './matching.js';
 import { NamespaceRegistry } from './namespaces.js';
@@ -50,6 +57,15 @@ export interface StartExtras {
   signal?: SignalRequest;
 }
 
+function sizeAttrs(wft: NonNullable<ExecutionState['wft']>) {
+  const reasons = wft.suggestContinueAsNewReasons ?? [];
+  return {
+    historySizeBytes: i64(wft.historySizeBytes ?? 0),
+    suggestContinueAsNew: reasons.length > 0,
+    suggestContinueAsNewReasons: reasons,
+  };
+}
+
 export interface SignalRequest {
   name: string;
   input?: temporal.api.common.v1.IPayloads | null;
@@ -75,6 +91,14 @@ function appendSignal(
     externalWorkflowExecution: sig.external,
     requestId: sig.requestId ?? '',
   });
+}
+
+export interface EngineLimits {
+  /** Retention of closed runs in namespaces created without one (default 1 day). */
+  retentionMs?: number;
+  /** History length / size past which workflow tasks suggest continue-as-new (official defaults: 4096 events, 4 MiB). */
+  suggestContinueAsNewEvents?: number;
+  suggestContinueAsNewBytes?: number;
 }
 
 export type CloseListener = (namespace: string, workflowId: string, runId: string, status: number) => void;
@@ -107,8 +131,9 @@ export class Engine {
   constructor(
     readonly log: Logger,
     namespaces: string[],
+    readonly limits: EngineLimits = {},
   ) {
-    this.namespaces = new NamespaceRegistry(namespaces);
+    this.namespaces = new NamespaceRegistry(namespaces, limits.retentionMs);
   }
 
   // ---------------------------------------------------------------- lookup
@@ -165,12 +190,24 @@ export class Engine {
     this.onChange(exec);
   }
 
+  /** Deletes a closed run once its namespace's retention has passed since it closed. */
+  armRetention(exec: ExecutionState): void {
+    if (this.isRunning(exec) || exec.closeTime === undefined) return;
+    const ns = this.namespaces.has(exec.namespace) ? this.namespaces.get(exec.namespace) : undefined;
+    const retentionMs = ns?.retentionMs ?? this.limits.retentionMs ?? 24 * 3600_000;
+    this.deadlines.set(`${this.keyOf(exec)}|retention`, exec.closeTime + retentionMs, () => {
+      this.log.debug(`retention: deleting ${exec.workflowId} run ${exec.runId}`);
+      this.deleteExecution(exec);
+    });
+  }
+
   /** Removes a run (retention, DeleteWorkflowExecution). */
   deleteExecution(exec: ExecutionState): void {
     const key = this.keyOf(exec);
     if (!this.executions.delete(key)) return;
     this.deadlines.clearPrefix(`${key}|`);
     this.historyWaiters.delete(key);
+    this.interactions.forget(key);
     const wk = wfKey(exec.namespace, exec.workflowId);
     if (this.current.get(wk) === exec.runId) this.current.delete(wk);
     this.onDelete(key);
@@ -475,6 +512,7 @@ export class Engine {
     exec.timers = [];
     exec.wftPending = false;
     this.deadlines.clearPrefix(`${this.keyOf(exec)}|`);
+    this.armRetention(exec);
     this.log.info(
       `workflow ${exec.workflowId} run ${exec.runId} closed: ${Object.entries(WorkflowStatus).find(([, v]) => v === status)?.[0] ?? status}`,
     );
@@ -592,6 +630,23 @@ export class Engine {
     }
   }
 
+  /**
+   * The history size a task reports and whether it suggests continue-as-new, decided as the official
+   * server does when the task starts: the started event's id reaches the event limit, or the history
+   * written so far reaches the size limit.
+   */
+  private sizeUp(exec: ExecutionState, wft: NonNullable<ExecutionState['wft']>): void {
+    const bytes = historySizeBytes(exec);
+    const reasons: number[] = [];
+    if (bytes >= (this.limits.suggestContinueAsNewBytes ?? 4 * 1024 * 1024))
+      reasons.push(E.SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
+    const startedId = wft.transient ? nextEventId(exec) + 1 : nextEventId(exec);
+    if (startedId >= (this.limits.suggestContinueAsNewEvents ?? 4 * 1024))
+      reasons.push(E.SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
+    wft.historySizeBytes = bytes;
+    wft.suggestContinueAsNewReasons = reasons;
+  }
+
   /** Turns a queued reference into a poll response (null when stale). */
   startWorkflowTask(ref: WorkflowTaskRef, pollQueue: string, identity: string): PollWftResponse | null {
     const exec = this.executions.get(ref.key);
@@ -605,18 +660,14 @@ export class Engine {
     wft.identity = identity;
     this.deadlines.clear(`${ref.key}|sticky`);
     const requestId = randomUUID();
+    this.sizeUp(exec, wft);
     let extra: HistoryEvent[] = [];
     if (!wft.transient) {
       wft.startedEventId = appendEvent(
         exec,
         EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
         'workflowTaskStartedEventAttributes',
-        {
-          scheduledEventId: wft.scheduledEventId,
-          identity,
-          requestId,
-          historySizeBytes: 0,
-        },
+        { scheduledEventId: wft.scheduledEventId, identity, requestId, ...sizeAttrs(wft) },
       );
     } else {
       wft.scheduledEventId = nextEventId(exec);
@@ -641,11 +692,7 @@ export class Engine {
           wft.startedEventId,
           EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
           'workflowTaskStartedEventAttributes',
-          {
-            scheduledEventId: wft.scheduledEventId,
-            identity,
-            requestId,
-          },
+          { scheduledEventId: wft.scheduledEventId, identity, requestId, ...sizeAttrs(wft) },
         ),
       ];
     }
@@ -712,11 +759,7 @@ export class Engine {
       exec,
       EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
       'workflowTaskStartedEventAttributes',
-      {
-        scheduledEventId: s,
-        identity: wft.identity ?? '',
-        requestId: randomUUID(),
-      },
+      { scheduledEventId: s, identity: wft.identity ?? '', requestId: randomUUID(), ...sizeAttrs(wft) },
     );
     wft.scheduledEventId = s;
     wft.startedEventId = st;

@@ -129,12 +129,26 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       engine.namespaces.add(req.namespace, {
         description: req.description ?? '',
         ownerEmail: req.ownerEmail ?? '',
-        retentionMs: durMs(req.workflowExecutionRetentionPeriod) || 24 * 3600_000,
+        retentionMs: durMs(req.workflowExecutionRetentionPeriod),
         data: (req.data ?? {}) as Record<string, string>,
       });
       engine.log.info(`registered namespace ${req.namespace}`);
       engine.onChange();
       return {};
+    },
+
+    /** Description, owner, data and retention (which applies to runs that close from now on). */
+    async UpdateNamespace(req: temporal.api.workflowservice.v1.IUpdateNamespaceRequest) {
+      const rec = engine.namespaces.get(nsOf(req.namespace));
+      const info = req.updateInfo;
+      if (info?.description) rec.description = info.description;
+      if (info?.ownerEmail) rec.ownerEmail = info.ownerEmail;
+      if (info?.data) rec.data = { ...rec.data, ...(info.data as Record<string, string>) };
+      const retentionMs = durMs(req.config?.workflowExecutionRetentionTtl);
+      if (retentionMs > 0) rec.retentionMs = retentionMs;
+      engine.log.info(`updated namespace ${rec.name}`);
+      engine.onChange();
+      return describeNamespace(rec, dur);
     },
 
     async GetSearchAttributes() {

@@ -2,7 +2,7 @@
  * History builder: appends events with sequential ids, buffers events that arrive while a workflow
  * task is in flight (as the official server does) and resolves their back-references on flush.
  */
-import { EventType, i64, num, ts, type HistoryEvent } from './proto.js';
+import { EventType, i64, num, root, ts, type HistoryEvent } from './proto.js';
 import type { ExecutionState } from './state.js';
 
 /** Placeholder for a `startedEventId` that is only known when buffered events are flushed. */
@@ -125,4 +125,22 @@ export function synthesizeEvent(id: number, eventType: number, key: string, attr
   ev.eventId = i64(id);
   ev.taskId = i64(id);
   return ev;
+}
+
+const HistoryEventType = root.lookupType('temporal.api.history.v1.HistoryEvent');
+
+/** Bytes of the run's history as encoded events (counted once per event, as events are appended). */
+export function historySizeBytes(exec: ExecutionState): number {
+  let size = exec.historySize ?? 0;
+  let counted = exec.historySizeEvents ?? 0;
+  if (counted > exec.history.length) {
+    size = 0;
+    counted = 0;
+  }
+  for (; counted < exec.history.length; counted++) {
+    size += HistoryEventType.encode(exec.history[counted]!).finish().length;
+  }
+  exec.historySize = size;
+  exec.historySizeEvents = counted;
+  return size;
 }

@@ -418,6 +418,11 @@ export class Interactions {
     }
   }
 
+  /** A deleted run: drop what is kept in memory for it. */
+  forget(key: string): void {
+    this.updates.delete(key);
+  }
+
   onClosed(exec: ExecutionState): void {
     const key = this.engine.keyOf(exec);
     const m = this.updates.get(key);

@@ -1,5 +1,6 @@
 /** Visibility: execution info for Describe/List and List/Count/Scan through the query compiler. */
 import type { Engine } from './engine.js';
+import { historySizeBytes } from './history.js';
 import { invalidArgument } from './errors.js';
 import { api, dur, i64, ts, type Payload, type temporal } from './proto.js';
 import { payloadValue } from './search-attributes.js';
@@ -57,7 +58,7 @@ export function executionInfo(
     },
     taskQueue: exec.taskQueue,
     stateTransitionCount: i64(exec.history.length),
-    historySizeBytes: i64(0),
+    historySizeBytes: i64(historySizeBytes(exec)),
     rootExecution: started?.rootWorkflowExecution ?? { workflowId: exec.workflowId, runId: exec.runId },
     firstRunId: exec.firstRunId,
     executionDuration: exec.closeTime ? dur(exec.closeTime - exec.executionTime) : undefined,

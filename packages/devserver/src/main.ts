@@ -22,6 +22,7 @@ const program = new Command()
   )
   .option('--log-level <level>', 'debug | info | warn | error', 'info')
   .option('--compact-bytes <n>', 'with --db-file: compact the log into the snapshot past this size')
+  .option('--retention <duration>', 'retention of closed workflows, e.g. 24h, 30m, 90s (default 24h)')
   .option('--ui-port <port>', 'port of the Web UI and HTTP API (/api/v1)', '8233')
   .option(
     '--ui-dir <path>',
@@ -38,10 +39,19 @@ const opts = program.opts<{
   namespace: string[];
   logLevel: LogLevel;
   compactBytes?: string;
+  retention?: string;
   uiPort: string;
   uiDir: string;
   headless?: boolean;
 }>();
+/** "90s", "30m", "24h", "7d" (or plain milliseconds) to milliseconds. */
+function durationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${text} (use e.g. 90s, 30m, 24h, 7d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
+}
+
 /**
  * The default UI port may be taken (another dev server, servers started by parallel tests): then the UI
  * goes to a free port, named on the READY line. A port given with --ui-port must be free.
@@ -66,6 +76,7 @@ const server = await startDevServer({
   namespaces: opts.namespace,
   logLevel: opts.logLevel,
   compactBytes: opts.compactBytes ? Number(opts.compactBytes) : undefined,
+  retentionMs: opts.retention ? durationMs(opts.retention) : undefined,
   uiPort: await uiPortToUse(),
   uiDir: opts.uiDir,
 });

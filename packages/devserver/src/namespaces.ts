@@ -15,7 +15,10 @@ export interface NamespaceRecord {
 export class NamespaceRegistry {
   private readonly byName = new Map<string, NamespaceRecord>();
 
-  constructor(initial: string[]) {
+  constructor(
+    initial: string[],
+    private readonly defaultRetentionMs = 24 * 3600_000,
+  ) {
     for (const n of ['default', ...initial]) if (!this.byName.has(n)) this.add(n);
   }
 
@@ -26,7 +29,7 @@ export class NamespaceRegistry {
       id: extra.id ?? randomUUID(),
       description: extra.description ?? '',
       ownerEmail: extra.ownerEmail ?? '',
-      retentionMs: extra.retentionMs ?? 24 * 3600_000,
+      retentionMs: extra.retentionMs || this.defaultRetentionMs,
       data: extra.data ?? {},
     };
     this.byName.set(name, rec);

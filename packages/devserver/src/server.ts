@@ -24,6 +24,11 @@ export interface DevServerOptions {
   logLevel?: LogLevel;
   /** With `dbFile`: compact the log into the snapshot once it holds this many bytes (default 32 MiB). */
   compactBytes?: number;
+  /** Retention of closed runs in namespaces created without one (`default`, `--namespace`); default 1 day. */
+  retentionMs?: number;
+  /** Workflow tasks suggest continue-as-new past this many events / bytes of history (default 4096 / 4 MiB). */
+  suggestContinueAsNewEvents?: number;
+  suggestContinueAsNewBytes?: number;
   /** Port of the HTTP API and Web UI (0: a free one); no HTTP listener when absent. */
   uiPort?: number;
   /** Directory of the built Web UI (packages/devserver-ui/build) served at / of the UI port. */
@@ -59,7 +64,11 @@ function durable(handlers: HandlerMap, commit: () => Promise<void>): HandlerMap 
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const log = createLogger(options.logLevel ?? 'info');
-  const engine = new Engine(log, options.namespaces ?? []);
+  const engine = new Engine(log, options.namespaces ?? [], {
+    retentionMs: options.retentionMs,
+    suggestContinueAsNewEvents: options.suggestContinueAsNewEvents,
+    suggestContinueAsNewBytes: options.suggestContinueAsNewBytes,
+  });
   engine.interactions = new Interactions(engine);
   engine.onWorkflowClosed = (exec) => onWorkflowClosed(engine, exec);
   const schedules = new ScheduleManager(engineScheduleHost(engine));
@@ -169,7 +178,10 @@ function restore(engine: Engine, snap: LoadedState): void {
   }
   let open = 0;
   for (const exec of execs) {
-    if (!engine.isRunning(exec)) continue;
+    if (!engine.isRunning(exec)) {
+      engine.armRetention(exec);
+      continue;
+    }
     open++;
     exec.sticky = null;
     engine.rearm(exec);

@@ -26,6 +26,9 @@ export interface WorkflowTaskState {
   /** When set, the task is not dispatched before this time (retry backoff / start delay). */
   notBefore?: number;
   identity?: string;
+  /** History size and continue-as-new suggestion handed out with this task (its started event repeats them). */
+  historySizeBytes?: number;
+  suggestContinueAsNewReasons?: number[];
 }
 
 export interface ActivityState {
@@ -119,6 +122,9 @@ export interface ExecutionState {
   /** Set when a fresh workflow task is needed once the in-flight one finishes. */
   wftPending: boolean;
   seq: number;
+  /** Encoded size of the first `historySizeEvents` history events (see historySizeBytes). */
+  historySize?: number;
+  historySizeEvents?: number;
   /** Summary and details given at the start (the UI shows them; Describe returns them). */
   userMetadata?: temporal.api.sdk.v1.IUserMetadata | null;
   /** Attempt of this run under the workflow retry policy (1 when absent). */
