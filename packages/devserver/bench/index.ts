@@ -1,31 +1,15 @@
 // `npm run bench:devserver`: throughput and latency of the embedded Temporal dev server driven by
-// the real SDK (client + worker) in one process.
+// the real SDK (client + worker) in one process, then what durability costs (durability.ts).
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { startDevServer } from '../src/index.js';
 import { workflowBundle } from '../test/helpers.js';
 import { bump, counterWorkflow, echoWorkflow, finish, total } from '../test/fixtures/workflows.js';
+import { benchDurability } from './durability.js';
+import { percentile, pool } from './util.js';
 
 const WORKFLOWS = Number(process.env.BENCH_WORKFLOWS ?? 300);
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
-}
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const server = await startDevServer({ port: 0, logLevel: 'warn' });
@@ -92,3 +76,5 @@ await worker.runUntil(async () => {
 await workerConnection.close();
 await connection.close();
 await server.stop();
+
+await benchDurability();

@@ -14,6 +14,7 @@ import { invalidArgument, notFound } from './errors.js';
 import type { CallContext, HandlerMap } from './grpc.js';
 import { countExecutions, executionInfo, listExecutions } from './listing.js';
 import { executeMultiOperation } from './multi-operation.js';
+import { resetWorkflow } from './reset.js';
 import { describeNamespace } from './namespaces.js';
 import { api, dur, durMs, ts, type temporal } from './proto.js';
 import { systemAttributes } from './search-attributes.js';
@@ -245,6 +246,10 @@ export function workflowServiceHandlers(engine: Engine): HandlerMap {
       if (engine.isRunning(exec)) engine.terminate(exec, 'Delete workflow execution', null, '');
       engine.deleteExecution(exec);
       return {};
+    },
+
+    async ResetWorkflowExecution(req: temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest) {
+      return resetWorkflow(engine, { ...req, namespace: nsOf(req.namespace) });
     },
 
     async DescribeWorkflowExecution(req: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionRequest) {

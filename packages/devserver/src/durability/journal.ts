@@ -43,6 +43,8 @@ export interface JournalStats {
   bytes: number;
   compactions: number;
   lastCompactionMs: number;
+  /** Longest stretch the last compaction ran without yielding to the event loop. */
+  longestSliceMs: number;
 }
 
 interface Batch {
@@ -53,7 +55,7 @@ interface Batch {
 }
 
 /** History events per snapshot record, and how long one compaction slice may run. */
-const CHUNK_EVENTS = 200;
+const CHUNK_EVENTS = 100;
 const SLICE_MS = 2;
 
 function newBatch(): Batch {
@@ -68,7 +70,13 @@ function newBatch(): Batch {
 }
 
 export class Journal {
-  readonly stats: JournalStats = { syncs: 0, bytes: 0, compactions: 0, lastCompactionMs: 0 };
+  readonly stats: JournalStats = {
+    syncs: 0,
+    bytes: 0,
+    compactions: 0,
+    lastCompactionMs: 0,
+    longestSliceMs: 0,
+  };
   private readonly dirty = new Set<string>();
   private readonly deleted = new Set<string>();
   private metaDirty = false;
@@ -258,9 +266,12 @@ export class Journal {
     let buf: string[] = [];
     let bytes = 0;
     let sliceStart = performance.now();
+    let longest = 0;
     const add = async (rec: JournalRecord) => {
       buf.push(encodeLine(rec));
-      if (performance.now() - sliceStart < SLICE_MS) return;
+      const slice = performance.now() - sliceStart;
+      if (slice < SLICE_MS) return;
+      longest = Math.max(longest, slice);
       const data = buf.join('');
       buf = [];
       bytes += Buffer.byteLength(data);
@@ -300,6 +311,7 @@ export class Journal {
       if (gen <= covers) await unlink(walPath(this.path, gen)).catch(() => {});
     }
     this.snapshotBytes = bytes;
+    this.stats.longestSliceMs = longest;
     this.stats.compactions += 1;
     this.stats.lastCompactionMs = performance.now() - started;
     this.log.debug(
