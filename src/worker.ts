@@ -2,14 +2,18 @@
  * The migration worker: connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) / TEMPORAL_NAMESPACE,
  * registers the custom search attributes if missing, and runs workflows + activities on the task queue
  * (TEMPORAL_TASK_QUEUE, default `migrations`). Credentials for the named connections come from this
- * process's environment (MIGRATOR_DB_<NAME>, MIGRATOR_REDIS_URL) and never enter Temporal.
+ * process's environment (MIGRATOR_DB_<NAME>, MIGRATOR_REDIS_URL) and never enter Temporal. With
+ * MIGRATOR_METRICS_PORT set, Prometheus metrics are served at http://<host>:<port>/metrics.
  *
  *   npm run worker
  */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type MigrationActivities } from './activities/index.js';
+import { serveMetrics, WorkerMetrics } from './activities/metrics.js';
 import { ensureSearchAttributes } from './activities/temporal/schedules.js';
 import { closePools } from './activities/db/connections.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/api.js';
@@ -27,6 +31,8 @@ export interface RunWorkerOptions {
   identity?: string;
   /** Replace some activities (tests: fault injection). */
   activityOverrides?: Partial<MigrationActivities>;
+  /** Serve Prometheus metrics on this port (0: a free one). Default: MIGRATOR_METRICS_PORT, else none. */
+  metricsPort?: number;
 }
 
 export interface RunningWorker {
@@ -34,6 +40,8 @@ export interface RunningWorker {
   client: Client;
   /** Resolves when the worker stopped. */
   done: Promise<void>;
+  /** The metrics endpoint, when served. */
+  metrics?: { port: number; registry: WorkerMetrics['registry'] };
   shutdown(): Promise<void>;
 }
 
@@ -47,8 +55,22 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length) console.log(`registered search attributes: ${added.join(', ')}`);
 
+  const metricsPort =
+    options.metricsPort ??
+    (process.env.MIGRATOR_METRICS_PORT ? Number(process.env.MIGRATOR_METRICS_PORT) : undefined);
+  let metrics: WorkerMetrics | undefined;
+  let metricsServer: Server | undefined;
+  if (metricsPort !== undefined) {
+    if (!Number.isInteger(metricsPort) || metricsPort < 0) {
+      throw new Error(`MIGRATOR_METRICS_PORT=${metricsPort} is not a port number`);
+    }
+    metrics = new WorkerMetrics();
+    metrics.watchPhases(client);
+    metricsServer = await serveMetrics(metrics.registry, metricsPort);
+  }
+
   const connection = await NativeConnection.connect({ address });
-  const { closeActivities, ...activities } = createActivities({ client });
+  const { closeActivities, ...activities } = createActivities({ client, metrics });
   const worker = await Worker.create({
     connection,
     namespace,
@@ -74,11 +96,16 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
     await connection.close();
     await clientConnection.close();
     await closePools();
+    metricsServer?.closeAllConnections();
+    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
   });
   return {
     worker,
     client,
     done,
+    ...(metrics && metricsServer
+      ? { metrics: { port: (metricsServer.address() as AddressInfo).port, registry: metrics.registry } }
+      : {}),
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

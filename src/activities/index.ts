@@ -22,6 +22,7 @@ import { copyTable, splitKeyRanges, truncateTargetTables } from './copier/index.
 import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from './cdc/index.js';
 import { verifyTable, verifyUpdatedSince, reverseScanDeletes } from './verify/index.js';
 import { runRepairLoop } from './repair/index.js';
+import { deltas, type WorkerMetrics } from './metrics.js';
 import { activityRun } from './temporal/context.js';
 import { RedisCheckpoints } from './temporal/checkpoints.js';
 import { classify } from './temporal/errors.js';
@@ -45,6 +46,19 @@ async function withRun<P, R>(fn: (ctx: RunContext<P>) => Promise<R>): Promise<R>
 export interface ActivityOptions {
   /** Client for the schedule activities (the worker's connection). */
   client?: Client;
+  /** Prometheus metrics fed from progress and results (metrics.ts). */
+  metrics?: WorkerMetrics;
+}
+
+/** The same context, with every progress report also shown to `on` (metrics). */
+function observed<P>(ctx: RunContext<P>, on: (p: P) => void): RunContext<P> {
+  return {
+    ...ctx,
+    progress: (p) => {
+      on(p);
+      ctx.progress?.(p);
+    },
+  };
 }
 
 export function createActivities(
@@ -63,6 +77,11 @@ export function createActivities(
   const store = () => (switches ??= new SwitchStore(getRedis()));
   const checkpoints = new RedisCheckpoints(getRedis);
 
+  const metrics = options.metrics;
+  const verified = (r: VerifyResult) => {
+    metrics?.verified(r);
+    return r;
+  };
   const schedules = options.client ? scheduleActivities(options.client) : undefined;
   const health = options.client ? healthActivities(options.client) : undefined;
   const noClient = () => {
@@ -90,9 +109,23 @@ export function createActivities(
     recordSyncStart: ({ spec }) => classify(() => recordSyncStart(spec)),
     runSync: (spec) =>
       classify(async () => {
-        await withRun<SyncProgress, unknown>((ctx) => runSync(spec, ctx));
+        await withRun<SyncProgress, unknown>((ctx) => {
+          const d = deltas(ctx.resume, (p: SyncProgress) => [p.transactions, p.rowsApplied]);
+          return runSync(
+            spec,
+            observed(ctx, (p) => {
+              const [tx, rows] = d(p);
+              metrics?.applied(spec.stream, tx, rows);
+            }),
+          );
+        });
       }),
-    syncStatus: (spec) => classify(() => syncStatus(spec.stream, spec.from, spec.to)),
+    syncStatus: (spec) =>
+      classify(async () => {
+        const st = await syncStatus(spec.stream, spec.from, spec.to);
+        metrics?.lag(st);
+        return st;
+      }),
     waitForSyncPosition: ({ spec, position, timeoutMs }) =>
       classify(async () => {
         const run = await activityRun<never>();
@@ -124,7 +157,9 @@ export function createActivities(
         try {
           const { checkpointKey: _unused, ...copyInput } = input;
           void _unused;
-          return await run.watched(() => copyTable(copyInput, run.ctx));
+          const d = deltas(run.ctx.resume, (p: CopyProgress) => [p.rowsCopied]);
+          const ctx = observed(run.ctx, (p) => metrics?.copied(input.table.name, d(p)[0]));
+          return await run.watched(() => copyTable(copyInput, ctx));
         } finally {
           await run.close();
         }
@@ -139,19 +174,34 @@ export function createActivities(
       }),
 
     verifyTable: (input) =>
-      classify(() => withRun<VerifyProgress, VerifyResult>((ctx) => verifyTable(input, ctx))),
+      classify(() =>
+        withRun<VerifyProgress, VerifyResult>(async (ctx) => verified(await verifyTable(input, ctx))),
+      ),
     verifyUpdatedSince: (input) =>
-      classify(() => withRun<VerifyProgress, VerifyResult>((ctx) => verifyUpdatedSince(input, ctx))),
+      classify(() =>
+        withRun<VerifyProgress, VerifyResult>(async (ctx) => verified(await verifyUpdatedSince(input, ctx))),
+      ),
     reverseScanDeletes: (input) =>
-      classify(() => withRun<VerifyProgress, VerifyResult>((ctx) => reverseScanDeletes(input, ctx))),
+      classify(() =>
+        withRun<VerifyProgress, VerifyResult>(async (ctx) => verified(await reverseScanDeletes(input, ctx))),
+      ),
     runRepairLoop: (input) =>
       classify(async () => {
         const progressKey = `${input.migrationId}:repairloop:${input.stream}`;
         const run = await activityRun<RepairLoopProgress>({ store: checkpoints, checkpointKey: progressKey });
+        const d = deltas(run.ctx.resume, (p: RepairLoopProgress) => [
+          p.repaired.missing,
+          p.repaired.extra,
+          p.repaired.different,
+        ]);
+        const loopCtx = observed(run.ctx, (p) => {
+          const [missing, extra, different] = d(p);
+          metrics?.repaired({ missing, extra, different });
+        });
         try {
           const mode = input.mode;
           if (mode === 'full') {
-            await run.watched(() => fullRepairLoop(input, run.ctx, (i) => verifyTable(i)));
+            await run.watched(() => fullRepairLoop(input, loopCtx, (i) => verifyTable(i)));
           } else {
             await run.watched(() =>
               runRepairLoop(
@@ -165,7 +215,7 @@ export function createActivities(
                   intervalMs: input.intervalMs,
                   redisFailureStream: migrationKeys(input.migrationId).repairs,
                 },
-                run.ctx,
+                loopCtx,
               ),
             );
           }

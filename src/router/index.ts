@@ -5,3 +5,4 @@ export type { RouterQueryOptions } from './args.js';
 export type { RouterEvent, RouterStats } from './stats.js';
 export type { TableConfig } from './schema.js';
 export { bucketOf, readsTarget, BUCKETS } from './routing.js';
+export { routerMetrics } from './metrics.js';
