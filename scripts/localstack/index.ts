@@ -32,6 +32,8 @@ export interface StackOptions {
    * parameters (src/activities/db/tls.ts). Default false.
    */
   tls?: boolean;
+  /** Extra mariadbd options for source and target (e.g. '--innodb-autoinc-lock-mode=2'). */
+  mariadbArgs?: string[];
   /** Start (or connect to) a Temporal server (default false). */
   temporal?: boolean;
   /** Back the embedded Temporal server with a state file, so restart() keeps workflows. */
@@ -90,8 +92,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw err;
   }
   const tls = certs;
-  const source = new MariaDbInstance({ name: 'source', serverId: 1, stackDir: dir, ownership, tls });
-  const target = new MariaDbInstance({ name: 'target', serverId: 2, stackDir: dir, ownership, tls });
+  const extraArgs = options.mariadbArgs;
+  const source = new MariaDbInstance({
+    name: 'source',
+    serverId: 1,
+    stackDir: dir,
+    ownership,
+    tls,
+    extraArgs,
+  });
+  const target = new MariaDbInstance({
+    name: 'target',
+    serverId: 2,
+    stackDir: dir,
+    ownership,
+    tls,
+    extraArgs,
+  });
   const redis = new RedisInstance(dir, ownership, tls);
   const sourceReplica = options.sourceReplica
     ? new MariaDbInstance({ name: 'source-replica', serverId: 3, stackDir: dir, ownership, tls })

@@ -96,6 +96,8 @@ export interface MariaDbInstanceOptions {
   ownership: OwnershipFile;
   /** TLS required on TCP: every user must present a client certificate signed by the stack's CA. */
   tls?: StackCertificates;
+  /** Extra server options. */
+  extraArgs?: string[];
 }
 
 /** A throwaway MariaDB server on a free loopback port, with its own data directory. */
@@ -161,6 +163,7 @@ export class MariaDbInstance {
         `--log-error=${join(this.dir, 'error.log')}`,
         ...SERVER_FLAGS,
         ...this.tlsFlags(),
+        ...(this.opts.extraArgs ?? []),
         ...userFlag(),
       ],
       join(this.dir, 'stdout.log'),

@@ -144,7 +144,9 @@ async function captureInsert(
     return { result, op: op(await readRowsByKeys(ctx.db, meta, keys)) };
   }
 
-  if (idIsKey && plain && consecutive && isResultHeader(header)) {
+  // A single-row insert's generated id is insertId in every lock mode, 2 (interleaved, MySQL 8's
+  // default) included; only multi-row inserts need the consecutive block of modes 0 and 1.
+  if (idIsKey && plain && (consecutive || a.rows.length === 1) && settings && isResultHeader(header)) {
     const idCol = cols.indexOf(meta.key[0]);
     if (a.rows.every((r) => generatesId(idCol >= 0 ? r[idCol] : undefined, values)) && header.insertId > 0) {
       // A "simple insert" (row count known in advance): lock modes 0 and 1 allocate one consecutive
