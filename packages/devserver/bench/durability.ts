@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServerOptions } from '../src/index.js';
-import { toPlain } from '../src/durability/codec.js';
+import { encodeLine } from '../src/durability/codec.js';
 import { loadState } from '../src/durability/files.js';
 import { createLogger } from '../src/log.js';
 import { ms, percentile, pool } from './util.js';
@@ -102,7 +102,7 @@ async function stallWhileSaving(dir: string): Promise<void> {
   // The state file's previous design: the whole state as one JSON text, written synchronously.
   const state = loadState(dbFile, createLogger('error')).state!;
   const t = performance.now();
-  const text = JSON.stringify(toPlain({ version: 1, executions: [...state.executions.values()] }));
+  const text = encodeLine({ version: 1, executions: [...state.executions.values()] });
   console.log(
     `same state as one synchronous JSON save (the previous state file): ${ms(performance.now() - t)} stall (${(text.length / 1e6).toFixed(1)} MB)`,
   );

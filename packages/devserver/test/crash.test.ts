@@ -110,8 +110,13 @@ test('with a state file, a killed server process restarts and the workflow compl
     const workflowId = uid('durable');
     const handle = await client.workflow.start(timerAndRetryWorkflow, { taskQueue, workflowId, args: ['k'] });
     await failed;
-    // Timer (3s) and activity retry (2s backoff) are both pending now; let the state file catch up.
-    await new Promise((r) => setTimeout(r, 500));
+    // Kill once the server has acknowledged the failure (the retry is scheduled): timer (3s) and
+    // activity retry (2s backoff) are both pending, and acknowledged means on disk.
+    for (let i = 0; i < 200; i++) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      if ((pending[0]?.attempt ?? 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     server.kill('SIGKILL');
     await new Promise((r) => server.once('exit', r));
     await new Promise((r) => setTimeout(r, 300));

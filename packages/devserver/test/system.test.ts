@@ -51,7 +51,7 @@ test('a failing workflow task is retried without filling history, then completes
   const handle = await env.client.workflow.start(failingTaskWorkflow, {
     taskQueue,
     workflowId: uid('wft'),
-    args: [Date.now() + 1500],
+    args: [Date.now() + 2500],
     workflowTaskTimeout: '1s',
   });
   assert.equal(await handle.result(), 'recovered');

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { ExecutionState } from '../state.js';
-import { decodeLine, fromPlain } from './codec.js';
+import { decodeLine, parseJson } from './codec.js';
 import { applyRecord, type JournalRecord, type LoadedState, type MetaState } from './records.js';
 
 export function walPath(path: string, gen: number): string {
@@ -85,7 +85,7 @@ export function loadState(path: string, log: Logger): Loaded {
       state = { executions: new Map() };
       applyLines(state, text, path, log);
     } else if (text.trim()) {
-      state = fromLegacy(fromPlain(JSON.parse(text)) as LegacySnapshot);
+      state = fromLegacy(parseJson(text) as LegacySnapshot);
     }
   }
   for (const gen of gens) {
