@@ -61,19 +61,34 @@ export function scheduleActivity(
       priority: attrs.priority,
     },
   );
-  const now = Date.now();
-  const act: ActivityState = {
-    scheduledEventId: id,
-    activityId: attrs.activityId ?? '',
-    activityType: attrs.activityType?.name ?? '',
-    taskQueue,
-    input: attrs.input,
-    header: attrs.header,
-    scheduleToCloseMs: s2c,
-    scheduleToStartMs: s2s,
-    startToCloseMs: stc,
-    heartbeatMs: durMs(attrs.heartbeatTimeout),
-    retryPolicy,
+  const act = activityFromScheduled(
+    id,
+    exec.history[id - 1]!.activityTaskScheduledEventAttributes!,
+    Date.now(),
+  );
+  exec.activities.push(act);
+  armActivity(engine, exec, act);
+  enqueue(engine, exec, act);
+}
+
+/** A fresh first attempt of the activity an ActivityTaskScheduled event describes (timeouts as written there). */
+export function activityFromScheduled(
+  scheduledEventId: number,
+  a: temporal.api.history.v1.IActivityTaskScheduledEventAttributes,
+  now: number,
+): ActivityState {
+  return {
+    scheduledEventId,
+    activityId: a.activityId ?? '',
+    activityType: a.activityType?.name ?? '',
+    taskQueue: a.taskQueue?.name ?? '',
+    input: a.input,
+    header: a.header,
+    scheduleToCloseMs: durMs(a.scheduleToCloseTimeout),
+    scheduleToStartMs: durMs(a.scheduleToStartTimeout),
+    startToCloseMs: durMs(a.startToCloseTimeout),
+    heartbeatMs: durMs(a.heartbeatTimeout),
+    retryPolicy: fillRetryPolicy(a.retryPolicy),
     scheduledTime: now,
     attempt: 1,
     attemptScheduledTime: now,
@@ -81,9 +96,6 @@ export function scheduleActivity(
     cancelRequested: false,
     seq: 1,
   };
-  exec.activities.push(act);
-  armActivity(engine, exec, act);
-  enqueue(engine, exec, act);
 }
 
 function enqueue(engine: Engine, exec: ExecutionState, act: ActivityState): void {

@@ -283,10 +283,7 @@ function applyCommand(
           upsertedMemo: { fields: memo },
         },
       );
-      for (const [k, v] of Object.entries(memo)) {
-        if (!v.data || v.data.length === 0 || Buffer.from(v.data).toString() === 'null') delete exec.memo[k];
-        else exec.memo[k] = v;
-      }
+      upsertMemo(exec.memo, memo);
       return false;
     }
     case C.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
@@ -345,6 +342,17 @@ function cancelTimer(
     workflowTaskCompletedEventId: completedId,
     identity,
   });
+}
+
+/** Memo fields upserted by ModifyWorkflowProperties: an empty or null value removes the field. */
+export function upsertMemo(
+  memo: Record<string, Payload>,
+  fields: Record<string, Payload> | null | undefined,
+): void {
+  for (const [k, v] of Object.entries(fields ?? {})) {
+    if (!v.data || v.data.length === 0 || Buffer.from(v.data).toString() === 'null') delete memo[k];
+    else memo[k] = v;
+  }
 }
 
 export function startTimer(

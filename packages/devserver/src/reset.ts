@@ -8,13 +8,12 @@
  * A request id already used by the current run returns that run (a retried call).
  */
 import { randomUUID } from 'node:crypto';
-import { rearmActivities } from './activities.js';
-import { armTimer } from './commands.js';
+import { activityFromScheduled, rearmActivities } from './activities.js';
+import { armTimer, upsertMemo } from './commands.js';
 import type { Engine } from './engine.js';
 import { invalidArgument } from './errors.js';
 import { appendEvent } from './history.js';
 import { EventType, api, durMs, num, tsMs, type HistoryEvent, type Payload, type temporal } from './proto.js';
-import { fillRetryPolicy } from './retry.js';
 import { mergeSearchAttributes } from './search-attributes.js';
 import { WorkflowStatus, wfKey, type ActivityState, type ExecutionState, type TimerState } from './state.js';
 
@@ -78,28 +77,8 @@ function rebuild(events: HistoryEvent[], now: number): Rebuilt {
       const timerId = (ev.timerFiredEventAttributes ?? ev.timerCanceledEventAttributes)!.timerId;
       r.timers = r.timers.filter((t) => t.timerId !== timerId);
     } else if (ev.activityTaskScheduledEventAttributes) {
-      const a = ev.activityTaskScheduledEventAttributes;
-      const s2c = durMs(a.scheduleToCloseTimeout);
-      r.activities.push({
-        scheduledEventId: id,
-        activityId: a.activityId ?? '',
-        activityType: a.activityType?.name ?? '',
-        taskQueue: a.taskQueue?.name ?? '',
-        input: a.input,
-        header: a.header,
-        scheduleToCloseMs: s2c,
-        scheduleToStartMs: durMs(a.scheduleToStartTimeout),
-        startToCloseMs: durMs(a.startToCloseTimeout) || s2c,
-        heartbeatMs: durMs(a.heartbeatTimeout),
-        retryPolicy: fillRetryPolicy(a.retryPolicy),
-        // Scheduled anew at the reset, as the official server does for activities not started.
-        scheduledTime: now,
-        attempt: 1,
-        attemptScheduledTime: now,
-        state: 'scheduled',
-        cancelRequested: false,
-        seq: 1,
-      });
+      // Scheduled anew at the reset, as the official server does for activities not started.
+      r.activities.push(activityFromScheduled(id, ev.activityTaskScheduledEventAttributes, now));
     } else if (ev.activityTaskCancelRequestedEventAttributes) {
       const a = r.activities.find(
         (x) => x.scheduledEventId === num(ev.activityTaskCancelRequestedEventAttributes!.scheduledEventId),
@@ -143,14 +122,7 @@ function rebuild(events: HistoryEvent[], now: number): Rebuilt {
         >,
       );
     } else if (ev.workflowPropertiesModifiedEventAttributes) {
-      const fields = (ev.workflowPropertiesModifiedEventAttributes.upsertedMemo?.fields ?? {}) as Record<
-        string,
-        Payload
-      >;
-      for (const [k, v] of Object.entries(fields)) {
-        if (!v.data || v.data.length === 0 || Buffer.from(v.data).toString() === 'null') delete r.memo[k];
-        else r.memo[k] = v;
-      }
+      upsertMemo(r.memo, ev.workflowPropertiesModifiedEventAttributes.upsertedMemo?.fields);
     }
   }
   r.pendingChildren = children.size;
