@@ -4,6 +4,7 @@
 // alternately into an empty table; the ratio printed is the median of the per-round ratios.
 //   BENCH_COPY_ROWS (default 1,000,000) narrow rows; BENCH_WIDE_ROWS (default 300,000) wide rows.
 //   BENCH_COPY_CONCURRENCY (default 4) chunks in flight; BENCH_COPY_CHUNK (default 5000) rows a chunk.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
@@ -12,6 +13,8 @@ import { closePools } from '../../src/activities/db/connections.js';
 import { copyTable } from '../../src/activities/copier/copy.js';
 import { recordSyncStart } from '../../src/activities/cdc/sync.js';
 import { prepareTarget } from '../../src/activities/schema/prepare.js';
+import { splitKeyRanges } from '../../src/activities/copier/split.js';
+import type { CopyInput, KeyRange } from '../../src/activities/contracts.js';
 import { cpuLine, cpuSplit, fmt, median, timed } from '../lib/measure.js';
 import { dumpPipeline, ensureTool } from '../lib/peers.js';
 
@@ -38,6 +41,89 @@ const WIDE = {
 };
 
 type TableDef = typeof NARROW;
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Copies the given ranges of a table, each in its own process (scripts/copy-range.ts, as a worker
+ * would), all starting at the same moment; returns the wall time and each process's peak RSS.
+ */
+async function copyInProcesses(
+  stack: Stack,
+  input: Omit<CopyInput, 'range'>,
+  ranges: KeyRange[],
+): Promise<{ secs: number; rows: number; peakRss: number[] }> {
+  const startAt = Date.now() + 4000;
+  const runs = await Promise.all(
+    ranges.map(
+      (range) =>
+        new Promise<{ startedAt: number; endedAt: number; rows: number; peak: number }>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              'scripts/copy-range.ts',
+              JSON.stringify({ ...input, range }),
+              String(startAt),
+            ],
+            { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          let peak = 0;
+          const probe = setInterval(() => (peak = Math.max(peak, rssMb(child.pid ?? 0))), 100);
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('exit', (code) => {
+            clearInterval(probe);
+            if (code !== 0) return reject(new Error(`copy process exited with ${code}`));
+            const r = JSON.parse(out) as {
+              startedAt: number;
+              endedAt: number;
+              result: { rowsCopied: number };
+            };
+            resolve({ startedAt: r.startedAt, endedAt: r.endedAt, rows: r.result.rowsCopied, peak });
+          });
+        }),
+    ),
+  );
+  const secs = (Math.max(...runs.map((r) => r.endedAt)) - Math.min(...runs.map((r) => r.startedAt))) / 1000;
+  return { secs, rows: runs.reduce((a, r) => a + r.rows, 0), peakRss: runs.map((r) => r.peak) };
+}
+
+/** Rows/s copying one table from one worker process against two processes (two key ranges) at once. */
+async function scaleOut(stack: Stack, def: TableDef, rows: number): Promise<void> {
+  const dst = await stack.target.rootConnection(APP_DATABASE);
+  try {
+    const input = {
+      source: 'source',
+      target: 'target',
+      table: { name: def.name, chunkSize: Number(process.env.BENCH_COPY_CHUNK ?? 5000) },
+      stream: `bench_${def.name}`,
+      deferSecondaryKeys: false,
+    };
+    const split = await timed(() => splitKeyRanges({ source: 'source', table: input.table, parts: 2 }));
+    const line = (n: number, r: { secs: number; rows: number; peakRss: number[] }) =>
+      `${n} process${n > 1 ? 'es' : ''}: ${r.secs.toFixed(1)} s, ${fmt(r.rows / r.secs)} rows/s, peak RSS ${r.peakRss.map((m) => `${m.toFixed(0)} MB`).join(' + ')}`;
+    await dst.query(`TRUNCATE TABLE ${def.name}`);
+    const one = await copyInProcesses(stack, input, [{}]);
+    await dst.query(`TRUNCATE TABLE ${def.name}`);
+    const two = await copyInProcesses(stack, input, split.value);
+    if (one.rows !== rows || two.rows !== rows)
+      throw new Error(`scale-out copied ${one.rows} / ${two.rows} rows`);
+    console.log(
+      `${def.name} scale-out (split into 2 ranges in ${(split.secs * 1000).toFixed(0)} ms): ${line(1, one)}; ${line(2, two)}`,
+    );
+  } finally {
+    await dst.end();
+  }
+}
 
 function serverPid(side: Stack['source']): number | undefined {
   try {
@@ -109,12 +195,37 @@ async function benchTable(stack: Stack, def: TableDef, rows: number, rounds: num
     console.log(
       `${def.name}: copyTable / dump pipeline = ${median(ratios).toFixed(2)}x (median of ${rounds}; target >= 1.5x)`,
     );
+    if (def === NARROW) await scaleOut(stack, def, rows);
     await src.query(`DROP TABLE ${def.name}`);
     await dst.query(`DROP TABLE ${def.name}`);
     await dst.query(`DROP TABLE peer.${def.name}`);
   } finally {
     await src.end();
     await dst.end();
+  }
+}
+
+/** Opt-in: a table of `rows` narrow rows copied by one worker process; its peak RSS and split time. */
+async function bigCopy(stack: Stack, rows: number): Promise<void> {
+  const src = await stack.source.rootConnection(APP_DATABASE);
+  try {
+    const load = await timed(() => fill(src, { ...NARROW, name: NARROW.name }, rows));
+    const tables = [{ name: NARROW.name, chunkSize: 5000 }];
+    await prepareTarget({ source: 'source', target: 'target', tables });
+    const spec = { stream: 'bench_big', from: 'source', to: 'target', tables, direction: 'forward' as const };
+    await recordSyncStart(spec);
+    const split = await timed(() => splitKeyRanges({ source: 'source', table: tables[0], parts: 16 }));
+    const r = await copyInProcesses(
+      stack,
+      { source: 'source', target: 'target', table: tables[0], stream: spec.stream },
+      [{}],
+    );
+    console.log(
+      `${fmt(rows)} rows (loaded in ${load.secs.toFixed(0)} s): split into 16 ranges in ${(split.secs * 1000).toFixed(0)} ms; ` +
+        `one worker process copied ${fmt(r.rows)} rows in ${r.secs.toFixed(0)} s (${fmt(r.rows / r.secs)} rows/s), peak RSS ${r.peakRss[0].toFixed(0)} MB (target < 300 MB)`,
+    );
+  } finally {
+    await src.end();
   }
 }
 
@@ -126,6 +237,9 @@ export async function run(): Promise<void> {
   try {
     await benchTable(stack, NARROW, Number(process.env.BENCH_COPY_ROWS ?? 1_000_000), rounds);
     await benchTable(stack, WIDE, Number(process.env.BENCH_WIDE_ROWS ?? 300_000), rounds);
+    const big = Number(process.env.BENCH_COPY_BIG_ROWS ?? 0);
+    if (big > 0) await bigCopy(stack, big);
+    else console.log('(set BENCH_COPY_BIG_ROWS=10000000 for the 10M-row copy: worker RSS and split time)');
   } finally {
     await closePools();
     await stack.stop();
