@@ -173,6 +173,12 @@ export interface VerifyInput {
    * double-checked on the primaries. */
   sourceReplica?: string;
   targetReplica?: string;
+  /**
+   * Scheduled runs: verify the whole table at most this fraction of the time. The table is skipped when
+   * its last full verification (recorded on the target) ended less than its duration / dutyCycle ago,
+   * so a table taking 10 min with dutyCycle 0.1 is verified at most every 100 min. Unset: never skipped.
+   */
+  dutyCycle?: number;
 }
 
 export interface MismatchCounts {
@@ -190,6 +196,8 @@ export interface VerifyResult {
   repaired: MismatchCounts;
   sampleKeys: { kind: keyof MismatchCounts; key: EncodedKey }[];
   durationMs: number;
+  /** Skipped by dutyCycle: the next full verification is due at this time (ISO). */
+  skippedUntil?: string;
 }
 
 /** Heartbeat details of a verification: a retried activity resumes after lastKey with these counters. */

@@ -7,6 +7,13 @@ function nowIso(): string {
   return new Date(Date.now()).toISOString();
 }
 
+/**
+ * Scheduled runs verify a table at most this fraction of the time: one whose full verification takes
+ * 10 minutes is verified at most every 100 minutes, however short the schedule's interval (tables that
+ * verify in seconds still follow the interval). Between full runs the repair loop watches changes.
+ */
+const SCHEDULED_DUTY_CYCLE = 0.1;
+
 /** Scheduled verification (type name `verificationWorkflow`): verifies every table, reports to the migration. */
 export async function verificationWorkflow(input: VerificationInput): Promise<VerificationSummary> {
   const info = wf.workflowInfo();
@@ -24,6 +31,7 @@ export async function verificationWorkflow(input: VerificationInput): Promise<Ve
             table,
             authoritative: input.authoritative,
             repair: input.repair,
+            dutyCycle: SCHEDULED_DUTY_CYCLE,
           },
         ],
         {

@@ -159,3 +159,21 @@ test('stops at a chunk boundary when aborted', async () => {
   ac.abort(new Error('paused'));
   await assert.rejects(verifyTable(input('res'), { signal: ac.signal }), /paused/);
 });
+
+test('scheduled runs (dutyCycle) skip a table verified recently, sized to how long its last full run took', async () => {
+  await both('CREATE TABLE duty (id INT PRIMARY KEY, v INT)');
+  await both('INSERT INTO duty SELECT seq, seq FROM seq_1_to_3000');
+  const first = await verifyTable({ ...input('duty'), dutyCycle: 0.001 });
+  assert.equal(first.skippedUntil, undefined);
+  assert.equal(first.rowsCompared, 3000);
+  // Due again only after duration / 0.001 (at least a few seconds): the next scheduled run skips it ...
+  const second = await verifyTable({ ...input('duty'), dutyCycle: 0.001 });
+  assert.equal(second.rowsCompared, 0);
+  assert.ok(second.skippedUntil && Date.parse(second.skippedUntil) >= Date.now() + first.durationMs * 500);
+  // ... a run without dutyCycle (catch-up verification, CLI) never skips ...
+  assert.equal((await verifyTable(input('duty'))).rowsCompared, 3000);
+  // ... and with a duty cycle of 1 the table is due as soon as its last run's duration has passed.
+  await new Promise((r) => setTimeout(r, 50));
+  const relaxed = await verifyTable({ ...input('duty'), dutyCycle: 1e6 });
+  assert.equal(relaxed.rowsCompared, 3000);
+});

@@ -1,6 +1,8 @@
 import type { KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult } from '../contracts.js';
 import { aggregate, diff, hashesInRange } from './rows.js';
 import { openRun, type VerifyTuning } from './run.js';
+import { getPool } from '../db/connections.js';
+import { notDueBefore, recordFullRun } from './schedule.js';
 
 /**
  * Full verification of one table (or key range): chunk by chunk over the authoritative side's key, an
@@ -15,6 +17,13 @@ export async function verifyTable(
   tuning: VerifyTuning = {},
 ): Promise<VerifyResult> {
   const { pair, auth, other, tally, confirm, record, walk } = await openRun(input, ctx, tuning, true);
+  // Whole-table runs are logged; a scheduled run (dutyCycle) skips a table verified recently enough.
+  const whole = input.range === undefined;
+  const log = getPool(input.target);
+  if (whole && input.dutyCycle !== undefined && !ctx.resume) {
+    const due = await notDueBefore(log, pair.name, input.authoritative, input.dutyCycle);
+    if (due !== null) return { ...tally.result(), skippedUntil: new Date(due).toISOString() };
+  }
   const useReplica = Boolean(auth.replica ?? other.replica);
 
   const chunk = async (range: KeyRange): Promise<Promise<void> | void> => {
@@ -46,5 +55,7 @@ export async function verifyTable(
   };
 
   await walk(auth, pair.chunkSize, chunk);
-  return tally.result();
+  const result = tally.result();
+  if (whole) await recordFullRun(log, pair.name, input.authoritative, result.durationMs);
+  return result;
 }
