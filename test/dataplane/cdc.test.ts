@@ -1,4 +1,5 @@
 import { after, before, test } from 'node:test';
+import type mysql from 'mysql2/promise';
 import assert from 'node:assert/strict';
 import type { Stack } from '../../scripts/localstack/index.js';
 import type { SyncProgress, TableSpec } from '../../src/activities/contracts.js';
@@ -207,4 +208,61 @@ test('a batch coalesced per key keeps the net effect: key moves, re-inserts, uni
       table,
     );
   }
+});
+
+test('a big source transaction streams through in fragments and lands in one target transaction at its commit', async () => {
+  const t: TableSpec[] = [{ name: 'big' }];
+  await rootExec(stack.source, 'CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL)');
+  await prepareTarget({ source: 'source', target: 'target', tables: t });
+  const s = { stream: 'bigtx', from: 'source', to: 'target', tables: t, direction: 'forward' as const };
+  await recordSyncStart(s);
+  const from = await currentPosition('source');
+  await rootExec(
+    stack.source,
+    'START TRANSACTION',
+    'INSERT INTO big SELECT seq, seq FROM seq_1_to_3000',
+    'UPDATE big SET v = v + 1 WHERE id % 2 = 0',
+    'DELETE FROM big WHERE id % 5 = 0',
+    'COMMIT',
+  );
+  const stopAt = await currentPosition('source');
+  // The reader hands it over in pieces, none holding the whole transaction.
+  const stream = await openBinlogStream({ connection: 'source', tables: ['big'], from, fragmentRows: 500 });
+  const sizes: { n: number; partial: boolean }[] = [];
+  for await (const tx of stream) {
+    if (tx.changes.length || sizes.length) sizes.push({ n: tx.changes.length, partial: tx.partial === true });
+    if (sizes.length && !tx.partial) break;
+  }
+  await stream.close();
+  // A fragment closes at the first row event that takes it to 500 rows or more (~900 rows a event here).
+  assert.ok(sizes.length >= 5, JSON.stringify(sizes));
+  assert.ok(
+    sizes.every((x) => x.n < 1500),
+    JSON.stringify(sizes),
+  );
+  assert.ok(sizes.slice(0, -1).every((x) => x.partial) && !sizes[sizes.length - 1].partial);
+  assert.equal(
+    sizes.reduce((a, x) => a + x.n, 0),
+    3000 + 1500 + 600,
+  );
+  // Applied in fragments, the target shows nothing of it until it shows all of it.
+  const seen = new Set<number>();
+  const conn = await stack.target.rootConnection('app');
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const [[r]] = await conn.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM big');
+      seen.add(Number(r.n));
+    }
+  })();
+  const batches: number[] = [];
+  await runSync({ ...s, stopAt }, {}, { fragmentRows: 200, onApplied: (b) => batches.push(b.length) });
+  polling = false;
+  await poll;
+  await conn.end();
+  assert.deepEqual(
+    [...seen].filter((n) => n !== 0 && n !== 2400),
+    [],
+  );
+  assert.deepEqual(await dumpTable(stack.target, 'big', 'id'), await dumpTable(stack.source, 'big', 'id'));
 });

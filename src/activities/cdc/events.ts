@@ -17,6 +17,12 @@ export interface BinlogTransaction {
   /** Commit time on the source (ms since epoch, second resolution). */
   timestamp: number;
   changes: RowChange[];
+  /**
+   * A fragment of a big source transaction: more of its changes follow in the next items, the last of
+   * which (without `partial`) carries the commit. `position` of a fragment is not a resume point (it is
+   * the previous transaction's). Consumers apply fragments without committing until that last item.
+   */
+  partial?: true;
 }
 
 /** Thrown when a DDL statement touches a watched table: the stream stops, the operator decides. */

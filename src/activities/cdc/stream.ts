@@ -36,6 +36,12 @@ export interface BinlogStreamOptions {
   maxAttempts?: number;
   /** Pause the socket while this many transactions wait for the consumer. Default 256. */
   highWaterMark?: number;
+  /**
+   * A transaction with more row changes than this is delivered in fragments of this size (`partial`),
+   * so a huge source transaction never sits whole in memory; the socket also pauses while this many
+   * rows wait for the consumer. Default 10,000.
+   */
+  fragmentRows?: number;
   /** Stops the stream (the iterator ends without error). */
   signal?: AbortSignal;
   /** Called on each reconnect (for logs/metrics; never receives credentials). */
@@ -88,6 +94,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
   const minBackoff = opts.minBackoffMs ?? 100;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const highWater = opts.highWaterMark ?? 256;
+  const fragmentRows = Math.max(1, opts.fragmentRows ?? 10_000);
   const serverId = opts.serverId ?? 100_000 + Math.floor(Math.random() * 1_000_000_000);
 
   // A position the server no longer holds is a fatal error (position.ts), not a silent reconnect loop.
@@ -96,6 +103,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     opts.from === 'head' ? await headPosition(getPool(opts.connection)) : { ...opts.from };
 
   const queue: BinlogTransaction[] = [];
+  let queuedRows = 0;
   let failure: unknown = null;
   let ended = false;
   let wake: (() => void) | null = null;
@@ -199,13 +207,33 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
         ...(gtid || from.gtid !== undefined ? { gtid } : {}),
       };
       received = position;
-      queue.push({ gtid: tx.gtid, position, timestamp: tx.timestamp, changes: tx.changes });
+      enqueue({ gtid: tx.gtid, position, timestamp: tx.timestamp, changes: tx.changes });
       tx = null;
-      if (queue.length >= highWater && !paused && z.connection) {
+    };
+
+    const enqueue = (item: BinlogTransaction) => {
+      queue.push(item);
+      queuedRows += item.changes.length;
+      if ((queue.length >= highWater || queuedRows >= fragmentRows * 2) && !paused && z.connection) {
         paused = true;
         z.connection.pause();
       }
       notify();
+    };
+
+    // A big transaction goes out in fragments as its rows arrive. After a reconnect the transaction is
+    // read again from its start: a consumer that applied some fragments applies them again before the
+    // rest, which ends in the same state (row images are applied idempotently, in order).
+    const flushFragment = () => {
+      if (!tx || tx.changes.length < fragmentRows) return;
+      enqueue({
+        gtid: tx.gtid,
+        position: { ...received },
+        timestamp: tx.timestamp,
+        changes: tx.changes,
+        partial: true,
+      });
+      tx.changes = [];
     };
 
     const positionHere = (nextPosition: number): BinlogPosition => ({
@@ -268,6 +296,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
             for (const r of e.rows as UpdateRowData[])
               tx.changes.push({ kind: 'update', table, before: r.before, after: r.after });
           }
+          flushFragment();
           return;
         }
         case 'xid':
@@ -404,13 +433,16 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
           for (;;) {
             const tx = queue.shift();
             if (tx) {
-              if (paused && queue.length < highWater / 2 && zongji?.connection) {
+              queuedRows -= tx.changes.length;
+              if (paused && queue.length < highWater / 2 && queuedRows < fragmentRows && zongji?.connection) {
                 paused = false;
                 lastActivity = Date.now();
                 zongji.connection.resume();
               }
-              delivered = tx.position;
-              committed = tx.position;
+              if (!tx.partial) {
+                delivered = tx.position;
+                committed = tx.position;
+              }
               return { value: tx, done: false };
             }
             if (ended) {

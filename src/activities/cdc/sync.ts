@@ -1,4 +1,4 @@
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { BinlogPosition, RunContext, SyncProgress, SyncStatus, SyncStreamSpec } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { prepareWriterSession } from '../copier/rows.js';
@@ -31,6 +31,8 @@ export interface SyncOptions {
   idleCheckpointMs?: number;
   /** Binlog heartbeat (ms); the watchdog reconnects after 4 silent periods. Default 1000. */
   heartbeatMs?: number;
+  /** Source transactions with more rows arrive and are applied in fragments of this size (stream.ts). */
+  fragmentRows?: number;
   onReconnect?: (info: { attempt: number; error: string; from: BinlogPosition }) => void;
   /** Observes every committed batch of source transactions (tests, metrics). */
   onApplied?: (batch: readonly BinlogTransaction[]) => void;
@@ -127,43 +129,53 @@ export async function runSync(
       tables: [...mappings.keys()],
       from: checkpoint.position,
       heartbeatMs: options.heartbeatMs,
+      fragmentRows: options.fragmentRows,
       signal: abort.signal,
       onReconnect: options.onReconnect,
     });
     const iterator = binlog[Symbol.asyncIterator]();
 
-    const commitBatch = async (batch: BinlogTransaction[]) => {
+    /** Opens a sink transaction holding the checkpoint row's X lock, checking no other applier moved it. */
+    const begin = async (conn: PoolConnection) => {
+      await prepareWriterSession(conn);
+      await conn.query('START TRANSACTION');
+      const cp = await readCheckpoint(conn, stream, 'update');
+      if (!cp || cp.position.file !== expected.file || cp.position.pos !== expected.pos) {
+        await conn.query('ROLLBACK');
+        throw new ConcurrentApplierError(
+          `checkpoint of stream "${stream}" moved under this applier (expected ${expected.file}:${expected.pos}, ` +
+            `found ${cp ? `${cp.position.file}:${cp.position.pos}` : 'none'}): another applier runs the same stream`,
+        );
+      }
+    };
+
+    /** Moves the checkpoint to the end of `batch` and commits; then records progress. */
+    const finish = async (conn: PoolConnection, batch: BinlogTransaction[], rows: number) => {
       const last = batch[batch.length - 1];
+      await writeCheckpoint(conn, stream, last.position, {
+        transactions: batch.length,
+        rows,
+        sourceTimestamp: last.timestamp,
+      });
+      await conn.query('COMMIT');
+      expected = last.position;
+      lastWrite = Date.now();
+      progress.applied = last.position;
+      progress.transactions += batch.length;
+      progress.rowsApplied += rows;
+      progress.lagSeconds =
+        binlog && binlog.buffered > 0 ? Math.max(0, (Date.now() - last.timestamp) / 1000) : 0;
+      ctx.progress?.({ ...progress });
+      options.onApplied?.(batch);
+    };
+
+    const commitBatch = async (batch: BinlogTransaction[]) => {
       const changes = batch.flatMap((t) => t.changes);
       for (let attempt = 1; ; attempt++) {
         const conn = await sink.getConnection();
         try {
-          await prepareWriterSession(conn);
-          await conn.query('START TRANSACTION');
-          const cp = await readCheckpoint(conn, stream, 'update');
-          if (!cp || cp.position.file !== expected.file || cp.position.pos !== expected.pos) {
-            await conn.query('ROLLBACK');
-            throw new ConcurrentApplierError(
-              `checkpoint of stream "${stream}" moved under this applier (expected ${expected.file}:${expected.pos}, ` +
-                `found ${cp ? `${cp.position.file}:${cp.position.pos}` : 'none'}): another applier runs the same stream`,
-            );
-          }
-          const rows = await applyChanges(conn, changes, mappings);
-          await writeCheckpoint(conn, stream, last.position, {
-            transactions: batch.length,
-            rows,
-            sourceTimestamp: last.timestamp,
-          });
-          await conn.query('COMMIT');
-          expected = last.position;
-          lastWrite = Date.now();
-          progress.applied = last.position;
-          progress.transactions += batch.length;
-          progress.rowsApplied += rows;
-          progress.lagSeconds =
-            binlog && binlog.buffered > 0 ? Math.max(0, (Date.now() - last.timestamp) / 1000) : 0;
-          ctx.progress?.({ ...progress });
-          options.onApplied?.(batch);
+          await begin(conn);
+          await finish(conn, batch, await applyChanges(conn, changes, mappings));
           return;
         } catch (err) {
           await conn.query('ROLLBACK').catch(() => undefined);
@@ -171,6 +183,38 @@ export async function runSync(
         } finally {
           conn.release();
         }
+      }
+    };
+
+    /**
+     * A big source transaction, delivered in fragments: each is applied as it arrives inside one sink
+     * transaction, committed with the checkpoint once the last fragment (the commit) arrived, so the
+     * sink still only ever shows source commit boundaries and memory holds one fragment. A failure
+     * rolls it all back (the activity retry re-reads it from the checkpoint). Returns false when the
+     * stream ended first (cancelled): nothing was committed.
+     */
+    const applyFragments = async (first: BinlogTransaction): Promise<boolean> => {
+      const conn = await sink.getConnection();
+      try {
+        await begin(conn);
+        let rows = await applyChanges(conn, first.changes, mappings);
+        let item = first;
+        while (item.partial) {
+          const n = await iterator.next();
+          if (n.done) {
+            await conn.query('ROLLBACK');
+            return false;
+          }
+          item = n.value;
+          rows += await applyChanges(conn, item.changes, mappings);
+        }
+        await finish(conn, [item], rows);
+        return true;
+      } catch (err) {
+        await conn.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
       }
     };
 
@@ -195,23 +239,34 @@ export async function runSync(
       }
       pendingNext = null;
       if (next.done) break;
+      if (next.value.partial) {
+        pendingEmpty = null; // its commit moves the checkpoint past it
+        if (!(await applyFragments(next.value))) break;
+        continue;
+      }
       const batch: BinlogTransaction[] = [next.value];
       let rows = next.value.changes.length;
+      let carry: BinlogTransaction | null = null;
       while (binlog.buffered > 0 && batch.length < maxTx && rows < maxRows) {
         const more = await iterator.next();
         if (more.done) break;
+        if (more.value.partial) {
+          carry = more.value; // a big transaction starts: commit what is batched, then stream it
+          break;
+        }
         batch.push(more.value);
         rows += more.value.changes.length;
         if (spec.stopAt && comparePositions(more.value.position, spec.stopAt) >= 0) break;
       }
       const stopHere =
         spec.stopAt !== undefined && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0;
-      if (rows === 0 && !stopHere && Date.now() - lastWrite < idleMs) {
+      if (rows === 0 && !stopHere && !carry && Date.now() - lastWrite < idleMs) {
         pendingEmpty = batch[batch.length - 1];
         continue;
       }
       pendingEmpty = null;
       await commitBatch(batch);
+      if (carry && !stopHere && !(await applyFragments(carry))) break;
     }
     if (pendingEmpty && !abort.signal.aborted) await commitBatch([pendingEmpty]);
   } finally {
