@@ -52,7 +52,12 @@ class LagSampler {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sample(), 100);
+    let busy = false; // one sample at a time: a slow server must not pile samples up
+    this.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.sample().finally(() => (busy = false));
+    }, 100);
   }
 
   stop(): void {
@@ -60,9 +65,10 @@ class LagSampler {
   }
 
   private async sample(): Promise<void> {
+    const t = Date.now(); // the head read below was reached no later than the read's end
     const head = await headPosition(this.source);
     const now = Date.now();
-    this.heads.push({ t: now, pos: head });
+    this.heads.push({ t, pos: head });
     const a = this.applied;
     if (!a || comparePositions(a, head) >= 0) {
       this.lags.push(0);

@@ -8,7 +8,9 @@ import type mysql from 'mysql2/promise';
 import { startStack, APP_DATABASE } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 import { verifyTable } from '../../src/activities/verify/index.js';
-import { fmt, median, timed } from '../lib/measure.js';
+import { cpuLine, cpuSplit, fmt, median, timed } from '../lib/measure.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureTool, run as runTool } from '../lib/peers.js';
 
 const DDL =
@@ -65,12 +67,15 @@ export async function run(): Promise<void> {
     // Warm both buffer pools the same way for every contender.
     await Promise.all([src, tgt].map((c) => c.query('SELECT COUNT(*), SUM(LENGTH(note)) FROM bench_verify')));
 
+    const pid = (dir: string) => Number(readFileSync(join(dir, 'mysqld.pid'), 'utf8').trim());
+    const pids = { source: pid(stack.source.dir), target: pid(stack.target.dir) };
     const vsCs: number[] = [];
     const vsPt: number[] = [];
     for (let round = 1; round <= rounds; round++) {
-      const cs = await timed(() =>
-        Promise.all([src, tgt].map((c) => c.query('CHECKSUM TABLE bench_verify'))),
+      const csRun = await cpuSplit(pids, () =>
+        timed(() => Promise.all([src, tgt].map((c) => c.query('CHECKSUM TABLE bench_verify')))),
       );
+      const cs = csRun.value;
       const pt = await timed(
         () =>
           runTool(
@@ -88,15 +93,18 @@ export async function run(): Promise<void> {
           ), // 2: differences found
       );
       const ptStatements = pt.value.split('\n').filter((l) => /^(REPLACE|INSERT|DELETE|UPDATE)\b/.test(l));
-      const v = await timed(() =>
-        verifyTable({
-          source: 'source',
-          target: 'target',
-          table: { name: 'bench_verify', chunkSize },
-          authoritative: 'source',
-          repair: false,
-        }),
+      const vRun = await cpuSplit(pids, () =>
+        timed(() =>
+          verifyTable({
+            source: 'source',
+            target: 'target',
+            table: { name: 'bench_verify', chunkSize },
+            authoritative: 'source',
+            repair: false,
+          }),
+        ),
       );
+      const v = vRun.value;
       const m = v.value.mismatches;
       if (m.different !== 10 || m.missing !== 10 || m.extra !== 10)
         throw new Error(`verifyTable found ${JSON.stringify(m)}, not 10/10/10`);
@@ -108,6 +116,7 @@ export async function run(): Promise<void> {
         `  round ${round}: CHECKSUM TABLE x2 ${cs.secs.toFixed(2)} s | pt-table-sync --print ${pt.secs.toFixed(2)} s (30 statements) | ` +
           `verifyTable ${v.secs.toFixed(2)} s (${v.value.chunks} chunks, ${fmt(v.value.rowsCompared / v.secs)} rows/s, found 10/10/10)`,
       );
+      console.log(`           CPU: CHECKSUM TABLE ${cpuLine(csRun.cpu)}; verifyTable ${cpuLine(vRun.cpu)}`);
     }
     console.log(
       `verifyTable vs pt-table-sync --print: ${median(vsPt).toFixed(2)}x faster (median of ${rounds}; target >= 1.5x)`,
