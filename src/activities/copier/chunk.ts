@@ -35,8 +35,6 @@ export interface ChunkContext {
   targetName: string;
   mapping: TableMapping;
   stream?: string;
-  /** Write with REPLACE statements instead of LOAD DATA LOCAL (set once the target refused it). */
-  replaceOnly?: boolean;
 }
 
 /** Target pools that refused LOAD DATA LOCAL (local_infile=OFF): later chunks write with REPLACE. */
@@ -55,7 +53,7 @@ type RawRow = (Buffer | null)[];
  *      read and written.
  */
 export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<ChunkOutcome> {
-  const raw = !ctx.replaceOnly && !refusesLocalInfile.has(ctx.target);
+  const raw = !refusesLocalInfile.has(ctx.target);
   const tconn = await ctx.target.getConnection();
   let inTx = false;
   try {
@@ -66,7 +64,7 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
       const cp = await readCheckpoint(tconn, ctx.stream, 'share');
       if (!cp) throw new StreamNotStartedError(ctx.stream, ctx.targetName);
     }
-    const read = await inSnapshot(ctx, (sconn, q) =>
+    const read = await readInSnapshot(ctx, job, (sconn, q) =>
       raw ? streamRows(ctx, tconn, sconn, q) : replaceChunk(ctx, tconn, sconn, q),
     );
     await tconn.query('COMMIT');
@@ -83,13 +81,6 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
   }
   // The target refused LOAD DATA LOCAL (local_infile=OFF): this and later chunks use REPLACE statements.
   return copyChunk(ctx, job);
-
-  function inSnapshot(
-    c: ChunkContext,
-    body: (sconn: PoolConnection, q: SqlFragment) => Promise<{ rows: number; lastKey?: EncodedKey }>,
-  ): Promise<{ rows: number; lastKey?: EncodedKey; snapshot?: ChunkOutcome['snapshot'] }> {
-    return readInSnapshot(c, job, body);
-  }
 }
 
 /**
