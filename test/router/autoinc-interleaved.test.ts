@@ -4,29 +4,26 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResultSetHeader } from 'mysql2/promise';
-import { startStack, type Stack } from '../../scripts/localstack/index.js';
-import { SwitchStore } from '../../src/switches/index.js';
+import type { Stack } from '../../scripts/localstack/index.js';
+import type { SwitchStore } from '../../src/switches/index.js';
 import type { Router } from '../../src/router/index.js';
-import { adminQuery, createTables, dump, makeRouter, setSwitches } from './helpers.js';
+import { adminQuery, dump, setSwitches, startRouterEnv } from './helpers.js';
 
 const ID = 'interleaved';
 let stack: Stack;
 let store: SwitchStore;
 let router: Router;
+let stop: () => Promise<void> = async () => {};
 
 before(async () => {
-  stack = await startStack({ mariadbArgs: ['--innodb-autoinc-lock-mode=2'] });
-  await createTables(stack, ['CREATE TABLE notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(50))']);
-  store = new SwitchStore(stack.redis.url);
-  await store.initialise(ID);
-  router = makeRouter(stack, ID);
+  ({ stack, store, router, stop } = await startRouterEnv(
+    ID,
+    ['CREATE TABLE notes (id BIGINT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(50))'],
+    { mariadbArgs: ['--innodb-autoinc-lock-mode=2'] },
+  ));
 });
 
-after(async () => {
-  await router?.end();
-  await store?.close();
-  await stack?.stop();
-});
+after(() => stop());
 
 test('lock mode 2: single-row inserts keep their ids on both sides; multi-row inserts go to repair', async () => {
   const [mode] = (await adminQuery(stack, 'source', 'SELECT @@innodb_autoinc_lock_mode AS m')) as {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import type { Stack } from '../../scripts/localstack/index.js';
+import { startStack, type Stack, type StackOptions } from '../../scripts/localstack/index.js';
 import { SwitchStore, type SwitchChange } from '../../src/switches/index.js';
 import { createRouter, type Router, type RouterOptions } from '../../src/router/index.js';
 
@@ -98,4 +98,27 @@ export async function setSwitches(
     `routers at version ${s.version}`,
   );
   return s.version;
+}
+
+/** A stack with the tables created on both sides, the migration's switches initialised and a router. */
+export async function startRouterEnv(
+  migrationId: string,
+  ddl: string[],
+  stackOptions: StackOptions = {},
+): Promise<{ stack: Stack; store: SwitchStore; router: Router; stop(): Promise<void> }> {
+  const stack = await startStack(stackOptions);
+  await createTables(stack, ddl);
+  const store = new SwitchStore(stack.redis.url);
+  await store.initialise(migrationId);
+  const router = makeRouter(stack, migrationId);
+  return {
+    stack,
+    store,
+    router,
+    async stop() {
+      await router.end();
+      await store.close();
+      await stack.stop();
+    },
+  };
 }

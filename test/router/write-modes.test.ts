@@ -1,33 +1,35 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { startStack, type Stack } from '../../scripts/localstack/index.js';
+import type { Stack } from '../../scripts/localstack/index.js';
 import { RepairStream, SwitchStore } from '../../src/switches/index.js';
 import type { Router } from '../../src/router/index.js';
-import { adminQuery, createTables, dump, ITEMS_DDL, makeRouter, setSwitches } from './helpers.js';
+import {
+  adminQuery,
+  createTables,
+  dump,
+  ITEMS_DDL,
+  makeRouter,
+  setSwitches,
+  startRouterEnv,
+} from './helpers.js';
 
 const ID = 'writes';
 let stack: Stack;
 let store: SwitchStore;
 let router: Router;
 
+let stop: () => Promise<void> = async () => {};
+
 before(async () => {
-  stack = await startStack();
-  await createTables(stack, [
+  ({ stack, store, router, stop } = await startRouterEnv(ID, [
     ITEMS_DDL,
     'CREATE TABLE pairs (a INT NOT NULL, b VARCHAR(10) NOT NULL, v INT, PRIMARY KEY (a, b))',
     'CREATE TABLE other_t (id INT PRIMARY KEY, v INT)',
-  ]);
-  store = new SwitchStore(stack.redis.url);
-  await store.initialise(ID);
-  router = makeRouter(stack, ID);
+  ]));
 });
 
-after(async () => {
-  await router?.end();
-  await store?.close();
-  await stack?.stop();
-});
+after(() => stop());
 
 async function reset(): Promise<void> {
   for (const side of ['source', 'target'] as const) {
