@@ -1,4 +1,6 @@
 import type mysql from 'mysql2/promise';
+import { checkSide, Expected, type LedgerEntry, type Row, type SideCheck } from './ledger.js';
+import { DEMO_TABLES, type DemoTable } from './schema.js';
 
 export interface TableComparison {
   table: string;
@@ -10,8 +12,7 @@ export interface TableComparison {
 }
 
 /**
- * The demo's independent check: it uses none of the product's verification code, only row counts and
- * the servers' own CHECKSUM TABLE on both sides.
+ * A quick look first: row counts and the servers' own CHECKSUM TABLE on both sides (no product code).
  */
 export async function compareTables(
   source: mysql.Connection,
@@ -38,4 +39,37 @@ async function summary(conn: mysql.Connection, table: string): Promise<[{ rows: 
   const [countRows] = await conn.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${ident}`);
   const [sumRows] = await conn.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE ${ident}`);
   return [{ rows: Number(countRows[0].n), checksum: String(sumRows[0].Checksum) }];
+}
+
+export interface IndependentCheck {
+  /** Ledger entries the application recorded, and how many of them failed with an unknown outcome. */
+  ledgerEntries: number;
+  unknownOutcomes: number;
+  sides: SideCheck[];
+  /** Every row on either server that the seed and the ledger do not allow. */
+  problems: string[];
+}
+
+/**
+ * Every row of every demo table on BOTH servers, every column, against the seed plus the application's
+ * writes in order (acknowledged ones must be there; a write whose call failed may or may not be).
+ */
+export async function independentCheck(
+  source: mysql.Connection,
+  target: mysql.Connection,
+  seed: Record<DemoTable, Row[]>,
+  ledger: LedgerEntry[],
+): Promise<IndependentCheck> {
+  const expected = new Expected(seed).apply(ledger);
+  const sides: SideCheck[] = [];
+  for (const table of DEMO_TABLES) {
+    sides.push(await checkSide(source, 'source', table, expected));
+    sides.push(await checkSide(target, 'target', table, expected));
+  }
+  return {
+    ledgerEntries: ledger.length,
+    unknownOutcomes: ledger.filter((e) => e.outcome === 'unknown').length,
+    sides,
+    problems: sides.flatMap((s) => s.problems.map((p) => `${s.side}: ${p}`)),
+  };
 }

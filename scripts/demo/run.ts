@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import mysql from 'mysql2/promise';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { ensureUiBuilt } from '../../packages/devserver-ui/ensure-built.mjs';
 import { APP_DATABASE, APP_USER, startStack, workflowRunPage, type Stack } from '../localstack/index.js';
 import { defaultPlan } from '../../src/config/index.js';
-import { createRouter, type Router, type RouterStats } from '../../src/router/index.js';
+import type { RouterStats } from '../../src/router/index.js';
 import {
   DEFAULT_TASK_QUEUE,
   MIGRATION_WORKFLOW_TYPE,
@@ -16,24 +15,37 @@ import {
   type MigrationStatus,
   type Phase,
 } from '../../src/workflows/api.js';
-import { compareTables, type TableComparison } from './check.js';
+import { AppFleet, totalRouter, totalWorkload } from './app-fleet.js';
+import type { AppStats } from './app.js';
+import { chaosSteps, type ChaosOutcome, type ChaosStep, type Outage } from './chaos.js';
+import { compareTables, independentCheck, type IndependentCheck, type TableComparison } from './check.js';
+import { RepairWatch, type RepairReport } from './repairs.js';
 import { createDemoData, DEMO_TABLES } from './schema.js';
-import { DemoWorkload, type WorkloadStats } from './workload.js';
+import type { WorkloadStats } from './workload.js';
 import { WorkerProcess } from './worker-process.js';
 
 export interface DemoOptions {
   /** Orders to seed (items and accounts follow from it). */
   rows: number;
-  /** Application operations per second during the whole migration. */
+  /** Application operations per second during the whole migration (all app processes together). */
   rate: number;
   /** Stop at every gate: drive the run with `migrate` or `temporal workflow signal`. */
   manual: boolean;
   /** Auto-advance soak per gate (seconds). */
   soakSeconds: number;
-  /** Kill the worker three times, restart Temporal, the target MariaDB and Redis during the run. */
+  /**
+   * Crash things during the run (SIGKILL): the worker three times, the source MariaDB during the copy,
+   * the embedded Temporal server, the target MariaDB while dual writing, Redis; assert the run recovers.
+   */
   chaos: boolean;
+  /** Application processes, each with its own router (default 2); 0 runs one app inside this process. */
+  apps?: number;
   /** Called with every status the demo observes (progress display). */
   onStatus?: (status: MigrationStatus, app: WorkloadStats) => void;
+  /** Give up (an error naming where the run stands) when the migration has not ended by then. */
+  timeoutSeconds?: number;
+  /** Tests: runs after the application stopped and the migration ended, just before the independent check. */
+  beforeCheck?: (stack: Stack) => Promise<void>;
   /** After the check, keep the stack (and so the run's history) up until this resolves. */
   holdBeforeStop?: () => Promise<void>;
   /** Aborting stops the run where it is and cleans everything up (Ctrl-C). */
@@ -45,12 +57,19 @@ export interface DemoOptions {
 export interface DemoResult {
   ok: boolean;
   final: MigrationStatus | null;
+  /** Row counts and CHECKSUM TABLE per table on both servers. */
   comparisons: TableComparison[];
+  /** Every row, every column, on both servers against the application's ledger. */
+  independent: IndependentCheck;
+  /** What the product's verification and repair had to fix ("lost, then fixed"). */
+  repairs: RepairReport;
+  /** Application processes (routers) that ran, and their summed counters. */
+  apps: number;
   app: WorkloadStats;
-  /** What the application's router did: reads per side, mirrored writes, failures sent to repair. */
+  /** Application errors inside an injected outage of the side it writes to (expected), and outside. */
+  outageErrors: number;
   router: RouterStats;
-  acknowledged: { checked: number; missing: string[] };
-  chaosEvents: string[];
+  chaos: ChaosOutcome[];
   failures: string[];
   temporalAddress: string;
   workflowId: string;
@@ -68,13 +87,13 @@ export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | '
       {
         name: 'orders',
         chunkSize: 500,
-        maxRowsPerSecond: options.chaos ? 400 : 20000,
+        maxRowsPerSecond: options.chaos ? 200 : 20000,
         updatedAtColumn: 'updated_at',
       },
       {
         name: 'order_items',
         chunkSize: 1000,
-        maxRowsPerSecond: options.chaos ? 800 : 40000,
+        maxRowsPerSecond: options.chaos ? 400 : 40000,
         updatedAtColumn: 'updated_at',
       },
       { name: 'accounts', chunkSize: 500, updatedAtColumn: 'updated_at' },
@@ -99,123 +118,56 @@ export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | '
   );
 }
 
-async function appPool(url: string): Promise<mysql.Pool> {
-  return mysql.createPool({
-    uri: url,
-    connectionLimit: 8,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-  });
-}
-
-/** Chaos: what to break, once each, when the run reaches a phase (and the copy is under way). */
-interface ChaosStep {
-  label: string;
-  when: (s: MigrationStatus) => boolean;
-  act: () => Promise<void>;
-}
-
-function chaosSteps(stack: Stack, worker: WorkerProcess, log: (l: string) => void): ChaosStep[] {
-  const killWorker = (where: string) => async () => {
-    log(`chaos: SIGKILL the worker (${where})`);
-    await worker.kill();
-    await sleep(500);
-    await worker.start();
-    log('chaos: a new worker is polling');
-  };
-  const copying = (s: MigrationStatus) =>
-    s.phase === 'BULK_COPY' && s.tables.some((t) => t.rowsCopied > 0 && t.state !== 'done');
-  return [
-    { label: 'worker killed during the copy', when: copying, act: killWorker('bulk copy') },
-    {
-      label: 'worker killed while CDC runs',
-      when: (s) =>
-        s.phase === 'CATCH_UP_VERIFY' || (s.phase === 'DUAL_WRITE_SOURCE_FIRST' && s.gate === null),
-      act: killWorker('CDC running'),
-    },
-    {
-      label: 'Temporal server restarted from its state file',
-      when: (s) => s.phase === 'DUAL_WRITE_SOURCE_FIRST' || s.phase === 'REPAIR_LOOP',
-      act: async () => {
-        log('chaos: restart the Temporal server (state file)');
-        await stack.temporal?.restart();
-      },
-    },
-    {
-      label: 'worker killed during the repair loop',
-      when: (s) => s.phase === 'REPAIR_LOOP' || (s.phase === 'READ_SWITCH' && s.repair.passes > 0),
-      act: killWorker('repair loop'),
-    },
-    {
-      label: 'target MariaDB restarted',
-      // Dual writing, source authoritative: target writes go to the repair stream, reads fall back.
-      when: (s) =>
-        s.switches.writeMode === 'DUAL_SOURCE_FIRST' &&
-        (s.phase === 'REPAIR_LOOP' || s.phase === 'READ_SWITCH'),
-      act: async () => {
-        log('chaos: restart the target MariaDB');
-        await stack.target.restart();
-      },
-    },
-    {
-      label: 'Redis restarted',
-      when: (s) => s.phase === 'READ_SWITCH' && s.switches.readPercent >= 5,
-      act: async () => {
-        log('chaos: restart Redis (switches survive in the routers; the workflow re-applies them)');
-        await stack.redis.restart();
-      },
-    },
-  ];
-}
-
 /**
- * The whole main job: local stack, sample data, an application writing through the router, a worker
- * process, and a migration through every phase; then an independent check.
+ * The whole main job: local stack, sample data, an application (router processes) writing at a steady
+ * rate, a worker process, and a migration through every phase; then an independent check.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { log } = options;
   const failures: string[] = [];
-  const chaosEvents: string[] = [];
   ensureUiBuilt({ quiet: true, log });
   log('starting the local stack: source and target MariaDB, Redis, embedded Temporal server and its Web UI');
-  const stack = await startStack({ temporal: true, temporalPersistent: true });
+  // The embedded server runs as its own process (as a real one would), so chaos can SIGKILL it.
+  const stack = await startStack({ temporal: true, temporalPersistent: true, temporalProcess: true });
   if (stack.temporal?.uiUrl) log(`Temporal Web UI: ${stack.temporal.uiUrl}`);
   Object.assign(process.env, stack.env);
   const temporalAddress = stack.temporal?.address ?? '';
   const workflowId = migrationWorkflowId(MIGRATION_ID);
-  let router: Router | undefined;
-  let workload: DemoWorkload | undefined;
+  const logDir = join(stack.dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const appCount = options.apps ?? 2;
+  let apps: AppFleet | undefined;
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   try {
     const admin = await stack.source.rootConnection(APP_DATABASE);
-    const counts = await createDemoData(admin, options.rows);
+    const seed = await createDemoData(admin, options.rows);
     await admin.end();
     log(
-      `source seeded: ${Object.entries(counts)
+      `source seeded: ${Object.entries(seed.counts)
         .map(([t, n]) => `${t} ${n}`)
         .join(', ')}`,
     );
 
-    const [sourcePool, targetPool] = await Promise.all([
-      appPool(stack.source.url(APP_USER)),
-      appPool(stack.target.url(APP_USER)),
-    ]);
-    router = createRouter({
+    apps = new AppFleet({
+      processes: appCount,
+      lanesPerApp: 4,
+      dir: logDir,
+      owner: stack,
       migrationId: MIGRATION_ID,
-      source: sourcePool,
-      target: targetPool,
-      redis: stack.redis.url,
-      routerId: 'demo-app',
-      switchCacheFile: join(stack.dir, 'demo-app-switches.json'),
+      sourceUrl: stack.source.url(APP_USER),
+      targetUrl: stack.target.url(APP_USER),
+      redisUrl: stack.redis.url,
+      ratePerSecond: options.rate / Math.max(1, appCount),
+      accounts: seed.counts.accounts,
     });
-    workload = new DemoWorkload(router, { ratePerSecond: options.rate, accounts: counts.accounts });
-    workload.start();
-    log(`demo application running: ${options.rate} ops/s through the router`);
+    apps.start();
+    log(
+      appCount > 0
+        ? `demo application running: ${appCount} processes (routers ${apps.routerIds.join(', ')}), ${options.rate} ops/s in all`
+        : `demo application running in this process: ${options.rate} ops/s through the router`,
+    );
 
-    const logDir = join(stack.dir, 'logs');
-    mkdirSync(logDir, { recursive: true });
     worker = new WorkerProcess(stack.env, join(logDir, 'worker.log'), stack);
     log('starting a worker process (bundles the workflow code)');
     await worker.start();
@@ -247,14 +199,34 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       );
     }
 
-    const chaos = options.chaos ? chaosSteps(stack, worker, log) : [];
-    const final = await driveToCompletion(handle, options, workload, chaos, chaosEvents, at);
+    const repairs = new RepairWatch();
+    const outages: Outage[] = [];
+    const chaos = options.chaos
+      ? chaosSteps({
+          stack,
+          worker,
+          apps,
+          repairs,
+          migrationId: MIGRATION_ID,
+          log,
+          outage: (o) => outages.push(o),
+        })
+      : [];
+    const driven = await driveToCompletion(handle, options, apps, repairs, chaos, at);
+    const final = driven.final;
 
-    const afterStats = { ...workload.stats };
+    const stats = driven.appStats;
+    const app = totalWorkload(stats);
+    const router = totalRouter(stats);
+    const inOutage = (t: number) => outages.some((o) => t >= o.from && t <= o.to);
+    const outageErrors = app.errorTimes.filter(inOutage).length;
     if (final.state !== 'COMPLETED') failures.push(`migration ended ${final.state}: ${final.error ?? ''}`);
-    if (afterStats.errors > 0)
-      failures.push(`application saw ${afterStats.errors} errors (last: ${afterStats.lastError})`);
+    if (app.errors > outageErrors)
+      failures.push(
+        `application saw ${app.errors - outageErrors} errors outside injected outages (last: ${app.lastError})`,
+      );
 
+    await options.beforeCheck?.(stack);
     const [src, tgt] = await Promise.all([
       stack.source.rootConnection(APP_DATABASE),
       stack.target.rootConnection(APP_DATABASE),
@@ -266,24 +238,41 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           failures.push(
             `${c.table}: source ${c.sourceRows} rows / ${c.sourceChecksum}, target ${c.targetRows} rows / ${c.targetChecksum}`,
           );
-      const acknowledged = await workload.verifyLedger(tgt);
-      if (acknowledged.missing.length)
+      const independent = await independentCheck(
+        src,
+        tgt,
+        seed.rows,
+        driven.reports.flatMap((r) => r.ledger),
+      );
+      if (independent.problems.length)
         failures.push(
-          `${acknowledged.missing.length} acknowledged writes not on the target, e.g. ${acknowledged.missing.slice(0, 3).join('; ')}`,
+          `independent check: ${independent.problems.length} rows differ from what the application wrote, e.g.\n    ${independent.problems.slice(0, 5).join('\n    ')}`,
         );
-      if (options.chaos && chaosEvents.length < chaos.length) {
-        failures.push(
-          `only ${chaosEvents.length} of ${chaos.length} chaos events happened: ${chaosEvents.join(', ')}`,
-        );
+      const report = repairs.report();
+      failures.push(...repairFailures(report, router));
+      const happened = driven.chaos.filter((c) => c.happened);
+      for (const c of driven.chaos) {
+        if (c.happened && c.recovered === undefined)
+          failures.push(`chaos: no recovery seen after "${c.label}"`);
+      }
+      if (options.chaos) {
+        const impossible = driven.chaos.filter((c) => !c.happened);
+        if (happened.length + impossible.length < chaos.length)
+          failures.push(
+            `only ${happened.length} of ${chaos.length} chaos events happened: ${happened.map((c) => c.label).join(', ')}`,
+          );
       }
       return {
         ok: failures.length === 0,
         final,
         comparisons,
-        app: afterStats,
-        router: router.stats(),
-        acknowledged,
-        chaosEvents,
+        independent,
+        repairs: report,
+        apps: Math.max(1, appCount),
+        app,
+        outageErrors,
+        router,
+        chaos: driven.chaos,
         failures,
         temporalAddress,
         workflowId,
@@ -293,54 +282,129 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await Promise.all([src.end(), tgt.end()]);
     }
   } finally {
-    await workload?.stop();
+    await apps?.stop().catch(() => apps?.kill());
     await options.holdBeforeStop?.();
-    await router?.end();
     await worker?.stop();
     await connection?.close();
     await stack.stop();
   }
 }
 
+/**
+ * "Lost, then fixed" is not "never lost": the product may repair rows only where a router reported a
+ * failed dual write (the repair stream's purpose). The catch-up verification must find nothing (the
+ * design's bar), and any other repair means a row was wrong on one side without anyone knowing.
+ */
+function repairFailures(r: RepairReport, router: RouterStats): string[] {
+  const out: string[] = [];
+  if (r.catchUp && r.catchUp.mismatches > 0)
+    out.push(`the catch-up verification found ${r.catchUp.mismatches} mismatches (the bar is zero)`);
+  const afterCatchUp =
+    r.loop['source->target'] + r.loop['target->source'] + (r.preTargetFirst?.repaired ?? 0);
+  const reported = router.dualWriteFailures + router.tableLevelRepairs;
+  if (afterCatchUp > reported)
+    out.push(
+      `the product repaired ${afterCatchUp} rows during dual writes (loop ${r.loop['source->target']} source->target, ` +
+        `${r.loop['target->source']} target->source, pre-target-first ${r.preTargetFirst?.repaired ?? 0}) ` +
+        `but the routers reported only ${reported} failed writes: rows were lost, then fixed`,
+    );
+  return out;
+}
+
+interface Driven {
+  final: MigrationStatus;
+  chaos: ChaosOutcome[];
+  appStats: AppStats[];
+  reports: Awaited<ReturnType<AppFleet['stop']>>;
+}
+
+const RECOVERY_TIMEOUT_MS = 180_000;
+
 async function driveToCompletion(
   handle: WorkflowHandle,
   options: DemoOptions,
-  workload: DemoWorkload,
+  apps: AppFleet,
+  repairs: RepairWatch,
   chaos: ChaosStep[],
-  chaosEvents: string[],
   /** Appended to the lines about the run: its page in the Web UI (or ''). */
   at: string,
-): Promise<MigrationStatus> {
-  let finalizing = false;
+): Promise<Driven> {
+  const outcomes: ChaosOutcome[] = [];
+  let reports: Driven['reports'] | null = null;
+  let appStats: AppStats[] = [];
   let lastPhase: Phase | undefined;
+  const deadline = options.timeoutSeconds ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
+  let last: MigrationStatus | null = null;
+  const checkDeadline = () => {
+    if (Date.now() < deadline) return;
+    const where = last
+      ? `${last.phase} ${last.state}${last.gate ? `, gate ${last.gate.next}: ${[last.gate.waitingFor, ...last.gate.blockers].join('; ')}` : ''}${last.error ? `, error: ${last.error}` : ''}`
+      : 'no status';
+    throw new Error(`the migration did not end within ${options.timeoutSeconds} s (${where})`);
+  };
+  const query = async (): Promise<MigrationStatus | null> => {
+    const status = await handle.query<MigrationStatus>('status').catch(() => null);
+    if (status) {
+      last = status;
+      repairs.observe(status);
+      if (!reports) appStats = apps.stats();
+      options.onStatus?.(status, totalWorkload(appStats));
+    }
+    return status;
+  };
   for (;;) {
     options.signal?.throwIfAborted();
+    checkDeadline();
     const description = await handle.describe().catch(() => null);
     if (description && description.status.name !== 'RUNNING') {
-      return (await handle.result()) as MigrationStatus;
+      const final = (await handle.result()) as MigrationStatus;
+      repairs.observe(final);
+      reports ??= await apps.stop();
+      return { final, chaos: outcomes, appStats: reports, reports };
     }
-    const status = await handle.query<MigrationStatus>('status').catch(() => null);
+    const status = await query();
     if (!status) {
       await sleep(1000);
       continue;
     }
-    options.onStatus?.(status, workload.stats);
     if (status.phase !== lastPhase) {
       lastPhase = status.phase;
       options.log(`phase ${status.phase}${at}`);
     }
-    const next = chaos.find((c) => !chaosEvents.includes(c.label) && c.when(status));
+    const next = chaos.find((c) => !outcomes.some((o) => o.label === c.label) && c.when(status));
     if (next) {
-      chaosEvents.push(next.label);
-      await next.act();
+      const outcome: ChaosOutcome = { label: next.label, happened: false, at: new Date().toISOString() };
+      outcomes.push(outcome);
+      const r = await next.act(status);
+      if (!r.happened) {
+        outcome.why = r.why;
+        options.log(`chaos: "${next.label}" did not happen: ${r.why} (not counted)`);
+        continue;
+      }
+      outcome.happened = true;
+      // Recovery is asserted now, from the workflow's status, not only at the end of the run.
+      const since = Date.now();
+      while (Date.now() - since < RECOVERY_TIMEOUT_MS && outcome.recovered === undefined) {
+        options.signal?.throwIfAborted();
+        checkDeadline();
+        const s = await query();
+        const evidence = s ? await next.recovered(s) : null;
+        if (evidence) {
+          outcome.recovered = evidence;
+          outcome.recoveredAfterSeconds = Math.round((Date.now() - since) / 100) / 10;
+          options.log(`chaos: recovered after ${outcome.recoveredAfterSeconds} s: ${evidence}`);
+        } else await sleep(500);
+      }
+      if (outcome.recovered === undefined)
+        options.log(`chaos: no recovery seen within ${RECOVERY_TIMEOUT_MS / 1000} s after "${next.label}"`);
       continue;
     }
-    if (!finalizing && status.gate?.next === 'FINALIZE' && status.gate.requiresConfirmation) {
+    if (!reports && status.gate?.next === 'FINALIZE' && status.gate.requiresConfirmation) {
       // After FINALIZE nothing syncs back to the source: the application stops first, so that the
       // independent check can compare two quiet databases.
-      finalizing = true;
       options.log(`at the FINALIZE gate: stopping the application${at}`);
-      await workload.stop();
+      reports = await apps.stop();
+      appStats = reports;
       if (options.manual) {
         options.log(`confirm with  npm run migrate -- finalize ${MIGRATION_ID} --confirm${at}`);
       } else {

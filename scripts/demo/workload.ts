@@ -1,45 +1,59 @@
 import type mysql from 'mysql2/promise';
-import { accountEmail, rng } from './schema.js';
+import type { LedgerEntry, Row } from './ledger.js';
+import { accountEmail, datetime6, DEMO_KEYS, rng, type DemoTable } from './schema.js';
 
 /** What the demo app needs from its database handle: a mysql2 pool, or the router that wraps two. */
 export interface Queryable {
   query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
 }
 
-type Expected = { kind: 'row'; columns: Record<string, string> } | { kind: 'deleted' };
-
 export interface WorkloadStats {
+  /** Writes the database acknowledged. */
   writes: number;
   reads: number;
   errors: number;
+  /** When each error happened (epoch ms): the demo tells errors during an injected outage from others. */
+  errorTimes: number[];
   lastError?: string;
 }
 
+export interface WorkloadOptions {
+  /** Operations per second of this app (all its lanes together). */
+  ratePerSecond: number;
+  /** Lanes of this app process, and where they sit among every lane of every app process. */
+  lanes: number;
+  firstLane: number;
+  totalLanes: number;
+  /** Seeded accounts (lane i owns the emails whose index % totalLanes == i). */
+  accounts: number;
+  seed?: number;
+  /** Tags the orders this app inserts (payload.w), so an insert of unknown outcome can be recognised. */
+  app: number;
+}
+
 /**
- * A small application: a steady mix of inserts (auto-increment ids), updates, deletes and upserts over
- * the demo tables, plus reads. Every acknowledged write is recorded in a ledger (key -> expected
- * values or deleted), so the end of the demo can prove that none was lost on the target.
- * Each lane owns a disjoint slice of keys, so the order of writes to one key is the order of the ledger.
+ * A small application: a steady mix of inserts (auto-increment ids), updates and deletes over the demo
+ * tables, plus reads. Every write is recorded in a ledger with every column it set (inserts set every
+ * column, updated_at included; updates set updated_at too), whether the database acknowledged it or the
+ * call failed (then its outcome is unknown), in the order it was sent. Each lane owns a disjoint slice of
+ * keys, so the order of the writes to one key is the order of its lane's ledger entries.
  */
 export class DemoWorkload {
-  readonly stats: WorkloadStats = { writes: 0, reads: 0, errors: 0 };
-  private readonly ledger = new Map<
-    string,
-    { table: string; where: Record<string, string>; expected: Expected }
-  >();
+  readonly stats: WorkloadStats = { writes: 0, reads: 0, errors: 0, errorTimes: [] };
+  readonly ledger: LedgerEntry[] = [];
   private running = false;
   private lanes: Promise<void>[] = [];
+  private tick = 0;
 
   constructor(
     private readonly db: Queryable,
-    private readonly options: { ratePerSecond: number; lanes?: number; accounts: number; seed?: number },
+    private readonly options: WorkloadOptions,
   ) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    const lanes = this.options.lanes ?? 4;
-    for (let lane = 0; lane < lanes; lane++) this.lanes.push(this.runLane(lane, lanes));
+    for (let i = 0; i < this.options.lanes; i++) this.lanes.push(this.runLane(this.options.firstLane + i));
   }
 
   async stop(): Promise<void> {
@@ -48,20 +62,19 @@ export class DemoWorkload {
     this.lanes = [];
   }
 
-  get acknowledgedKeys(): number {
-    return this.ledger.size;
-  }
-
-  private async runLane(lane: number, lanes: number): Promise<void> {
+  private async runLane(lane: number): Promise<void> {
     const rand = rng((this.options.seed ?? 7) + lane);
-    const intervalMs = (1000 * lanes) / Math.max(1, this.options.ratePerSecond);
-    const myOrders: number[] = [];
+    // ratePerSecond is this app's: its lanes share it.
+    const intervalMs = (1000 * this.options.lanes) / Math.max(1, this.options.ratePerSecond);
+    const myOrders: string[] = [];
+    let n = 0;
     while (this.running) {
       const started = Date.now();
       try {
-        await this.step(rand, lane, lanes, myOrders);
+        await this.step(rand, lane, myOrders, n++);
       } catch (err) {
         this.stats.errors++;
+        this.stats.errorTimes.push(Date.now());
         this.stats.lastError = (err as Error).message;
       }
       const wait = intervalMs - (Date.now() - started);
@@ -69,96 +82,127 @@ export class DemoWorkload {
     }
   }
 
-  private record(table: string, where: Record<string, string>, expected: Expected): void {
-    this.ledger.set(`${table}:${JSON.stringify(where)}`, { table, where, expected });
-    this.stats.writes++;
+  private now(): string {
+    return datetime6(Date.now(), this.tick++);
   }
 
-  private async step(rand: () => number, lane: number, lanes: number, myOrders: number[]): Promise<void> {
+  /** Sends one write and records it: acknowledged, or (when the call failed) of unknown outcome. */
+  private async write(
+    lane: number,
+    table: DemoTable,
+    op: LedgerEntry['op'],
+    key: Row | null,
+    values: Row | undefined,
+    sql: string,
+    params: unknown[],
+  ): Promise<mysql.ResultSetHeader> {
+    const entry: LedgerEntry = { seq: this.ledger.length, lane, table, op, key, values, outcome: 'unknown' };
+    this.ledger.push(entry);
+    const [result] = await this.db.query(sql, params);
+    entry.outcome = 'ack';
+    this.stats.writes++;
+    return result as mysql.ResultSetHeader;
+  }
+
+  private async step(rand: () => number, lane: number, myOrders: string[], n: number): Promise<void> {
     const dice = rand();
-    const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
     if (dice < 0.3 || myOrders.length === 0) {
-      const email = accountEmail(Math.floor(rand() * this.options.accounts));
-      const amount = (rand() * 1000).toFixed(4);
-      const [result] = await this.db.query(
-        'INSERT INTO orders (customer_email, amount, status, payload, created_at) VALUES (?, ?, ?, ?, ?)',
-        [email, amount, 'new', JSON.stringify({ lane, big: 9007199254740993n.toString() }), now],
-      );
-      const id = String((result as mysql.ResultSetHeader).insertId);
-      myOrders.push(Number(id));
-      this.record(
+      const order: Row = {
+        id: null,
+        customer_email: accountEmail(Math.floor(rand() * this.options.accounts)),
+        amount: (rand() * 1000).toFixed(4),
+        status: 'new',
+        payload: JSON.stringify({ w: `${this.options.app}-${lane}-${n}`, big: 9007199254740993n.toString() }),
+        created_at: this.now(),
+        updated_at: this.now(),
+      };
+      const cols = Object.keys(order).filter((c) => c !== 'id');
+      const entryIndex = this.ledger.length;
+      const result = await this.write(
+        lane,
         'orders',
-        { id },
-        { kind: 'row', columns: { customer_email: email, amount, status: 'new' } },
+        'insert',
+        null,
+        order,
+        `INSERT INTO orders (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+        cols.map((c) => order[c]),
       );
-      const sku = `SKU-${Math.floor(rand() * 1000)}`;
-      await this.db.query(
-        'INSERT INTO order_items (order_id, line_no, sku, qty, price) VALUES (?, 1, ?, 1, ?)',
-        [id, sku, '9.99'],
+      // Acknowledged: the generated id is known now.
+      const id = String(result.insertId);
+      const entry = this.ledger[entryIndex];
+      entry.key = { id };
+      entry.values = { ...order, id };
+      myOrders.push(id);
+      const item: Row = {
+        order_id: id,
+        line_no: '1',
+        sku: `SKU-${Math.floor(rand() * 1000)}`,
+        qty: '1',
+        price: '9.99',
+        note: null,
+        updated_at: this.now(),
+      };
+      await this.write(
+        lane,
+        'order_items',
+        'insert',
+        pick(item, DEMO_KEYS.order_items),
+        item,
+        'INSERT INTO order_items (order_id, line_no, sku, qty, price, note, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [item.order_id, item.line_no, item.sku, item.qty, item.price, item.note, item.updated_at],
       );
-      this.record('order_items', { order_id: id, line_no: '1' }, { kind: 'row', columns: { sku, qty: '1' } });
     } else if (dice < 0.6) {
-      const id = String(myOrders[Math.floor(rand() * myOrders.length)]);
-      const status = ['paid', 'shipped'][Math.floor(rand() * 2)];
-      const amount = (rand() * 1000).toFixed(4);
-      await this.db.query('UPDATE orders SET status = ?, amount = ? WHERE id = ?', [status, amount, id]);
-      const prev = this.ledger.get(`orders:${JSON.stringify({ id })}`);
-      if (prev?.expected.kind === 'row') {
-        this.record('orders', { id }, { kind: 'row', columns: { ...prev.expected.columns, status, amount } });
-      }
+      const id = myOrders[Math.floor(rand() * myOrders.length)];
+      const set: Row = {
+        status: ['paid', 'shipped'][Math.floor(rand() * 2)],
+        amount: (rand() * 1000).toFixed(4),
+        updated_at: this.now(),
+      };
+      await this.write(
+        lane,
+        'orders',
+        'update',
+        { id },
+        set,
+        'UPDATE orders SET status = ?, amount = ?, updated_at = ? WHERE id = ?',
+        [set.status, set.amount, set.updated_at, id],
+      );
     } else if (dice < 0.7) {
       const index = Math.floor(rand() * myOrders.length);
-      const id = String(myOrders[index]);
+      const id = myOrders[index];
       myOrders.splice(index, 1);
-      await this.db.query('DELETE FROM order_items WHERE order_id = ?', [id]);
-      await this.db.query('DELETE FROM orders WHERE id = ?', [id]);
-      this.record('order_items', { order_id: id, line_no: '1' }, { kind: 'deleted' });
-      this.record('orders', { id }, { kind: 'deleted' });
+      await this.write(
+        lane,
+        'order_items',
+        'delete',
+        { order_id: id, line_no: '1' },
+        undefined,
+        'DELETE FROM order_items WHERE order_id = ?',
+        [id],
+      );
+      await this.write(lane, 'orders', 'delete', { id }, undefined, 'DELETE FROM orders WHERE id = ?', [id]);
     } else if (dice < 0.8) {
-      // Accounts in this lane's slice only: lane i owns emails with index % lanes == i.
-      const slot = Math.floor(rand() * Math.floor(this.options.accounts / lanes)) * lanes + lane;
+      const total = this.options.totalLanes;
+      const slot = Math.floor(rand() * Math.floor(this.options.accounts / total)) * total + lane;
       const email = accountEmail(slot);
-      const balance = (rand() * 100000).toFixed(6);
-      await this.db.query('UPDATE accounts SET balance = ? WHERE email = ?', [balance, email]);
-      const prev = this.ledger.get(`accounts:${JSON.stringify({ email })}`);
-      this.record(
+      const set: Row = { balance: (rand() * 100000).toFixed(6), updated_at: this.now() };
+      await this.write(
+        lane,
         'accounts',
+        'update',
         { email },
-        {
-          kind: 'row',
-          columns: { ...(prev?.expected.kind === 'row' ? prev.expected.columns : {}), balance },
-        },
+        set,
+        'UPDATE accounts SET balance = ?, updated_at = ? WHERE email = ?',
+        [set.balance, set.updated_at, email],
       );
     } else {
-      const id = String(myOrders[Math.floor(rand() * myOrders.length)] ?? 1);
+      const id = myOrders[Math.floor(rand() * myOrders.length)] ?? '1';
       await this.db.query('SELECT id, status, amount FROM orders WHERE id = ?', [id]);
       this.stats.reads++;
     }
   }
+}
 
-  /** Every acknowledged write, checked on one side (the target, at the end of the demo). */
-  async verifyLedger(conn: mysql.Connection): Promise<{ checked: number; missing: string[] }> {
-    const missing: string[] = [];
-    for (const [label, entry] of this.ledger) {
-      const columns = Object.keys(entry.where);
-      const where = columns.map((c) => `\`${c}\` = ?`).join(' AND ');
-      const [rows] = await conn.query<mysql.RowDataPacket[]>(
-        `SELECT * FROM \`${entry.table}\` WHERE ${where}`,
-        Object.values(entry.where),
-      );
-      if (entry.expected.kind === 'deleted') {
-        if (rows.length) missing.push(`${label}: deleted by the app but present`);
-        continue;
-      }
-      if (!rows.length) {
-        missing.push(`${label}: missing`);
-        continue;
-      }
-      for (const [col, value] of Object.entries(entry.expected.columns)) {
-        if (String(rows[0][col]) !== value)
-          missing.push(`${label}: ${col}=${String(rows[0][col])}, expected ${value}`);
-      }
-    }
-    return { checked: this.ledger.size, missing };
-  }
+function pick(row: Row, columns: readonly string[]): Row {
+  return Object.fromEntries(columns.map((c) => [c, row[c]]));
 }
