@@ -109,6 +109,7 @@ export function totalWorkload(stats: AppStats[]): WorkloadStats {
     reads: stats.reduce((n, s) => n + s.workload.reads, 0),
     errors: stats.reduce((n, s) => n + s.workload.errors, 0),
     errorTimes: stats.flatMap((s) => s.workload.errorTimes).sort((a, b) => a - b),
+    errorSamples: stats.flatMap((s) => s.workload.errorSamples).sort((a, b) => a.at - b.at),
     lastError: stats.map((s) => s.workload.lastError).find((e) => e !== undefined),
   };
 }

@@ -70,7 +70,11 @@ export function runApp(config: AppConfig): RunningApp {
   const stats = (): AppStats => ({
     app: config.app,
     routerId,
-    workload: { ...workload.stats, errorTimes: [...workload.stats.errorTimes] },
+    workload: {
+      ...workload.stats,
+      errorTimes: [...workload.stats.errorTimes],
+      errorSamples: [...workload.stats.errorSamples],
+    },
     router: router.stats(),
   });
   return {

@@ -27,6 +27,8 @@ export interface ChaosOutcome {
   happened: boolean;
   why?: string;
   at: string;
+  /** When what was broken was back (the new worker polling, the server accepting connections). */
+  back?: string;
   /** How the run showed it recovered (status evidence), and after how long. */
   recovered?: string;
   recoveredAfterSeconds?: number;

@@ -48,6 +48,8 @@ export interface IndependentCheck {
   sides: SideCheck[];
   /** Every row on either server that the seed and the ledger do not allow. */
   problems: string[];
+  /** Keys two acknowledged inserts both got (see Expected.idsHandedOutTwice). */
+  idsHandedOutTwice: string[];
 }
 
 /**
@@ -71,5 +73,6 @@ export async function independentCheck(
     unknownOutcomes: ledger.filter((e) => e.outcome === 'unknown').length,
     sides,
     problems: sides.flatMap((s) => s.problems.map((p) => `${s.side}: ${p}`)),
+    idsHandedOutTwice: expected.idsHandedOutTwice,
   };
 }

@@ -64,6 +64,11 @@ export class Expected {
   readonly states = new Map<DemoTable, Map<string, State[]>>();
   /** Inserts with an unknown outcome and id: rows that may exist (matched on every column but the key). */
   readonly maybeInserted = new Map<DemoTable, Row[]>();
+  /**
+   * Keys two acknowledged inserts both got: a generated id handed out twice (e.g. both servers assigned
+   * auto-increment ids at once). One of the two rows cannot be on the servers.
+   */
+  readonly idsHandedOutTwice: string[] = [];
 
   constructor(seed: Record<DemoTable, Row[]>) {
     for (const [table, rows] of Object.entries(seed) as [DemoTable, Row[]][]) {
@@ -87,6 +92,8 @@ export class Expected {
       const m = this.states.get(e.table)!;
       const k = keyText(e.table, e.key);
       const before = m.get(k) ?? ['absent'];
+      if (e.op === 'insert' && e.outcome === 'ack' && before.every((x) => x !== 'absent'))
+        this.idsHandedOutTwice.push(`${e.table} ${k} (inserted again by lane ${e.lane}, write ${e.seq})`);
       const after = before.map((s) => apply(s, e));
       const next = e.outcome === 'ack' ? after : [...before, ...after];
       m.set(

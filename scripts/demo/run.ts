@@ -221,10 +221,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const inOutage = (t: number) => outages.some((o) => t >= o.from && t <= o.to);
     const outageErrors = app.errorTimes.filter(inOutage).length;
     if (final.state !== 'COMPLETED') failures.push(`migration ended ${final.state}: ${final.error ?? ''}`);
-    if (app.errors > outageErrors)
+    if (app.errors > outageErrors) {
+      const outside = app.errorSamples.filter((e) => !inOutage(e.at));
+      // Name the server behind a port in connection errors (ECONNREFUSED 127.0.0.1:<port>).
+      const servers: [number, string][] = [
+        [stack.source.port, 'source MariaDB'],
+        [stack.target.port, 'target MariaDB'],
+        [stack.redis.port, 'Redis'],
+      ];
+      const named = (m: string) =>
+        servers.reduce((t, [port, name]) => t.replace(`:${port}`, `:${port} (${name})`), m);
       failures.push(
-        `application saw ${app.errors - outageErrors} errors outside injected outages (last: ${app.lastError})`,
+        `application saw ${app.errors - outageErrors} errors outside injected outages:\n    ${outside
+          .slice(0, 5)
+          .map((e) => `${new Date(e.at).toISOString()} ${named(e.message)}`)
+          .join('\n    ')}`,
       );
+    }
 
     await options.beforeCheck?.(stack);
     const [src, tgt] = await Promise.all([
@@ -244,6 +257,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         seed.rows,
         driven.reports.flatMap((r) => r.ledger),
       );
+      if (independent.idsHandedOutTwice.length)
+        failures.push(
+          `${independent.idsHandedOutTwice.length} generated ids were handed out to two acknowledged inserts (one row each is lost): ${independent.idsHandedOutTwice.slice(0, 5).join('; ')}`,
+        );
       if (independent.problems.length)
         failures.push(
           `independent check: ${independent.problems.length} rows differ from what the application wrote, e.g.\n    ${independent.problems.slice(0, 5).join('\n    ')}`,
@@ -262,6 +279,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             `only ${happened.length} of ${chaos.length} chaos events happened: ${happened.map((c) => c.label).join(', ')}`,
           );
       }
+      if (failures.length && driven.chaos.length)
+        failures.push(
+          `chaos timeline: ${driven.chaos.map((c) => `${c.label} ${c.at}${c.back ? ` -> ${c.back}` : ''}`).join('; ')}`,
+        );
       return {
         ok: failures.length === 0,
         final,
@@ -382,6 +403,7 @@ async function driveToCompletion(
         continue;
       }
       outcome.happened = true;
+      outcome.back = new Date().toISOString();
       // Recovery is asserted now, from the workflow's status, not only at the end of the run.
       const since = Date.now();
       while (Date.now() - since < RECOVERY_TIMEOUT_MS && outcome.recovered === undefined) {

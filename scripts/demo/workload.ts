@@ -14,6 +14,8 @@ export interface WorkloadStats {
   errors: number;
   /** When each error happened (epoch ms): the demo tells errors during an injected outage from others. */
   errorTimes: number[];
+  /** The first errors, with their time (for the report). */
+  errorSamples: { at: number; message: string }[];
   lastError?: string;
 }
 
@@ -39,7 +41,7 @@ export interface WorkloadOptions {
  * keys, so the order of the writes to one key is the order of its lane's ledger entries.
  */
 export class DemoWorkload {
-  readonly stats: WorkloadStats = { writes: 0, reads: 0, errors: 0, errorTimes: [] };
+  readonly stats: WorkloadStats = { writes: 0, reads: 0, errors: 0, errorTimes: [], errorSamples: [] };
   readonly ledger: LedgerEntry[] = [];
   private running = false;
   private lanes: Promise<void>[] = [];
@@ -73,9 +75,12 @@ export class DemoWorkload {
       try {
         await this.step(rand, lane, myOrders, n++);
       } catch (err) {
+        const at = Date.now();
         this.stats.errors++;
-        this.stats.errorTimes.push(Date.now());
+        this.stats.errorTimes.push(at);
         this.stats.lastError = (err as Error).message;
+        if (this.stats.errorSamples.length < 50)
+          this.stats.errorSamples.push({ at, message: (err as Error).message });
       }
       const wait = intervalMs - (Date.now() - started);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
