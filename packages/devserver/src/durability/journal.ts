@@ -17,7 +17,7 @@
  *   one with the logs it does not cover.
  */
 import { existsSync, statSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../log.js';
@@ -90,6 +90,8 @@ export class Journal {
   private compaction: Promise<void> | undefined;
   private closed = false;
   private walBytes = 0;
+  /** The last write failed: the log may end in a partial line. */
+  private torn = false;
   /** Size of the last snapshot: the log may grow as large before the next (bounded write amplification). */
   private snapshotBytes = 0;
 
@@ -111,6 +113,7 @@ export class Journal {
     options: JournalOptions = {},
   ): Promise<Journal> {
     const gen = loaded.lastGen + 1;
+    await mkdir(dirname(path), { recursive: true });
     const fh = await open(walPath(path, gen), 'a');
     const journal = new Journal(path, log, source, gen, fh, options.compactBytes ?? 32 * 1024 * 1024);
     journal.snapshotBytes = existsSync(path) ? statSync(path).size : 0;
@@ -219,7 +222,9 @@ export class Journal {
       this.next = undefined;
       this.current = batch;
       try {
-        const data = Buffer.from(batch.lines.join(''));
+        // After a failed write the file may end in a partial line: start on a fresh one.
+        const data = Buffer.from((this.torn ? '\n' : '') + batch.lines.join(''));
+        this.torn = false;
         await this.fh.write(data);
         await this.fh.datasync();
         this.walBytes += data.length;
@@ -228,11 +233,24 @@ export class Journal {
         batch.resolve();
       } catch (err) {
         batch.reject(err as Error);
+        this.resync();
       } finally {
         if (this.current === batch) this.current = undefined;
       }
       if (this.walBytes >= Math.max(this.compactBytes, this.snapshotBytes)) this.startCompaction();
     }
+  }
+
+  /**
+   * After a failed write (part of a batch may be on disk, the rest is not): the next batch rewrites
+   * every run whole, so what follows on disk does not depend on the lost records.
+   */
+  private resync(): void {
+    this.torn = true;
+    this.logged.clear();
+    for (const [k] of this.source.executions()) this.dirty.add(k);
+    this.metaDirty = true;
+    this.scheduleAutoCommit();
   }
 
   /** Moves the writer to a new log generation between two batches; resolves with the old one. */
