@@ -18,7 +18,9 @@ import {
 } from '../../src/activities/cdc/sync.js';
 import { comparePositions, headPosition } from '../../src/activities/cdc/position.js';
 import type { BinlogPosition } from '../../src/activities/contracts.js';
-import { fmt, timed } from '../lib/measure.js';
+import { cpuLine, cpuSplit, fmt, timed } from '../lib/measure.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureTool, run as runTool } from '../lib/peers.js';
 
 function sysbenchArgs(stack: Stack, extra: string[]): string[] {
@@ -156,10 +158,14 @@ export async function run(): Promise<void> {
       }
     });
     const stopAt = await currentPosition('source');
-    const replay = await timed(() => runSync({ ...spec, stopAt }, {}));
+    const pid = (dir: string) => Number(readFileSync(join(dir, 'mysqld.pid'), 'utf8').trim());
+    const replayRun = await cpuSplit({ source: pid(stack.source.dir), target: pid(stack.target.dir) }, () =>
+      timed(() => runSync({ ...spec, stopAt }, {})),
+    );
+    const replay = replayRun.value;
     const backlogRate = replay.value.rowsApplied / replay.secs;
     console.log(
-      `backlog: ${fmt(replay.value.rowsApplied)} row events (written in ${w.secs.toFixed(1)} s) replayed in ${replay.secs.toFixed(1)} s = ${fmt(backlogRate)} rows/s (target >= 60,000)`,
+      `backlog: ${fmt(replay.value.rowsApplied)} row events (written in ${w.secs.toFixed(1)} s) replayed in ${replay.secs.toFixed(1)} s = ${fmt(backlogRate)} rows/s (target >= 60,000); CPU ${cpuLine(replayRun.cpu)}`,
     );
     console.log(
       `applier / sysbench row-change rate: ${(backlogRate / offered).toFixed(2)}x at full speed (target >= 3x); ` +

@@ -4,21 +4,31 @@ import { abortIfNeeded } from './abort.js';
 import { keyId } from './keys.js';
 import type { TableSide } from './pair.js';
 
-/** The key n rows after `lower` on one side (the chunk's upper bound), or none: the last chunk. */
-export async function nextBoundary(
+/**
+ * The keys n, 2n, ... k*n rows after `lower` on one side (chunk upper bounds), in one round trip: every
+ * n-th key of the next n*k keys. Fewer than k come back near the end; none: the rest is the last chunk.
+ */
+export async function nextBoundaries(
   side: TableSide,
   lower: EncodedKey | undefined,
   upper: EncodedKey | undefined,
   n: number,
-): Promise<EncodedKey | undefined> {
+  k: number,
+): Promise<EncodedKey[]> {
   const where = side.key.range(lower, upper);
   const pool: mysql.Pool = side.replica ?? side.pool;
+  const step = Math.max(1, Math.floor(n));
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT ${side.key.list} FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list} LIMIT 1 OFFSET ${Math.max(0, Math.floor(n) - 1)}`,
+    `SELECT ${side.key.list} FROM (SELECT ${side.key.list}, ROW_NUMBER() OVER (ORDER BY ${side.key.list}) AS __rn ` +
+      `FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list} LIMIT ${step * Math.max(1, Math.floor(k))}) AS __b ` +
+      `WHERE __rn % ${step} = 0 ORDER BY __rn`,
     where.params,
   );
-  return rows.length ? side.key.encode(rows[0]) : undefined;
+  return rows.map((r) => side.key.encode(r));
 }
+
+/** Chunk boundaries fetched per round trip (their latency, not their cost, is what this saves). */
+const BOUNDARIES_PER_QUERY = 8;
 
 /** See WalkOptions.chunk. */
 export type ChunkFn = (range: KeyRange) => Promise<Promise<void> | void>;
@@ -59,10 +69,13 @@ export async function walkChunks(o: WalkOptions): Promise<void> {
   let nextToRecord = 0;
   let failure: unknown;
   let lower: EncodedKey | undefined = o.after ?? o.range?.lower;
+  let ahead: EncodedKey[] = [];
   for (let index = 0; ; index++) {
     abortIfNeeded(o.signal);
     if (failure) break;
-    const upper = (await nextBoundary(o.driver, lower, rangeUpper, o.chunkSize)) ?? rangeUpper;
+    if (ahead.length === 0)
+      ahead = await nextBoundaries(o.driver, lower, rangeUpper, o.chunkSize, BOUNDARIES_PER_QUERY);
+    const upper = ahead.shift() ?? rangeUpper;
     const last = !upper || (rangeUpper !== undefined && keyId(upper) === keyId(rangeUpper));
     const range: KeyRange = { lower, upper: last ? rangeUpper : upper };
     const started = o.chunk(range);

@@ -8,7 +8,7 @@ import { streamRecheck, type Recheck } from './stream.js';
 import { Tally } from './tally.js';
 
 export interface VerifyTuning {
-  /** Chunks compared at once (default 2). */
+  /** Chunks compared at once (default 4). */
   concurrency?: number;
   /** Re-check rounds for differing rows (default 3 with a stream, else 2). */
   recheckRounds?: number;
@@ -74,7 +74,7 @@ export async function openRun(
         range: input.range,
         after: tally.lastKey,
         chunkSize,
-        concurrency: tuning.concurrency ?? 2,
+        concurrency: tuning.concurrency ?? 4,
         signal: ctx.signal,
         chunk,
         done: (upper) => {
