@@ -19,9 +19,11 @@ export async function nextBoundaries(
   const pool: mysql.Pool = side.replica ?? side.pool;
   const step = Math.max(1, Math.floor(n));
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    // The LIMIT sits in the innermost query: a window over the whole rest of the table would be computed
+    // before an outer LIMIT applies.
     `SELECT ${side.key.list} FROM (SELECT ${side.key.list}, ROW_NUMBER() OVER (ORDER BY ${side.key.list}) AS __rn ` +
-      `FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list} LIMIT ${step * Math.max(1, Math.floor(k))}) AS __b ` +
-      `WHERE __rn % ${step} = 0 ORDER BY __rn`,
+      `FROM (SELECT ${side.key.list} FROM ${side.table} WHERE ${where.sql} ORDER BY ${side.key.list} ` +
+      `LIMIT ${step * Math.max(1, Math.floor(k))}) AS __l) AS __b WHERE __rn % ${step} = 0 ORDER BY __rn`,
     where.params,
   );
   return rows.map((r) => side.key.encode(r));
