@@ -47,7 +47,7 @@ export interface DemoOptions {
   /** Tests: runs after the application stopped and the migration ended, just before the independent check. */
   beforeCheck?: (stack: Stack) => Promise<void>;
   /** After the check, keep the stack (and so the run's history) up until this resolves. */
-  holdBeforeStop?: () => Promise<void>;
+  holdBeforeStop?: (stack: Stack) => Promise<void>;
   /** Aborting stops the run where it is and cleans everything up (Ctrl-C). */
   signal?: AbortSignal;
   /** One-line messages (what the demo is doing). */
@@ -304,7 +304,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
   } finally {
     await apps?.stop().catch(() => apps?.kill());
-    await options.holdBeforeStop?.();
+    await options.holdBeforeStop?.(stack);
     await worker?.stop();
     await connection?.close();
     await stack.stop();

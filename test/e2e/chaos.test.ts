@@ -11,7 +11,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { runDemo, type DemoResult } from '../../scripts/demo/run.js';
+import { SecretScanner, stackSecrets } from '../support/secret-scan.js';
 
 /**
  * The run failed only because generated ids were handed out twice (and the rows that lost to it): the
@@ -36,6 +40,7 @@ test(
     const external = !!process.env.TEMPORAL_ADDRESS;
     const lines: string[] = [];
     const started = Date.now();
+    let secrets: { findings: string; workflows: number; searched: SecretScanner['searched'] } | undefined;
     const result = await runDemo({
       rows: 3000,
       rate: 30,
@@ -44,6 +49,21 @@ test(
       chaos: true,
       apps: 2,
       timeoutSeconds: 300,
+      // While the stack is still up: no secret in anything Temporal keeps about the run (the server was
+      // SIGKILLed and recovered from its state file meanwhile), nor in any log of the run.
+      holdBeforeStop: async (stack) => {
+        const connection = await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS });
+        try {
+          const scanner = new SecretScanner(stackSecrets(stack));
+          const { workflows } = await scanner.temporal(new Client({ connection }));
+          const logs = join(stack.dir, 'logs');
+          for (const f of readdirSync(logs)) scanner.logFile(join(logs, f), f);
+          scanner.logFile(stack.temporal!.logFile!, 'server log');
+          secrets = { findings: scanner.report(), workflows, searched: scanner.searched };
+        } finally {
+          await connection.close();
+        }
+      },
       log: (line) => lines.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`),
     }).catch((err: Error) => {
       throw new Error(`${err.message}\n--- demo log ---\n${lines.join('\n')}`);
@@ -85,5 +105,10 @@ test(
     );
     assert.ok(result.router.dualWriteFailures > 0, `the target crash made dual writes fail\n${context}`);
     assert.ok(result.ok, context);
+    assert.equal(secrets?.findings, '', "a secret of the stack in the run's histories or logs");
+    assert.ok(
+      (secrets?.workflows ?? 0) >= 2 && (secrets?.searched.logLines ?? 0) > 100,
+      JSON.stringify(secrets),
+    );
   },
 );

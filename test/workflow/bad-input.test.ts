@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
@@ -82,6 +82,7 @@ before(async () => {
 });
 
 after(async () => {
+  rmSync(dir, { recursive: true, force: true });
   await switches?.close();
   redis?.disconnect();
   await env?.stop();
