@@ -29,8 +29,6 @@ export class AppFleet {
 
   private config(app: number, apps: number): AppConfig {
     const { processes: _p, lanesPerApp, dir, owner: _o, ...shared } = this.options;
-    void _p;
-    void _o;
     return {
       ...shared,
       app,

@@ -7,6 +7,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startEnv, type Env } from '../workflow/helpers.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'workflow', 'worker-process.ts');
 
@@ -65,4 +66,34 @@ export async function startWorkerChild(options: {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * A workflow-test environment whose Temporal server and worker run as processes of their own, both
+ * logging to files (the server's at debug level): for tests that search what they logged.
+ */
+export async function startLoggedEnv(
+  level: 'DEBUG' | 'INFO',
+): Promise<{ env: Env; worker: WorkerChild; stop(): Promise<void> }> {
+  const env = await startEnv({ worker: false, stack: { temporalProcess: true, temporalLogLevel: 'debug' } });
+  try {
+    const worker = await startWorkerChild({
+      env: env.stack.env,
+      bundleFile: env.bundle.file,
+      logFile: join(env.stack.dir, 'worker.log'),
+      level,
+      owner: env.stack,
+    });
+    return {
+      env,
+      worker,
+      async stop() {
+        await worker.stop();
+        await env.stop();
+      },
+    };
+  } catch (err) {
+    await env.stop();
+    throw err;
+  }
 }

@@ -7,13 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
   atGate,
   createSchema,
   diffSides,
   signal,
-  startEnv,
   startLoad,
   startMigration,
   status,
@@ -24,27 +22,21 @@ import {
 } from './helpers.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
 import { SecretScanner, stackSecrets } from '../support/secret-scan.js';
-import { startWorkerChild, type WorkerChild } from '../support/worker-child.js';
+import { startLoggedEnv, type WorkerChild } from '../support/worker-child.js';
 
 let env: Env;
 let worker: WorkerChild;
+let logged: Awaited<ReturnType<typeof startLoggedEnv>>;
 
 before(async () => {
   // The server and the worker run as processes of their own, so that their logs can be searched.
-  env = await startEnv({ worker: false, stack: { temporalProcess: true, temporalLogLevel: 'debug' } });
+  logged = await startLoggedEnv('INFO');
+  ({ env, worker } = logged);
   await createSchema(env.stack);
-  worker = await startWorkerChild({
-    env: env.stack.env,
-    bundleFile: env.bundle.file,
-    logFile: join(env.stack.dir, 'worker.log'),
-    level: 'INFO',
-    owner: env.stack,
-  });
 });
 
 after(async () => {
-  await worker?.stop();
-  await env?.stop();
+  await logged?.stop();
 });
 
 test(

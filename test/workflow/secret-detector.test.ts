@@ -6,12 +6,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { createSchema, startEnv, status, testPlan, waitStatus, type Env } from './helpers.js';
+import { createSchema, status, testPlan, waitStatus, type Env } from './helpers.js';
 import { SecretScanner, stackSecrets } from '../support/secret-scan.js';
-import { startWorkerChild, type WorkerChild } from '../support/worker-child.js';
+import { startLoggedEnv, type WorkerChild } from '../support/worker-child.js';
 import {
   MIGRATION_WORKFLOW_TYPE,
   SA_TABLES,
@@ -21,22 +20,16 @@ import {
 
 let env: Env;
 let worker: WorkerChild;
+let logged: Awaited<ReturnType<typeof startLoggedEnv>>;
 
 before(async () => {
-  env = await startEnv({ worker: false, stack: { temporalProcess: true, temporalLogLevel: 'debug' } });
+  logged = await startLoggedEnv('DEBUG');
+  ({ env, worker } = logged);
   await createSchema(env.stack, 10);
-  worker = await startWorkerChild({
-    env: env.stack.env,
-    bundleFile: env.bundle.file,
-    logFile: join(env.stack.dir, 'worker.log'),
-    level: 'DEBUG',
-    owner: env.stack,
-  });
 });
 
 after(async () => {
-  await worker?.stop();
-  await env?.stop();
+  await logged?.stop();
 });
 
 test('the detector finds secrets planted in an activity argument, a failure, memo, search attributes, a header, a signal, an update and both logs', async () => {
