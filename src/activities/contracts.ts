@@ -116,6 +116,8 @@ export interface CopyProgress {
   lastKey?: EncodedKey;
   rowsCopied: number;
   chunks: number;
+  /** Chunks re-read because their snapshot missed a transaction the applier had applied (copier README). */
+  snapshotRetries?: number;
   estimatedRows?: number;
 }
 
@@ -123,6 +125,8 @@ export interface CopyResult {
   table: string;
   rowsCopied: number;
   chunks: number;
+  /** See CopyProgress.snapshotRetries. */
+  snapshotRetries?: number;
   durationMs: number;
 }
 

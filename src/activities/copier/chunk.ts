@@ -10,6 +10,7 @@ import type { ColumnInfo, TableInfo } from '../schema/types.js';
 import type { TableMapping } from '../schema/mapping.js';
 import { BINARY_STRING_TYPES } from '../../shared/mysql-types.js';
 import { StreamNotStartedError } from './errors.js';
+import { SnapshotBehindError, snapshotMissesApplied } from './snapshot-order.js';
 import { prepareWriterSession, replaceRows } from './rows.js';
 import { isLocalInfileRefused, loadDataSql, loadFromStream, TsvStream } from './load.js';
 
@@ -27,6 +28,8 @@ export interface ChunkOutcome {
   full: boolean;
   /** The source binlog position of the chunk's snapshot (when ordered against a stream). */
   snapshot?: { file: string; pos: number };
+  /** Times the chunk was re-read because its snapshot was behind the applier (P < A). */
+  snapshotRetries?: number;
 }
 
 export interface ChunkContext {
@@ -42,17 +45,41 @@ const refusesLocalInfile = new WeakSet<Pool>();
 
 type RawRow = (Buffer | null)[];
 
+/** How long a chunk waits, in all, for the source to make visible what the applier already applied. */
+const SNAPSHOT_WAIT_MS = 60_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 /**
  * Copies one key range in one step that is safe while CDC applies to the same table
  * (copier/README.md has the argument):
- *   1. target: BEGIN; lock the stream's checkpoint row in SHARE mode (the applier cannot commit);
- *   2. source: START TRANSACTION WITH CONSISTENT SNAPSHOT; read the range, streaming the rows into
- *      `LOAD DATA LOCAL INFILE ... REPLACE` on the target as they arrive (or, where the target refuses
- *      LOAD DATA LOCAL, read them whole and write multi-row REPLACE statements); end the snapshot;
+ *   1. target: BEGIN; lock the stream's checkpoint row in SHARE mode (the applier cannot commit); its
+ *      position is A;
+ *   2. source: START TRANSACTION WITH CONSISTENT SNAPSHOT at binlog position P. If P < A and the binlog
+ *      between them holds a transaction, the applier applied something this snapshot cannot see (the
+ *      source writes its binlog before the engine commit): end both sides and retry the chunk (counted
+ *      in snapshotRetries). Else read the range, streaming the rows into `LOAD DATA LOCAL INFILE ...
+ *      REPLACE` on the target as they arrive (or, where the target refuses LOAD DATA LOCAL, read them
+ *      whole and write multi-row REPLACE statements); end the snapshot;
  *   3. target: COMMIT (releases the checkpoint lock). Nothing is committed unless the whole range was
  *      read and written.
  */
 export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<ChunkOutcome> {
+  const started = Date.now();
+  for (let retries = 0; ; retries++) {
+    try {
+      const outcome = await copyChunkOnce(ctx, job);
+      return retries ? { ...outcome, snapshotRetries: retries } : outcome;
+    } catch (err) {
+      if (!(err instanceof SnapshotBehindError) || Date.now() - started > SNAPSHOT_WAIT_MS) throw err;
+      await sleep(Math.min(500, 10 * 2 ** retries));
+    }
+  }
+}
+
+async function copyChunkOnce(ctx: ChunkContext, job: ChunkJob): Promise<ChunkOutcome> {
   const raw = !refusesLocalInfile.has(ctx.target);
   const tconn = await ctx.target.getConnection();
   let inTx = false;
@@ -60,11 +87,13 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
     await prepareWriterSession(tconn);
     await tconn.query('START TRANSACTION');
     inTx = true;
+    let applied: ChunkOutcome['snapshot'];
     if (ctx.stream !== undefined) {
       const cp = await readCheckpoint(tconn, ctx.stream, 'share');
       if (!cp) throw new StreamNotStartedError(ctx.stream, ctx.targetName);
+      applied = cp.position;
     }
-    const read = await readInSnapshot(ctx, job, (sconn, q) =>
+    const read = await readInSnapshot(ctx, job, applied, (sconn, q) =>
       raw ? streamRows(ctx, tconn, sconn, q) : replaceChunk(ctx, tconn, sconn, q),
     );
     await tconn.query('COMMIT');
@@ -80,16 +109,18 @@ export async function copyChunk(ctx: ChunkContext, job: ChunkJob): Promise<Chunk
     tconn.release();
   }
   // The target refused LOAD DATA LOCAL (local_infile=OFF): this and later chunks use REPLACE statements.
-  return copyChunk(ctx, job);
+  return copyChunkOnce(ctx, job);
 }
 
 /**
  * Opens a consistent snapshot on a source connection, notes its binlog position when ordered against a
- * stream, and hands the chunk's SELECT to `body`.
+ * stream (throwing SnapshotBehindError when it misses a transaction the applier committed, up to
+ * `applied`), and hands the chunk's SELECT to `body`.
  */
 async function readInSnapshot(
   ctx: ChunkContext,
   job: ChunkJob,
+  applied: ChunkOutcome['snapshot'],
   body: (sconn: PoolConnection, q: SqlFragment) => Promise<{ rows: number; lastKey?: EncodedKey }>,
 ): Promise<{ rows: number; lastKey?: EncodedKey; snapshot?: ChunkOutcome['snapshot'] }> {
   const { mapping } = ctx;
@@ -104,6 +135,13 @@ async function readInSnapshot(
         const get = (name: string) => st.find((r) => String(r.Variable_name).toLowerCase() === name)?.Value;
         const file = get('binlog_snapshot_file');
         if (file) snapshot = { file: String(file), pos: Number(get('binlog_snapshot_position')) };
+        // MySQL reports no snapshot position: no check there (README, limits).
+        if (snapshot && applied && (await snapshotMissesApplied(sconn, snapshot, applied))) {
+          throw new SnapshotBehindError(
+            `snapshot at ${snapshot.file}:${snapshot.pos} misses a transaction the applier of stream ` +
+              `"${ctx.stream}" applied (checkpoint ${applied.file}:${applied.pos}); the chunk is read again`,
+          );
+        }
       }
       const q = keysetSelect({
         from: quoteTable(mapping.fromSchema, mapping.fromTable),

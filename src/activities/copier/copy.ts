@@ -68,6 +68,7 @@ export async function copyTable(
     lastKey: ctx.resume?.lastKey ?? input.range?.lower,
     rowsCopied: ctx.resume?.rowsCopied ?? 0,
     chunks: ctx.resume?.chunks ?? 0,
+    snapshotRetries: ctx.resume?.snapshotRetries ?? 0,
     estimatedRows:
       ctx.resume?.estimatedRows ?? (await estimateRows(source, mapping.fromSchema, mapping.fromTable)),
   };
@@ -94,6 +95,8 @@ export async function copyTable(
         done.set(seq, outcome.lastKey);
         progress.rowsCopied += outcome.rows;
         progress.chunks++;
+        if (outcome.snapshotRetries)
+          progress.snapshotRetries = (progress.snapshotRetries ?? 0) + outcome.snapshotRetries;
         while (done.has(watermarkSeq)) {
           const key = done.get(watermarkSeq);
           done.delete(watermarkSeq);
@@ -166,6 +169,7 @@ export async function copyTable(
     table: spec.name,
     rowsCopied: progress.rowsCopied,
     chunks: progress.chunks,
+    snapshotRetries: progress.snapshotRetries ?? 0,
     durationMs: Date.now() - started,
   };
 }
