@@ -14,17 +14,25 @@ const DDL = `CREATE TABLE ty (
   j JSON, bl LONGBLOB, t TEXT CHARACTER SET utf8mb4, e ENUM('a','b','c d'), st SET('x','y','z'), b BIT(10),
   vb VARBINARY(20), c CHAR(5), f FLOAT, db DOUBLE, tm TIME(6), y YEAR, p POINT NULL,
   l VARCHAR(20) CHARACTER SET latin1, m VARCHAR(20) CHARACTER SET utf8mb3,
+  w16 VARCHAR(20) CHARACTER SET utf16, gb VARCHAR(20) CHARACTER SET gbk, sj CHAR(8) CHARACTER SET sjis,
+  u2 TEXT CHARACTER SET ucs2, m3t MEDIUMTEXT CHARACTER SET utf8mb3, vb2 VARBINARY(8),
   g BIGINT AS (id * 2) VIRTUAL, gs VARCHAR(40) AS (CONCAT('g', id)) STORED
 )`;
-const INSERT = `INSERT INTO ty (id, u, s, d, dt, ts, dd, j, bl, t, e, st, b, vb, c, f, db, tm, y, p, l, m) VALUES
+const INSERT = `INSERT INTO ty (id, u, s, d, dt, ts, dd, j, bl, t, e, st, b, vb, c, f, db, tm, y, p, l, m, w16, gb, sj, u2, m3t, vb2) VALUES
  (?, 18446744073709551615, -9223372036854775808, '-12345678901234567890123456789012345.123456789012345678901234567891',
   '2024-02-29 23:59:59.123456', '2038-01-19 03:14:07.999999', '1000-01-01',
   '{"big": 123456789012345678901234567890, "n": -9007199254740993, "f": 1.5e300, "s": "é😀"}',
   ?, '😀 emoji and ünïcödé', 'c d', 'x,z', b'1010101010', x'00ff0010', 'ab', 16777215, 3.3333333333333335, '-838:59:59.000001', 2155,
-  ST_GeomFromText('POINT(1.5 -2.25)'), 'Ünï\tc\\\\ö\n', ?),
+  ST_GeomFromText('POINT(1.5 -2.25)'), 'Ünï\tc\\\\ö\n', ?, ?, ?, ?, ?, ?, x'ff00c3a9'),
  (?, 9007199254740993, 9223372036854775807, '0.000000000000000000000000000001', '9999-12-31 23:59:59.999999',
-  '1970-01-01 00:00:01.000001', '9999-12-31', '[]', '', '', NULL, '', b'0', '', '', -0, 1.7976931348623157e308, '00:00:00', 1901, NULL, '', '\\\\N'),
- (?, NULL, NULL, NULL, '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00.000000', '0000-00-00', NULL, NULL, NULL, 'a', 'x,y,z', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`;
+  '1970-01-01 00:00:01.000001', '9999-12-31', '[]', '', '', NULL, '', b'0', '', '', -0, 1.7976931348623157e308, '00:00:00', 1901, NULL, '', '\\\\N', '', '', '', '', '', ''),
+ (?, NULL, NULL, NULL, '0000-00-00 00:00:00.000000', '0000-00-00 00:00:00.000000', '0000-00-00', NULL, NULL, NULL, 'a', 'x,y,z', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`;
+
+/**
+ * Values for w16 (utf16, with a supplementary character), gb (gbk), sj (sjis), u2 (ucs2), m3t (utf8mb3).
+ * They and vb2 (VARBINARY) follow a POINT column: MariaDB's binlog charset list counts it (charsets.ts).
+ */
+const MULTIBYTE = ['ü€漢😀', 'ü漢中文', 'ｱ漢字かな', 'ü€漢ÿ', 'ü€漢 text'];
 
 function blob(seed: number): Buffer {
   const b = Buffer.alloc(3 * 1024 * 1024 + seed);
@@ -43,8 +51,9 @@ async function insertRows(base: number) {
   const conn = await stack.source.rootConnection('app');
   try {
     await conn.query("SET SESSION time_zone = '+00:00'");
-    // utf8mb3 non-ASCII text goes through the copy only: the binlog reader decodes it as latin1 (known CDC limit).
-    await conn.query(INSERT, [base + 1, blob(base), base ? 'x' : 'ß€\0x', base + 2, base + 3]);
+    // Non-ASCII text in every multibyte charset, through the copy (base 0) and through CDC (base 100).
+    const m = base ? 'ü€漢' : 'ß€\0x';
+    await conn.query(INSERT, [base + 1, blob(base), m, ...MULTIBYTE, base + 2, base + 3]);
   } finally {
     await conn.end();
   }
@@ -99,6 +108,16 @@ test('every column type round-trips exactly through copy and through CDC; genera
   assert.equal(r.gs, 'g1');
   assert.equal(r.l, Buffer.from('Ünï\tc\\ö\n', 'latin1').toString('hex').toUpperCase());
   assert.equal(r.m, 'ß€\0x');
+  // The same text replicated by CDC (row 101 inserted after the copy, row 200 updated), byte for byte.
+  for (const id of [101, 200]) {
+    const sql =
+      'SELECT HEX(m) AS m, HEX(w16) AS w16, HEX(gb) AS gb, HEX(sj) AS sj, HEX(u2) AS u2, HEX(m3t) AS m3t, HEX(vb2) AS vb2 FROM ty WHERE id = ?';
+    const [want] = await rootQuery(stack.source, sql, [id]);
+    const [got] = await rootQuery(stack.target, sql, [id]);
+    assert.deepEqual(got, want, `row ${id}`);
+  }
+  const [cdc] = await rootQuery(stack.target, 'SELECT m, w16, gb, sj, u2, m3t FROM ty WHERE id = 101');
+  assert.deepEqual(Object.values(cdc), ['ü€漢', ...MULTIBYTE]);
 });
 
 test('a target that refuses LOAD DATA LOCAL (local_infile=OFF) gets REPLACE statements with the same values', async () => {

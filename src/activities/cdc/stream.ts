@@ -11,6 +11,7 @@ import {
   type RowChange,
 } from './events.js';
 import { StreamGtid } from './gtid.js';
+import { loadColumnSchemas, realignCharsets } from './charsets.js';
 import { assertNotPurged, binlogFileIndex, headPosition } from './position.js';
 import { isTransactionControl, touchedTable } from './statements.js';
 
@@ -101,6 +102,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
   if (opts.from !== 'head') await assertNotPurged(getPool(opts.connection), opts.from);
   let committed: BinlogPosition =
     opts.from === 'head' ? await headPosition(getPool(opts.connection)) : { ...opts.from };
+  const columnSchemas = await loadColumnSchemas(getPool(opts.connection), schema, [...watched]);
 
   const queue: BinlogTransaction[] = [];
   let queuedRows = 0;
@@ -247,6 +249,12 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
       lastActivity = Date.now();
       attempt = 0;
       switch (event.getEventName()) {
+        case 'tablemap': {
+          const e = event as Extract<AnyBinlogEvent, { getEventName(): 'tablemap' }>;
+          if (e.schemaName === schema && watched.has(e.tableName))
+            realignCharsets(e, z.isMariaDb, columnSchemas);
+          return;
+        }
         case 'rotate': {
           const e = event as Extract<AnyBinlogEvent, { getEventName(): 'rotate' }>;
           file = e.binlogName;
