@@ -120,7 +120,7 @@ export class RouterConnection {
 
   private async run(method: Method, call: NormalisedCall): Promise<QueryReturn> {
     if (this.released) throw new Error('connection already released');
-    const a = this.router.analyse(call);
+    let a = this.router.analyse(call);
     if (a.kind === 'transaction') {
       if (a.action === 'begin') await this.beginTransaction();
       else if (a.action === 'commit') await this.commit();
@@ -142,8 +142,16 @@ export class RouterConnection {
       return method === 'query' ? this.router.query(options) : this.router.execute(options);
     }
     const db = tx.conn as unknown as Queryable;
-    if (a.kind === 'unparsed') this.router.unparsed(call.options.sql, a.write, tx.switches);
-    if (!isWrite(a) || !isDual(tx.switches.writeMode) || !this.router.isMigrated(a)) {
+    this.router.checkMirrorable(call, a, tx.switches);
+    if (a.kind === 'unparsed') this.router.unparsed(call.options.sql);
+    // Inside a transaction every statement runs on its side: on the target, rewritten for a mapped table
+    // or refused (a read cannot leave the transaction for the source).
+    const sc = await this.router.onSide(call, a, tx.side, tx.switches, false);
+    if (!sc) throw new Error('unreachable: onSide answers every non-read');
+    const migrated = this.router.isMigrated(a, call.options.sql);
+    call = sc.call;
+    a = sc.analysis;
+    if (!isWrite(a) || !isDual(tx.switches.writeMode) || !migrated) {
       const result = await db[method](call.options);
       if (Array.isArray(result[0])) this.router.countRead(tx.side);
       else this.router.countWrite(tx.side);

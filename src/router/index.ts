@@ -6,3 +6,5 @@ export type { RouterEvent, RouterStats } from './stats.js';
 export type { TableConfig } from './schema.js';
 export { bucketOf, readsTarget, BUCKETS } from './routing.js';
 export { routerMetrics } from './metrics.js';
+export { routerTables } from './plan-tables.js';
+export { RefusedStatementError, UnmappableStatementError, UnmirrorableStatementError } from './errors.js';

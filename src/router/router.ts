@@ -20,6 +20,11 @@ import { RepairLog } from './repair-log.js';
 import { loadCachedSwitches, saveCachedSwitches } from './switch-cache.js';
 import { readsTarget } from './routing.js';
 import { readAutoIncSettings, SchemaCache, type AutoIncSettings, type TableConfig } from './schema.js';
+import { RouterMappings } from './mapping.js';
+import { checkMirrorable } from './refusals.js';
+import { SideStatements, type SideCall } from './side-statements.js';
+import { RefusedStatementError, UnmappableStatementError } from './errors.js';
+import { identifierWords } from './sql/lexer.js';
 import { rowCount, sameResult } from './shadow.js';
 import { AnalysisCache, analyzeTemplate } from './sql/analyze.js';
 import { analysisTables, isWrite, type Analysis } from './sql/analysis.js';
@@ -82,7 +87,11 @@ export class Router {
   readonly routerId: string;
   /** @internal */ readonly pools: Record<Side, PoolLike>;
   /** @internal */ readonly follower: SwitchFollower;
-  private readonly schema: SchemaCache;
+  /** Table metadata per side (a mapped table has other names on the target). */
+  private readonly schemas: Record<Side, SchemaCache>;
+  /** @internal The plan's table mapping; the statements each side runs. */
+  readonly mappings: RouterMappings;
+  /** @internal */ readonly sides: SideStatements;
   private readonly cache = new AnalysisCache();
   private readonly autoInc = new Map<Side, Promise<AutoIncSettings>>();
   private readonly repairs: RepairLog;
@@ -99,7 +108,12 @@ export class Router {
       source: options.source as unknown as PoolLike,
       target: options.target as unknown as PoolLike,
     };
-    this.schema = new SchemaCache(options.tables ?? {});
+    this.mappings = new RouterMappings(options.tables);
+    this.schemas = {
+      source: new SchemaCache(options.tables ?? {}),
+      target: new SchemaCache(this.mappings.targetConfigs(options.tables)),
+    };
+    this.sides = new SideStatements(this.mappings, async (t) => (await this.tableMeta('source', t)).columns);
     this.migrated = options.tables ? new Set(Object.keys(options.tables)) : undefined;
     this.follower = new SwitchFollower({
       redis: options.redis,
@@ -212,10 +226,77 @@ export class Router {
     );
   }
 
-  /** @internal Whether every table of the statement takes part in the migration. */
-  isMigrated(a: Analysis): boolean {
-    if (!this.migrated) return true;
-    return analysisTables(a).every((t) => this.migrated?.has(t));
+  /**
+   * @internal Whether every table of the statement takes part in the migration. A statement the parser
+   * rejected is migrated when it names a migrated table (source or target name).
+   */
+  isMigrated(a: Analysis, sql?: string): boolean {
+    const migrated = this.migrated;
+    if (!migrated) return true;
+    if (a.kind === 'unparsed' && sql !== undefined) {
+      const words = identifierWords(sql);
+      return [...migrated, ...this.mappings.names()].some((t) => words.has(t.toLowerCase()));
+    }
+    return analysisTables(a).every((t) => migrated.has(t));
+  }
+
+  /** @internal A table's metadata on one side (introspected once). */
+  tableMeta(side: Side, table: string) {
+    return this.schemas[side].get(this.pools[side], table);
+  }
+
+  /**
+   * @internal The call as `side` runs it (rewritten for a mapped table on the target). A read the
+   * target cannot answer goes to the source before TARGET_ONLY (undefined: counted, reported); every
+   * other unmappable statement is refused (UnmappableStatementError).
+   */
+  async onSide(
+    call: NormalisedCall,
+    a: Analysis,
+    side: Side,
+    s: Switches,
+    read: boolean,
+  ): Promise<SideCall | undefined> {
+    let reason: string;
+    let err: UnmappableStatementError;
+    try {
+      const sc = await this.sides.forSide(call, a, side);
+      if (!sc.starDropsExcluded) return sc;
+      if (read && s.writeMode === 'TARGET_ONLY') return sc; // the new layout: `*` is what the target has
+      reason = '`*` over a table with excluded columns (excludeColumns): the target has fewer columns';
+      err = new UnmappableStatementError(call.options.sql, `${reason}; name the columns`);
+    } catch (e) {
+      if (!(e instanceof UnmappableStatementError)) throw e;
+      reason = e.rule;
+      err = e;
+    }
+    if (read && s.writeMode !== 'TARGET_ONLY') {
+      this.counters.unmappedReads++;
+      this.emit({ type: 'unmapped-read', sql: call.options.sql.slice(0, 200), reason });
+      return undefined;
+    }
+    throw this.refused(err);
+  }
+
+  /** @internal Counts and reports a refused statement; returns the error to throw. */
+  refused(err: RefusedStatementError): RefusedStatementError {
+    this.counters.refused++;
+    this.emit({ type: 'refused', sql: err.statement.slice(0, 200), code: err.code, rule: err.rule });
+    return err;
+  }
+
+  /** @internal Throws (counted) when the statement cannot be mirrored under these switches. */
+  checkMirrorable(call: NormalisedCall, a: Analysis, s: Switches): void {
+    try {
+      const touches =
+        a.kind === 'other'
+          ? !this.migrated || a.tables.some((t) => this.migrated?.has(t))
+          : this.isMigrated(a, call.options.sql);
+      checkMirrorable(call.options.sql, a, s, touches);
+    } catch (e) {
+      if (e instanceof RefusedStatementError) throw this.refused(e);
+      throw e;
+    }
   }
 
   /** @internal */
@@ -223,7 +304,7 @@ export class Router {
     return {
       db,
       inTransaction,
-      meta: (table) => this.schema.get(db, table),
+      meta: (table) => this.schemas[side].get(db, table),
       autoInc: () => {
         let p = this.autoInc.get(side);
         if (!p) {
@@ -241,6 +322,10 @@ export class Router {
   async mirror(ops: MirrorOp[], side: Side): Promise<void> {
     if (ops.length === 0) return;
     try {
+      // Ops were captured in the other side's layout: express them in this side's (mapping.ts).
+      ops = await Promise.all(
+        ops.map((o) => this.mappings.forOtherSide(o, other(side), (t) => this.tableMeta(side, t))),
+      );
       await applyOps(this.pools[side], ops, this.options.mirrorTimeoutMs ?? 5000);
       this.counters.mirrored++;
     } catch (err) {
@@ -288,24 +373,10 @@ export class Router {
     this.counters.transactions++;
   }
 
-  /** @internal */
-  unparsed(sql: string, write: boolean, switches: Switches): void {
+  /** @internal A statement the parser rejected (while dual writing, checkMirrorable refuses writes). */
+  unparsed(sql: string): void {
     this.counters.unparsed++;
     this.emit({ type: 'unparsed', sql: sql.slice(0, 200) });
-    if (write && isDual(switches.writeMode)) {
-      const side = other(authoritativeSide(switches.writeMode));
-      this.repairs.add([
-        {
-          table: '*',
-          key: null,
-          op: 'update',
-          side,
-          error: 'statement not understood by the router',
-          at: new Date().toISOString(),
-        },
-      ]);
-      this.counters.tableLevelRepairs++;
-    }
   }
 
   /** @internal */
@@ -335,7 +406,7 @@ export class Router {
     }
     const a = this.analyse(call);
     if (a.kind === 'read' && !a.locking)
-      return this.read(method, call, a.ordered, this.isMigrated(a), routingKey);
+      return this.read(method, call, a.ordered, this.isMigrated(a), routingKey, a);
     return this.write(method, call, a);
   }
 
@@ -360,16 +431,27 @@ export class Router {
     ordered: boolean,
     migrated: boolean,
     routingKey: string | number | undefined,
+    a?: Analysis,
   ): Promise<QueryReturn> {
     const s = this.follower.switches;
-    const side: Side =
+    let side: Side =
       migrated && readsTarget(s.readPercent, routingKey, this.migrationId) ? 'target' : 'source';
-    if (!s.shadowRead || !migrated) {
+    // The statement each side runs (a mapped table is renamed on the target); undefined: the target
+    // cannot answer it, the source does (before TARGET_ONLY).
+    const source = call;
+    let target: NormalisedCall | undefined = call;
+    if (migrated && a && this.mappings.any && (side === 'target' || s.shadowRead || isDual(s.writeMode)))
+      target = (await this.onSide(call, a, 'target', s, true))?.call;
+    if (!target) side = 'source';
+    const on = (x: Side) => (x === 'source' ? source : target);
+    call = on(side) ?? source;
+    if (!s.shadowRead || !migrated || !target) {
       try {
         return await this.direct(method, call, side, 'read');
       } catch (err) {
         // While dual writing both sides are complete: a side that is down does not fail the read.
-        if (!migrated || !isDual(s.writeMode) || !isConnectionError(err)) throw err;
+        const fallback = on(other(side));
+        if (!migrated || !isDual(s.writeMode) || !isConnectionError(err) || !fallback) throw err;
         this.counters.readFallbacks++;
         this.emit({
           type: 'read-fallback',
@@ -377,12 +459,12 @@ export class Router {
           failed: side,
           error: (err as Error).message,
         });
-        return this.direct(method, call, other(side), 'read');
+        return this.direct(method, fallback, other(side), 'read');
       }
     }
     const primary = this.pools[side][method](call.options);
     const shadowSide = other(side);
-    const shadow = this.pools[shadowSide][method](call.options);
+    const shadow = this.pools[shadowSide][method]((on(shadowSide) ?? call).options);
     this.track(
       Promise.allSettled([primary, shadow]).then(([p, sh]) => {
         if (p.status !== 'fulfilled') return;
@@ -419,11 +501,16 @@ export class Router {
     const s = this.follower.beginWrite();
     try {
       const auth = authoritativeSide(s.writeMode);
-      if (!this.isMigrated(a)) return await this.direct(method, call, 'source', 'write');
-      if (a.kind === 'unparsed') {
-        this.unparsed(call.options.sql, a.write, s);
-        return await this.direct(method, call, auth, 'write');
-      }
+      this.checkMirrorable(call, a, s);
+      if (!this.isMigrated(a, call.options.sql)) return await this.direct(method, call, 'source', 'write');
+      if (a.kind === 'unparsed') this.unparsed(call.options.sql);
+      // On the target a mapped table is renamed (refused when impossible); a read-only statement the
+      // target cannot answer goes to the source before TARGET_ONLY.
+      const readOnly = (a.kind === 'read' || a.kind === 'other') && !isWrite(a);
+      const sc = await this.onSide(call, a, auth, s, readOnly && a.kind !== 'other');
+      if (!sc) return await this.direct(method, call, 'source', 'write');
+      call = sc.call;
+      a = sc.analysis;
       if (!isWrite(a) || !isDual(s.writeMode)) return await this.direct(method, call, auth, 'write');
       const conn = await this.pools[auth].getConnection();
       let captured: { result: QueryReturn; op: MirrorOp };

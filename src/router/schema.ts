@@ -21,9 +21,16 @@ export interface TableMeta {
 }
 
 export interface TableConfig {
-  key: string[];
+  /** Key columns (source names); default: the primary key, else a unique key over NOT NULL columns. */
+  key?: string[];
   autoIncrement?: string;
   uniqueKeys?: string[][];
+  /** The table's name on the target (the plan's targetName). */
+  targetName?: string;
+  /** Source column -> target column (the plan's columnMap). */
+  columnMap?: Record<string, string>;
+  /** Source columns the target does not have (the plan's excludeColumns). */
+  excludeColumns?: string[];
 }
 
 /** Types whose values the router reads as bytes. */

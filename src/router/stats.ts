@@ -21,6 +21,10 @@ export interface RouterStats {
   readFallbacks: number;
   /** Statements the parser did not understand (sent to the authoritative side only). */
   unparsed: number;
+  /** Reads routed to the target that it cannot answer for a mapped table, answered by the source. */
+  unmappedReads: number;
+  /** Statements refused (UnmappableStatementError, UnmirrorableStatementError). */
+  refused: number;
   transactions: number;
   switchVersion: number;
   /** False while the router runs on fallback switches (never loaded any from Redis). */
@@ -37,6 +41,8 @@ export type RouterEvent =
   | { type: 'read-fallback'; sql: string; failed: Side; error: string }
   | { type: 'switch-cache-error'; error: string }
   | { type: 'unparsed'; sql: string }
+  | { type: 'unmapped-read'; sql: string; reason: string }
+  | { type: 'refused'; sql: string; code: string; rule: string }
   | { type: 'repair-log-error'; error: string; pending: number }
   | { type: 'redis'; state: 'connected' | 'disconnected'; error?: string };
 
@@ -54,6 +60,8 @@ export function emptyStats(): RouterStats {
     shadowErrors: 0,
     readFallbacks: 0,
     unparsed: 0,
+    unmappedReads: 0,
+    refused: 0,
     transactions: 0,
     switchVersion: 0,
     switchesLoaded: false,

@@ -62,8 +62,11 @@ export type Analysis =
   | WriteAnalysis
   | { kind: 'read'; tables: string[]; locking: boolean; ordered: boolean }
   | { kind: 'transaction'; action: 'begin' | 'commit' | 'rollback' }
-  /** SET, SHOW, DDL, CALL, several statements: sent to the authoritative side only. */
-  | { kind: 'other'; tables: string[] }
+  /**
+   * SET, SHOW, DDL, CALL, several statements: sent to the authoritative side only (refused while dual
+   * writing when they change migrated tables, see refusals.ts). `statements`: each one's type.
+   */
+  | { kind: 'other'; tables: string[]; statements?: string[] }
   /** Not understood by the parser; `write` is a hint from the first keyword. */
   | { kind: 'unparsed'; write: boolean };
 

@@ -39,7 +39,7 @@ function withStyle(parsed: Parsed | undefined, style: 'var' | 'number'): Marked 
 }
 
 function analyzeParsed(parsed: Marked): Analysis {
-  if (parsed.statements.length !== 1) return { kind: 'other', tables: collectTables(parsed.statements) };
+  if (parsed.statements.length !== 1) return other(parsed.statements);
   const stmt = parsed.statements[0];
   switch (stmt.type) {
     case 'select':
@@ -54,7 +54,7 @@ function analyzeParsed(parsed: Marked): Analysis {
       return analyzeInsert(stmt, parsed);
     case 'update': {
       const keyed = analyzeKeyed(stmt, nodes(stmt.table), nodes(stmt.table).length > 1, parsed);
-      if (!keyed) return { kind: 'other', tables: collectTables([stmt]) };
+      if (!keyed) return other([stmt]);
       const setColumns = nodes(stmt.set).map((s) => columnName(s.column) ?? '');
       return { kind: 'update', ...keyed, setColumns };
     }
@@ -62,7 +62,7 @@ function analyzeParsed(parsed: Marked): Analysis {
       const from = nodes(stmt.from);
       const targets = nodes(stmt.table);
       const keyed = analyzeKeyed(stmt, from, from.length > 1 || targets.length > 1, parsed);
-      if (!keyed) return { kind: 'other', tables: collectTables([stmt]) };
+      if (!keyed) return other([stmt]);
       return { kind: 'delete', ...keyed };
     }
     case 'transaction': {
@@ -71,17 +71,25 @@ function analyzeParsed(parsed: Marked): Analysis {
       if (action === 'begin' || action === 'start') return { kind: 'transaction', action: 'begin' };
       if (action === 'commit') return { kind: 'transaction', action: 'commit' };
       if (action === 'rollback') return { kind: 'transaction', action: 'rollback' };
-      return { kind: 'other', tables: [] };
+      return other([stmt]);
     }
     default:
-      return { kind: 'other', tables: collectTables([stmt]) };
+      return other([stmt]);
   }
+}
+
+function other(statements: Node[]): Analysis {
+  return {
+    kind: 'other',
+    tables: collectTables(statements),
+    statements: statements.map((s) => String(s.type ?? '').toLowerCase()),
+  };
 }
 
 function analyzeInsert(stmt: Node, parsed: Marked): Analysis {
   const target = nodes(stmt.table)[0];
   const table = target ? str(target.table) : undefined;
-  if (!table) return { kind: 'other', tables: collectTables([stmt]) };
+  if (!table) return other([stmt]);
   const prefix = String(stmt.prefix ?? '').toLowerCase();
   const out: InsertAnalysis = {
     kind: 'insert',
@@ -108,7 +116,7 @@ function analyzeInsert(stmt: Node, parsed: Marked): Analysis {
   } else if (values?.type === 'select') {
     out.fromSelect = true;
   } else {
-    return { kind: 'other', tables: collectTables([stmt]) };
+    return other([stmt]);
   }
   return out;
 }
@@ -224,7 +232,7 @@ function fragment(node: unknown, parsed: Marked): Fragment {
 }
 
 /** Base tables named anywhere in the statements (joins, subqueries). */
-function collectTables(statements: Node[]): string[] {
+export function collectTables(statements: Node[]): string[] {
   const found = new Set<string>();
   const walk = (v: unknown, depth: number): void => {
     if (depth > 200) return;

@@ -11,6 +11,7 @@ export interface Node {
 interface ParserLike {
   astify(sql: string, opt?: { database?: string }): unknown;
   exprToSQL(ast: unknown, opt?: { database?: string }): string;
+  sqlify(ast: unknown, opt?: { database?: string }): string;
 }
 
 const grammars: { parser: ParserLike; database: string }[] = [
@@ -23,6 +24,8 @@ export interface Parsed {
   statements: Node[];
   /** Renders an expression node of this parse back to SQL. */
   toSql(node: unknown): string;
+  /** Renders statements of this parse (possibly changed) back to SQL, with the grammar that parsed them. */
+  sqlify(statements: Node[]): string;
 }
 
 export function parseSql(sql: string): Parsed | undefined {
@@ -30,7 +33,11 @@ export function parseSql(sql: string): Parsed | undefined {
     try {
       const ast = g.parser.astify(sql, { database: g.database });
       const statements = (Array.isArray(ast) ? ast : [ast]).filter(isNode);
-      return { statements, toSql: (node) => g.parser.exprToSQL(node, { database: g.database }) };
+      return {
+        statements,
+        toSql: (node) => g.parser.exprToSQL(node, { database: g.database }),
+        sqlify: (stmts) => g.parser.sqlify(stmts.length === 1 ? stmts[0] : stmts, { database: g.database }),
+      };
     } catch {
       // try the next grammar
     }

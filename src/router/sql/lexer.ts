@@ -153,3 +153,105 @@ export function firstKeyword(sql: string): string {
   });
   return word.toUpperCase();
 }
+
+const SELECT_OPTIONS = new Set([
+  'ALL',
+  'DISTINCT',
+  'DISTINCTROW',
+  'HIGH_PRIORITY',
+  'STRAIGHT_JOIN',
+  'SQL_SMALL_RESULT',
+  'SQL_BIG_RESULT',
+  'SQL_BUFFER_RESULT',
+  'SQL_NO_CACHE',
+  'SQL_CACHE',
+  'SQL_CALC_FOUND_ROWS',
+]);
+const SELECT_LIST_END = new Set([
+  'FROM',
+  'INTO',
+  'WHERE',
+  'GROUP',
+  'HAVING',
+  'ORDER',
+  'LIMIT',
+  'UNION',
+  'FOR',
+  'WINDOW',
+  'LOCK',
+  'EXCEPT',
+  'INTERSECT',
+]);
+
+/**
+ * The items of the top-level SELECT's list as written (trimmed): MySQL names an expression's result
+ * column after its text. Undefined when the statement does not start with SELECT (or WITH ... SELECT).
+ */
+export function selectItemTexts(sql: string): string[] | undefined {
+  const isWord = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_$]/.test(c);
+  let depth = 0;
+  let start = -1;
+  let end = sql.length;
+  const commas: number[] = [];
+  let done = false;
+  let first = true;
+  scan(sql, (i) => {
+    if (done) return;
+    const c = sql[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ';' && depth === 0 && start >= 0) {
+      end = i;
+      done = true;
+    } else if (depth === 0 && c === ',' && start >= 0) commas.push(i);
+    else if (depth === 0 && /[A-Za-z]/.test(c) && !isWord(sql[i - 1])) {
+      let j = i;
+      while (isWord(sql[j])) j++;
+      const word = sql.slice(i, j).toUpperCase();
+      if (first && word !== 'SELECT' && word !== 'WITH') {
+        done = true;
+        return;
+      }
+      first = false;
+      if (start < 0 && word === 'SELECT') start = j;
+      else if (start >= 0 && SELECT_LIST_END.has(word)) {
+        end = i;
+        done = true;
+      }
+    }
+  });
+  if (start < 0) return undefined;
+  const bounds = [start, ...commas.map((c) => c + 1)];
+  return bounds.map((b, k) => {
+    let text = sql.slice(b, k + 1 < bounds.length ? bounds[k + 1] - 1 : end).trim();
+    if (k === 0) {
+      for (;;) {
+        const m = /^([A-Za-z_]+)\s+/.exec(text);
+        if (!m || !SELECT_OPTIONS.has(m[1].toUpperCase())) break;
+        text = text.slice(m[0].length);
+      }
+    }
+    return text;
+  });
+}
+
+/** Lower-cased words and quoted identifiers outside strings and comments (table names an unparsed statement may touch). */
+export function identifierWords(sql: string): Set<string> {
+  const out = new Set<string>();
+  const re = /`((?:[^`]|``)+)`|([A-Za-z_$][A-Za-z0-9_$]*)/y;
+  let skipUntil = 0;
+  scan(sql, (i) => {
+    if (i < skipUntil) return;
+    const c = sql[i];
+    if (!/[A-Za-z_$]/.test(c) || /[A-Za-z0-9_$]/.test(sql[i - 1] ?? '')) return;
+    re.lastIndex = i;
+    const m = re.exec(sql);
+    if (m) {
+      out.add((m[2] ?? '').toLowerCase());
+      skipUntil = i + m[0].length;
+    }
+  });
+  // Quoted identifiers: scan() skips quotes, so read them separately.
+  for (const m of sql.matchAll(/`((?:[^`]|``)+)`/g)) out.add(m[1].replace(/``/g, '`').toLowerCase());
+  return out;
+}
