@@ -7,6 +7,7 @@ import {
   type Side,
   type Switches,
 } from '../shared/switches.js';
+import { ROUTER_TAG, taggedDb } from '../shared/write-tags.js';
 import { assertMigrationId, assertRouterId } from '../switches/keys.js';
 import type { RedisLike } from '../switches/redis.js';
 import { defaultRouterId } from '../switches/store.js';
@@ -104,9 +105,11 @@ export class Router {
   constructor(private readonly options: RouterOptions) {
     this.migrationId = assertMigrationId(options.migrationId);
     this.routerId = assertRouterId(options.routerId ?? defaultRouterId());
+    // Every statement to either side carries ROUTER_TAG: a binlog watcher tells router writes from
+    // writers that bypass the router by it (src/activities/bypass/README.md).
     this.pools = {
-      source: options.source as unknown as PoolLike,
-      target: options.target as unknown as PoolLike,
+      source: taggedDb(options.source as unknown as PoolLike, ROUTER_TAG),
+      target: taggedDb(options.target as unknown as PoolLike, ROUTER_TAG),
     };
     this.mappings = new RouterMappings(options.tables);
     this.schemas = {

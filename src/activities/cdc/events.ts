@@ -3,10 +3,17 @@ import type { BinlogPosition } from '../contracts.js';
 /** One row image: column name -> value as decoded from the binlog (see values.ts for the mapping). */
 export type RowImage = Record<string, unknown>;
 
-export type RowChange =
+export type RowChange = (
   | { kind: 'insert'; table: string; after: RowImage }
   | { kind: 'update'; table: string; before: RowImage; after: RowImage }
-  | { kind: 'delete'; table: string; before: RowImage };
+  | { kind: 'delete'; table: string; before: RowImage }
+) & {
+  /**
+   * With `annotations`: the text of the statement that made the change (MariaDB ANNOTATE_ROWS, MySQL
+   * Rows_query), or null when the server logged none for it.
+   */
+  statement?: string | null;
+};
 
 /** One committed source transaction, restricted to the watched tables (changes may be empty). */
 export interface BinlogTransaction {

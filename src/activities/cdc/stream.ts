@@ -43,6 +43,12 @@ export interface BinlogStreamOptions {
    * rows wait for the consumer. Default 10,000.
    */
   fragmentRows?: number;
+  /**
+   * Attach to each row change the text of the statement that made it (`RowChange.statement`): MariaDB
+   * ANNOTATE_ROWS events (requested from the server), MySQL Rows_query events
+   * (binlog_rows_query_log_events=ON). Used by the bypass watcher.
+   */
+  annotations?: boolean;
   /** Stops the stream (the iterator ends without error). */
   signal?: AbortSignal;
   /** Called on each reconnect (for logs/metrics; never receives credentials). */
@@ -197,6 +203,9 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     lastActivity = Date.now();
     let tx: OpenTx | null = null;
     let file = from.file;
+    // The statement text of the row events that follow (annotations only; reset per transaction).
+    let statement: string | null = null;
+    const withStatement = <C extends RowChange>(c: C): C => (opts.annotations ? { ...c, statement } : c);
 
     const commit = (nextPosition: number) => {
       if (!tx) return;
@@ -211,6 +220,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
       received = position;
       enqueue({ gtid: tx.gtid, position, timestamp: tx.timestamp, changes: tx.changes });
       tx = null;
+      statement = null;
     };
 
     const enqueue = (item: BinlogTransaction) => {
@@ -267,6 +277,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
               `XA PREPARE group ${e.gtid} on the source: XA transactions are not supported by the binlog reader`,
             );
           }
+          statement = null;
           tx = {
             gtid: e.gtid,
             gtidParts: { domainId: e.domainId, serverId: e.serverId, seqNo: e.seqNo },
@@ -276,8 +287,13 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
           };
           return;
         }
+        case 'annotaterows':
+        case 'rowsquery':
+          statement = (event as { statement?: string }).statement ?? null;
+          return;
         case 'gtid':
         case 'anonymousgtid':
+          statement = null;
           tx = {
             gtid: (event as { gtid?: string }).gtid,
             standalone: false,
@@ -297,12 +313,14 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
           tx ??= { standalone: false, changes: [], timestamp: event.timestamp };
           const table = entry.tableName;
           if (e.getEventName() === 'writerows') {
-            for (const r of e.rows as RowData[]) tx.changes.push({ kind: 'insert', table, after: r });
+            for (const r of e.rows as RowData[])
+              tx.changes.push(withStatement({ kind: 'insert', table, after: r }));
           } else if (e.getEventName() === 'deleterows') {
-            for (const r of e.rows as RowData[]) tx.changes.push({ kind: 'delete', table, before: r });
+            for (const r of e.rows as RowData[])
+              tx.changes.push(withStatement({ kind: 'delete', table, before: r }));
           } else {
             for (const r of e.rows as UpdateRowData[])
-              tx.changes.push({ kind: 'update', table, before: r.before, after: r.after });
+              tx.changes.push(withStatement({ kind: 'update', table, before: r.before, after: r.after }));
           }
           flushFragment();
           return;
@@ -398,7 +416,9 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
         'xid',
         'query',
         'heartbeat',
+        ...(opts.annotations ? ['annotaterows', 'rowsquery'] : []),
       ],
+      ...(opts.annotations ? { requestAnnotateRows: true } : {}),
       includeSchema: { [schema]: [...watched] },
     });
   };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 import type { PoolConnection as CorePoolConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
+import { PRODUCT_TAG, tagSql } from '../../shared/write-tags.js';
 import { ConnectionNotConfiguredError } from './errors.js';
 import { assertIdentifier } from './identifiers.js';
 import { mysqlSsl, nodeTlsOptions, takeTlsSettings, type TlsSettings } from './tls.js';
@@ -162,7 +163,12 @@ function tracked<T extends object>(target: T): T {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function') return value;
       if (TRACKED.has(prop)) {
-        return (...args: unknown[]) => trackStatement(args[0], value.apply(obj, args) as Promise<unknown>);
+        // PRODUCT_TAG: the bypass watcher knows the product's own writes by it (shared/write-tags.ts).
+        return (...args: unknown[]) =>
+          trackStatement(
+            args[0],
+            value.apply(obj, [tagSql(args[0], PRODUCT_TAG), ...args.slice(1)]) as Promise<unknown>,
+          );
       }
       if (prop === 'getConnection') {
         return async (...args: unknown[]) => tracked((await value.apply(obj, args)) as object);
