@@ -22,6 +22,7 @@ import { copyTable, splitKeyRanges, truncateTargetTables } from './copier/index.
 import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from './cdc/index.js';
 import { verifyTable, verifyUpdatedSince, reverseScanDeletes } from './verify/index.js';
 import { runRepairLoop } from './repair/index.js';
+import { bypassActivities } from './bypass/index.js';
 import { deltas, type WorkerMetrics } from './metrics.js';
 import { activityRun } from './temporal/context.js';
 import { RedisCheckpoints } from './temporal/checkpoints.js';
@@ -76,6 +77,7 @@ export function createActivities(
   };
   const store = () => (switches ??= new SwitchStore(getRedis()));
   const checkpoints = new RedisCheckpoints(getRedis);
+  const bypass = bypassActivities(getRedis, checkpoints);
 
   const metrics = options.metrics;
   const verified = (r: VerifyResult) => {
@@ -228,6 +230,10 @@ export function createActivities(
         async () =>
           (await checkpoints.load<RepairLoopProgress>(`${migrationId}:repairloop:${stream}`)) ?? null,
       ),
+
+    // The bypass watcher (bypass/README.md).
+    runBypassWatch: (input) => classify(() => bypass.runBypassWatch(input)),
+    bypassReports: (input) => classify(() => bypass.bypassReports(input)),
 
     createVerificationSchedule: (input) =>
       classify(async () => (schedules ? schedules.createVerificationSchedule(input) : noClient())),

@@ -22,7 +22,10 @@ import type {
   VerificationInput,
 } from '../activities/contracts.js';
 
+import type { BypassReport } from '../activities/bypass/types.js';
+
 export type { TableSpec, WriteMode, BinlogPosition, MismatchCounts, EncodedKey, VerificationInput };
+export type { BypassReport };
 
 // ---- names -------------------------------------------------------------------------------------------
 
@@ -383,6 +386,11 @@ export interface MigrationStatus {
   lastVerification: VerificationSummary | null;
   lastScheduledVerification: VerificationSummary | null;
   verificationScheduleId: string | null;
+  /**
+   * Writes that bypassed the router (one report per watched side's binlog): per migrated table, row
+   * changes no router and no product writer made, their first keys, and how many are not yet repaired.
+   */
+  bypass: BypassReport[];
   compensation: CompensationFrame[];
   audit: AuditEntry[];
   warnings: Warning[];

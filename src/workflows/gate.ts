@@ -6,6 +6,8 @@
 import * as wf from '@temporalio/workflow';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
 import { stepSoak } from './soak.js';
+import { refreshBypass } from './bypass.js';
+import { holdForBypass } from './bypass-view.js';
 import type { HistoryLimit } from './history.js';
 import { currentPhase, pushAudit, pushWarning } from './state.js';
 import type { SwitchControl } from './switch-control.js';
@@ -83,6 +85,7 @@ export class Gate {
       if (!isGated(next) && !manual && !s.paused) break;
       if (this.history.due) break;
       await this.switches.reconcile();
+      await refreshBypass(ctx);
       if (auto || s.loops.forwardSync || s.loops.reverseSync) {
         let lag: number | null = null;
         try {
@@ -91,11 +94,14 @@ export class Gate {
           pushWarning(s, nowIso(), `health check failed: ${errMessage(err)}`);
         }
         if (auto && rule && !s.paused && s.gate) {
-          const r = stepSoak(rule, soak, {
-            at: Date.now(),
-            lagSeconds: lag,
-            latestVerification: s.lastVerification,
-          });
+          const r = holdForBypass(
+            stepSoak(rule, soak, {
+              at: Date.now(),
+              lagSeconds: lag,
+              latestVerification: s.lastVerification,
+            }),
+            s,
+          );
           soak = r.soak;
           s.gate.soakStartedAt =
             soak.soakStartedAt !== null ? new Date(soak.soakStartedAt).toISOString() : null;

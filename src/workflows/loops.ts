@@ -6,10 +6,12 @@
  */
 import * as wf from '@temporalio/workflow';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
+import { bypassWatchInput } from './bypass.js';
+import { bypassWatched } from './bypass-view.js';
 import { pushWarning } from './state.js';
 
-export type LoopKind = 'forward' | 'reverse' | 'repair';
-const KINDS: LoopKind[] = ['forward', 'reverse', 'repair'];
+export type LoopKind = 'forward' | 'reverse' | 'repair' | 'bypass-source' | 'bypass-target';
+const KINDS: LoopKind[] = ['forward', 'reverse', 'repair', 'bypass-source', 'bypass-target'];
 
 export class LoopManager {
   private readonly running = new Map<
@@ -42,6 +44,7 @@ export class LoopManager {
     const l = this.ctx.s.loops;
     if (kind === 'forward') return l.forwardSync ? 'on' : null;
     if (kind === 'reverse') return l.reverseSync ? 'on' : null;
+    if (kind === 'bypass-source' || kind === 'bypass-target') return bypassWatched(this.ctx.s) ? 'on' : null;
     return l.repair;
   }
 
@@ -75,6 +78,10 @@ export class LoopManager {
     const p = ctx.plan;
     if (kind === 'forward') return ctx.long('runSync', ctx.forwardSpec, 'forward CDC source -> target', true);
     if (kind === 'reverse') return ctx.long('runSync', ctx.reverseSpec, 'reverse CDC target -> source', true);
+    if (kind === 'bypass-source' || kind === 'bypass-target') {
+      const side = kind === 'bypass-source' ? 'source' : 'target';
+      return ctx.long('runBypassWatch', bypassWatchInput(ctx, side), `bypass watch (${side} binlog)`, true);
+    }
     const authoritative = key as 'source' | 'target';
     return ctx.long(
       'runRepairLoop',

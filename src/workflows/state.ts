@@ -1,6 +1,7 @@
 /**
  * The migration's whole state: plain JSON, carried across continue-as-new. Pure module.
  */
+import type { BypassReport } from '../activities/bypass/types.js';
 import type {
   AuditEntry,
   CompensationFrame,
@@ -61,6 +62,8 @@ export interface MigrationState {
   lastVerification: VerificationSummary | null;
   lastScheduledVerification: VerificationSummary | null;
   verificationScheduleId: string | null;
+  /** The bypass watchers' latest reports, one per watched side (absent in states carried from before). */
+  bypass?: BypassReport[];
   audit: AuditEntry[];
   warnings: Warning[];
   error: string | null;
@@ -107,6 +110,7 @@ export function initialState(plan: MigrationPlan, now: string): MigrationState {
     lastVerification: null,
     lastScheduledVerification: null,
     verificationScheduleId: null,
+    bypass: [],
     audit: [],
     warnings: [],
     error: null,

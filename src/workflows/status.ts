@@ -1,5 +1,6 @@
 /** Builds the `status` query answer from the state. Pure module. */
 import type { MigrationStatus } from './api.js';
+import { bypassLines } from './bypass-view.js';
 import { currentPhase, currentReadStep, type MigrationState } from './state.js';
 
 export function buildStatus(s: MigrationState): MigrationStatus {
@@ -25,6 +26,7 @@ export function buildStatus(s: MigrationState): MigrationStatus {
     lastVerification: s.lastVerification,
     lastScheduledVerification: s.lastScheduledVerification,
     verificationScheduleId: s.verificationScheduleId,
+    bypass: s.bypass ?? [],
     compensation: s.frames,
     audit: s.audit,
     warnings: s.warnings,
@@ -57,6 +59,7 @@ export function currentDetails(s: MigrationState): string {
     lines.push(
       `Last verification (${st.lastVerification.origin}): ${st.lastVerification.totalMismatches} mismatches`,
     );
+  lines.push(...bypassLines(st.bypass));
   if (st.warnings.length) lines.push(`Last warning: ${st.warnings[st.warnings.length - 1].message}`);
   return lines.join('\n');
 }

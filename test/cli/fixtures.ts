@@ -92,6 +92,24 @@ export function sampleStatus(overrides: Partial<MigrationStatus> = {}): Migratio
     },
     lastScheduledVerification: null,
     verificationScheduleId: 'migration-shop-verify',
+    bypass: [
+      {
+        side: 'source',
+        position: { file: 'mysql-bin.000003', pos: 4711 },
+        startedFrom: { file: 'mysql-bin.000003', pos: 120 },
+        changes: { router: 812, product: 0, foreign: 3 },
+        tables: [
+          {
+            table: 'orders',
+            count: 3,
+            firstKeys: [[17], [18]],
+            unrepaired: 1,
+            unannotated: 0,
+            lastAt: '2026-11-21T09:41:00.000Z',
+          },
+        ],
+      },
+    ],
     compensation: [
       {
         phase: 'PREPARE_TARGET',

@@ -39,6 +39,9 @@ test('status view shows phase, gate, switches, copy, CDC, repairs, verification,
     /scheduled:migration-shop-verify-1 at 2026-11-21 09:39:30Z \(source authoritative\): 1 mismatches/,
   );
   assert.match(text, /orders: missing 0, extra 0, different 1 of 1,200 rows/);
+  // Writes that bypassed the router: side, table, rows, unrepaired, first keys.
+  assert.match(text, /source +orders +3 +1 +\[17\] \[18\]/);
+  assert.match(text, /source: 3 foreign, 812 router, 0 product row changes/);
   // Compensation stack, top (what rollback undoes first) first.
   const stack = text.slice(text.indexOf('Compensation stack'));
   assert.ok(stack.indexOf('READ_SWITCH 25%') < stack.indexOf('START_SYNC'));

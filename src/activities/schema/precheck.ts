@@ -5,6 +5,7 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { quoteTable } from '../db/identifiers.js';
 import { headPosition } from '../cdc/position.js';
 import { binlogSettingProblems, serverInfo } from '../db/server.js';
+import { statementAnnotationProblem } from '../bypass/precheck.js';
 import { incompatibility } from './compat.js';
 import { describeColumns, describeTable, estimateRows } from './describe.js';
 import { sourceToTargetColumns } from './mapping.js';
@@ -85,6 +86,8 @@ async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): P
   }
   // MySQL only: binlog formats the reader cannot decode (db/server.ts).
   const info = await serverInfo(pool);
+  const annotation = await statementAnnotationProblem(pool, info.flavor);
+  if (annotation) problems.push({ side: 'source', ...annotation });
   if (info.flavor === 'mysql') {
     const [vars] = await pool.query<RowDataPacket[]>(
       "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_transaction_compression', 'binlog_row_value_options')",
@@ -121,6 +124,9 @@ async function checkSourceServer(pool: Pool, db: string, problems: Problem[]): P
 }
 
 async function checkTargetServer(pool: Pool, db: string, problems: Problem[]): Promise<void> {
+  // The bypass watcher reads the target's binlog too (while dual writing): statement text needed there.
+  const annotation = await statementAnnotationProblem(pool, (await serverInfo(pool)).flavor);
+  if (annotation) problems.push({ side: 'target', ...annotation });
   const granted = await grantedPrivileges(pool, db);
   const missing = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP'].filter((p) => !has(granted, p));
   if (missing.length) {

@@ -23,6 +23,8 @@ import type {
   VerificationInput,
 } from '../contracts.js';
 
+import type { BypassActivities } from '../bypass/activities.js';
+
 export interface CopyActivityInput extends CopyInput {
   /** Names the progress checkpoint kept outside Temporal, so a copy cancelled by pause resumes. */
   checkpointKey: string;
@@ -64,7 +66,7 @@ export interface ActivityHealth {
   secondsSinceProgress: number | null;
 }
 
-export interface MigrationActivities {
+export interface MigrationActivities extends BypassActivities {
   precheck(input: MigrationEndpoints): Promise<PrecheckReport>;
   prepareTarget(input: MigrationEndpoints): Promise<PrepareTargetResult>;
   dropCreatedTables(input: { target: string; tables: string[] }): Promise<{ dropped: string[] }>;

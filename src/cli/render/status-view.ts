@@ -120,6 +120,34 @@ export function repairText(status: MigrationStatus): string {
   );
 }
 
+/** Writes that bypassed the router, per watched side and table (status.bypass). */
+export function bypassTable(status: MigrationStatus): string {
+  const reports = status.bypass ?? [];
+  if (!reports.length) return 'not watched (watchers run while dual writing)';
+  const rows: string[][] = [];
+  for (const r of reports) {
+    if (r.unavailable) rows.push([r.side, '-', '-', '-', `not watched: ${r.unavailable}`]);
+    for (const t of r.tables)
+      rows.push([
+        r.side,
+        t.table,
+        count(t.count),
+        count(t.unrepaired),
+        t.firstKeys.map((k) => JSON.stringify(k)).join(' '),
+      ]);
+  }
+  const seen = reports
+    .map(
+      (r) =>
+        `${r.side}: ${count(r.changes.foreign)} foreign, ${count(r.changes.router)} router, ${count(r.changes.product)} product row changes`,
+    )
+    .join('; ');
+  return (
+    (rows.length ? table(['SIDE', 'TABLE', 'ROWS', 'UNREPAIRED', 'FIRST KEYS'], rows) + '\n' : 'none\n') +
+    seen
+  );
+}
+
 export function verificationText(v: VerificationSummary | null): string {
   if (!v) return 'none yet';
   const head =
@@ -204,6 +232,7 @@ export function renderStatus(
     section('Copy', copyTable(status)),
     section('CDC', syncTable(status.sync)),
     section('Repair', repairText(status)),
+    section('Writes that bypassed the router', bypassTable(status)),
     section('Last verification', verificationText(status.lastVerification)),
   ];
   if (status.lastScheduledVerification && status.lastScheduledVerification !== status.lastVerification) {
