@@ -179,6 +179,7 @@ test('a batch coalesced per key keeps the net effect: key moves, re-inserts, uni
     'UPDATE co_int SET u = NULL WHERE id = 1',
     'UPDATE co_int SET u = 1 WHERE id = 2', // u=1 moves from row 1 to row 2
     'UPDATE co_int SET id = 10 WHERE id = 3', // key move
+    'UPDATE co_int SET id = 11 WHERE id = 1', // key move of a row no unique value collides with (u is NULL)
     'DELETE FROM co_int WHERE id = 4',
     'INSERT INTO co_int VALUES (4, 40, "again")', // deleted, then inserted again
     'UPDATE co_int SET v = "x" WHERE id = 4',

@@ -8,6 +8,10 @@ import { prepareTarget } from '../../src/activities/schema/prepare.js';
 import { checksum, dumpTable, rootExec, rootQuery, startPair, stopPair } from './copy-fixtures.js';
 
 let stack: Stack;
+const tables: TableSpec[] = [{ name: 'ty', chunkSize: 2 }];
+const spec = { stream: 'types', from: 'source', to: 'target', tables, direction: 'forward' as const };
+const counter = async (name: string) =>
+  Number((await rootQuery(stack.target, 'SHOW GLOBAL STATUS LIKE ?', [name]))[0].Value);
 const DDL = `CREATE TABLE ty (
   id BIGINT NOT NULL PRIMARY KEY,
   u BIGINT UNSIGNED, s BIGINT, d DECIMAL(65,30), dt DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL, dd DATE,
@@ -60,10 +64,8 @@ async function insertRows(base: number) {
 }
 
 test('every column type round-trips exactly through copy and through CDC; generated columns are skipped', async () => {
-  const tables: TableSpec[] = [{ name: 'ty', chunkSize: 2 }];
   await insertRows(0);
   assert.deepEqual((await prepareTarget({ source: 'source', target: 'target', tables })).created, ['ty']);
-  const spec = { stream: 'types', from: 'source', to: 'target', tables, direction: 'forward' as const };
   await recordSyncStart(spec);
   const copied = await copyTable({ source: 'source', target: 'target', table: tables[0], stream: 'types' });
   assert.equal(copied.rowsCopied, 3);
@@ -76,8 +78,11 @@ test('every column type round-trips exactly through copy and through CDC; genera
     'DELETE FROM ty WHERE id = 3',
   );
   const stopAt = await currentPosition('source');
+  const [loads0, replaces0] = [await counter('Com_load'), await counter('Com_replace')];
   const progress = await runSync({ ...spec, stopAt }, {});
   assert.ok(progress.rowsApplied >= 6);
+  assert.ok((await counter('Com_load')) > loads0, 'the applier wrote no row image through LOAD DATA');
+  assert.equal(await counter('Com_replace'), replaces0);
   const order = 'id';
   const [src, dst] = await Promise.all([
     dumpTable(stack.source, 'ty', order),
@@ -120,7 +125,7 @@ test('every column type round-trips exactly through copy and through CDC; genera
   assert.deepEqual(Object.values(cdc), ['ü€漢', ...MULTIBYTE]);
 });
 
-test('a target that refuses LOAD DATA LOCAL (local_infile=OFF) gets REPLACE statements with the same values', async () => {
+test('a target that refuses LOAD DATA LOCAL (local_infile=OFF) gets REPLACE statements with the same values, from the copier and from CDC', async () => {
   await rootExec(stack.target, 'TRUNCATE TABLE ty', 'SET GLOBAL local_infile = 0');
   try {
     const before = await rootQuery(stack.target, "SHOW GLOBAL STATUS LIKE 'Com_replace'");
@@ -137,6 +142,17 @@ test('a target that refuses LOAD DATA LOCAL (local_infile=OFF) gets REPLACE stat
       dumpTable(stack.target, 'ty', 'id'),
     ]);
     assert.deepEqual(dst, src);
+    // The CDC applier falls back the same way: rows only CDC carries, through REPLACE statements.
+    await insertRows(300);
+    const replaces0 = await counter('Com_replace');
+    await runSync({ ...spec, stopAt: await currentPosition('source') }, {});
+    assert.ok((await counter('Com_replace')) > replaces0, 'the applier ran no REPLACE statement');
+    const [src2, dst2] = await Promise.all([
+      dumpTable(stack.source, 'ty', 'id'),
+      dumpTable(stack.target, 'ty', 'id'),
+    ]);
+    assert.equal(dst2.length, 8);
+    assert.deepEqual(dst2, src2);
   } finally {
     await rootExec(stack.target, 'SET GLOBAL local_infile = 1');
   }

@@ -1,13 +1,12 @@
 import type { PoolConnection } from 'mysql2/promise';
-import { deleteKeys, replaceRows } from '../copier/rows.js';
+import { deleteKeys } from '../copier/rows.js';
 import type { TableMapping } from '../schema/mapping.js';
 import { encodeKey, keyString, rowKey } from '../schema/keycodec.js';
-import type { RowChange, RowImage } from './events.js';
+import { RowImageError, type RowChange, type RowImage } from './events.js';
+import { writeImages } from './write.js';
 import { SPATIAL_TYPES } from '../../shared/mysql-types.js';
 
-export class RowImageError extends Error {
-  override name = 'RowImageError';
-}
+export { RowImageError };
 
 type Op = { kind: 'put'; values: unknown[] } | { kind: 'del'; key: unknown[] };
 
@@ -64,6 +63,31 @@ function keyOf(m: TableMapping, row: RowImage): unknown[] {
   return m.fromKey.map((k) => row[k]);
 }
 
+function scalar(v: unknown): v is number | string {
+  return typeof v === 'number' || typeof v === 'string';
+}
+
+/** Whether two row images have the same key (a one-column number/string key compared directly: the hot path). */
+function sameKey(key: readonly string[], a: RowImage, b: RowImage): boolean {
+  if (key.length === 1) {
+    const x = a[key[0]];
+    const y = b[key[0]];
+    if (scalar(x) && scalar(y)) return x === y;
+  }
+  return keyString(rowKey(a, key)) === keyString(rowKey(b, key));
+}
+
+/**
+ * A map key for a row key: a one-column number or string key as itself (a column's values are all of
+ * one JS type for a given value: the reader gives unsafe integers as strings, never as numbers), else
+ * its encoded string (tagged so it cannot meet a plain string).
+ */
+function keyId(key: readonly unknown[]): number | string {
+  if (key.length === 1 && typeof key[0] === 'number') return key[0];
+  if (key.length === 1 && typeof key[0] === 'string') return `s${key[0]}`;
+  return `k${keyString(encodeKey(key))}`;
+}
+
 /** A change as idempotent operations: insert/update = upsert of the after-image (delete first if the key moved), delete by key. */
 function toOps(m: TableMapping, change: RowChange): Op[] {
   switch (change.kind) {
@@ -73,8 +97,7 @@ function toOps(m: TableMapping, change: RowChange): Op[] {
       return [{ kind: 'del', key: keyOf(m, change.before) }];
     case 'update': {
       const put: Op = { kind: 'put', values: image(m, change.after) };
-      const moved =
-        keyString(rowKey(change.before, m.fromKey)) !== keyString(rowKey(change.after, m.fromKey));
+      const moved = !sameKey(m.fromKey, change.before, change.after);
       return moved ? [{ kind: 'del', key: keyOf(m, change.before) }, put] : [put];
     }
   }
@@ -132,7 +155,7 @@ type Run = { m: TableMapping; kind: Op['kind']; items: unknown[][] };
  */
 export function planRuns(changes: readonly RowChange[], mappings: ReadonlyMap<string, TableMapping>): Run[] {
   const ordered: Run[] = [];
-  const latest = new Map<TableMapping, Map<string, Op>>();
+  const latest = new Map<TableMapping, Map<number | string, Op>>();
   for (const change of changes) {
     const m = mappings.get(change.table);
     if (!m) continue;
@@ -142,7 +165,7 @@ export function planRuns(changes: readonly RowChange[], mappings: ReadonlyMap<st
       if (!byKey) latest.set(m, (byKey = new Map()));
       for (const op of ops) {
         const key = op.kind === 'put' ? keyOfValues(m, op.values) : op.key;
-        const id = keyString(encodeKey(key));
+        const id = keyId(key);
         byKey.delete(id); // re-inserting moves the key to the end: last operation wins
         byKey.set(id, op);
       }
@@ -190,14 +213,7 @@ export async function applyChanges(
   mappings: ReadonlyMap<string, TableMapping>,
 ): Promise<number> {
   for (const { m, kind, items } of planRuns(changes, mappings)) {
-    if (kind === 'put')
-      await replaceRows(
-        conn,
-        m.toSchema,
-        m.toTable,
-        m.columns.map((c) => c.to),
-        items,
-      );
+    if (kind === 'put') await writeImages(conn, m, items);
     else await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, items);
   }
   return changes.length;

@@ -32,6 +32,11 @@ export interface BinlogTransaction {
   partial?: true;
 }
 
+/** A row image the applier cannot write (a missing column, an unsupported spatial value, ...): fatal. */
+export class RowImageError extends Error {
+  override name = 'RowImageError';
+}
+
 /** Thrown when a DDL statement touches a watched table: the stream stops, the operator decides. */
 export class DdlOnWatchedTableError extends Error {
   override name = 'DdlOnWatchedTableError';

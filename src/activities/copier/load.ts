@@ -27,13 +27,16 @@ function clean(v: Buffer): boolean {
   return v.indexOf(BACKSLASH) < 0 && v.indexOf(TAB) < 0 && v.indexOf(NL) < 0 && v.indexOf(NUL) < 0;
 }
 
+const NEEDS_ESCAPE = /[\t\n\\\0]/;
+
 const PIECE_BYTES = 256 * 1024;
 
 /**
  * Raw rows (arrays of Buffer | null) as LOAD DATA input (`FIELDS TERMINATED BY '\t' ESCAPED BY '\\'
  * LINES TERMINATED BY '\n'`, the defaults), as a byte stream of pieces of about 256 KB. Fields are
  * copied into one buffer per piece (short ones byte by byte, long clean ones natively), escaping TAB,
- * LF, NUL and backslash; NULL is `\N`. No per-field allocation: garbage is what costs here.
+ * LF, NUL and backslash; NULL is `\N`. A string field (the binlog reader's decoded values) is written as
+ * its UTF-8 bytes. No per-field allocation: garbage is what costs here.
  * `write` returns false when the consumer is behind (pause the producer; `onDemand` says when to resume).
  */
 export class TsvStream extends Readable {
@@ -49,9 +52,9 @@ export class TsvStream extends Readable {
     this.onDemand();
   }
 
-  write(row: readonly (Buffer | null)[]): boolean {
+  write(row: readonly (Buffer | string | null)[]): boolean {
     let need = row.length * 3; // worst case: every byte escaped, plus separators
-    for (const v of row) if (v !== null) need += v.length * 2;
+    for (const v of row) if (v !== null) need += typeof v === 'string' ? v.length * 6 : v.length * 2;
     if (this.o + need > this.out.length) {
       this.flushPiece();
       if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
@@ -60,11 +63,19 @@ export class TsvStream extends Readable {
     let o = this.o;
     for (let i = 0; i < row.length; i++) {
       if (i > 0) out[o++] = TAB;
-      const v = row[i];
+      let v = row[i];
       if (v === null) {
         out[o++] = BACKSLASH;
         out[o++] = 0x4e; // N
         continue;
+      }
+      if (typeof v === 'string') {
+        // UTF-8 is at most 3 bytes per UTF-16 unit (the space reserved above covers escaping them all).
+        if (!NEEDS_ESCAPE.test(v)) {
+          o += out.write(v, o, 'utf8');
+          continue;
+        }
+        v = Buffer.from(v, 'utf8');
       }
       if (v.length >= 32 && clean(v)) {
         o += v.copy(out, o);
