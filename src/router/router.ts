@@ -22,7 +22,7 @@ import { loadCachedSwitches, saveCachedSwitches } from './switch-cache.js';
 import { readsTarget } from './routing.js';
 import { readAutoIncSettings, SchemaCache, type AutoIncSettings, type TableConfig } from './schema.js';
 import { RouterMappings } from './mapping.js';
-import { checkMirrorable } from './refusals.js';
+import { checkMirrorable, unparsedMayWrite } from './refusals.js';
 import { SideStatements, type SideCall } from './side-statements.js';
 import { RefusedStatementError, UnmappableStatementError } from './errors.js';
 import { identifierWords } from './sql/lexer.js';
@@ -443,7 +443,8 @@ export class Router {
     // cannot answer it, the source does (before TARGET_ONLY).
     const source = call;
     let target: NormalisedCall | undefined = call;
-    if (migrated && a && this.mappings.any && (side === 'target' || s.shadowRead || isDual(s.writeMode)))
+    const mapped = migrated && a !== undefined && this.mappings.any;
+    if (mapped && (side === 'target' || s.shadowRead))
       target = (await this.onSide(call, a, 'target', s, true))?.call;
     if (!target) side = 'source';
     const on = (x: Side) => (x === 'source' ? source : target);
@@ -453,8 +454,14 @@ export class Router {
         return await this.direct(method, call, side, 'read');
       } catch (err) {
         // While dual writing both sides are complete: a side that is down does not fail the read.
-        const fallback = on(other(side));
-        if (!migrated || !isDual(s.writeMode) || !isConnectionError(err) || !fallback) throw err;
+        if (!migrated || !isDual(s.writeMode) || !isConnectionError(err)) throw err;
+        let fallback = on(other(side));
+        if (other(side) === 'target' && mapped)
+          fallback = await this.sides.forSide(source, a, 'target').then(
+            (sc) => (sc.starDropsExcluded ? undefined : sc.call),
+            () => undefined,
+          );
+        if (!fallback) throw err;
         this.counters.readFallbacks++;
         this.emit({
           type: 'read-fallback',
@@ -509,8 +516,8 @@ export class Router {
       if (a.kind === 'unparsed') this.unparsed(call.options.sql);
       // On the target a mapped table is renamed (refused when impossible); a read-only statement the
       // target cannot answer goes to the source before TARGET_ONLY.
-      const readOnly = (a.kind === 'read' || a.kind === 'other') && !isWrite(a);
-      const sc = await this.onSide(call, a, auth, s, readOnly && a.kind !== 'other');
+      const readOnly = a.kind === 'read' || (a.kind === 'unparsed' && !unparsedMayWrite(call.options.sql));
+      const sc = await this.onSide(call, a, auth, s, readOnly);
       if (!sc) return await this.direct(method, call, 'source', 'write');
       call = sc.call;
       a = sc.analysis;

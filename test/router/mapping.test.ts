@@ -286,3 +286,25 @@ test('TARGET_ONLY: reads and writes rewritten; `*` is the new layout; excluded c
     (err: unknown) => err instanceof UnmappableStatementError && err.code === 'MIGRATOR_UNMAPPABLE',
   );
 });
+
+test('a mirror that fails on a mapped table leaves a repair entry under the source table name and key', async () => {
+  await setSwitches(store, ID, { writeMode: 'DUAL_TARGET_FIRST' }, [router]);
+  // The source refuses this row (a trigger): the mirror of the target's insert fails.
+  await adminQuery(
+    stack,
+    'source',
+    "CREATE TRIGGER no_boom BEFORE INSERT ON customers FOR EACH ROW IF NEW.fullname = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom refused'; END IF",
+  );
+  const [ins] = await router.query<ResultSetHeader>('INSERT INTO customers (fullname, email) VALUES (?, ?)', [
+    'boom',
+    'boom@x',
+  ]);
+  await router.flush();
+  const entries = await new RepairStream(store.redis, ID).read();
+  assert.deepEqual(
+    entries.map((e) => [e.table, e.key, e.op, e.side]),
+    [['customers', [String(ins.insertId)], 'insert', 'source']],
+    'the repair loop knows `customers` (and `clients`); the key of the row the target inserted',
+  );
+  assert.equal(router.stats().dualWriteFailures, 1);
+});
