@@ -139,3 +139,22 @@ test('binlog in STATEMENT format and missing privileges are reported with the se
     /INSERT, UPDATE, DELETE, CREATE/,
   );
 });
+
+test('statement annotations off (the bypass watcher could not tell router writes) are reported with the fix, on both sides', async () => {
+  const ok = await precheck({ source: 'source', target: 'target', tables: [{ name: 'good' }] });
+  assert.equal(
+    ok.problems.find((p) => p.setting === 'binlog_annotate_row_events'),
+    undefined,
+  );
+  await rootExec(stack.source, 'SET GLOBAL binlog_annotate_row_events = OFF');
+  await rootExec(stack.target, 'SET GLOBAL binlog_annotate_row_events = OFF');
+  try {
+    const report = await precheck({ source: 'source', target: 'target', tables: [{ name: 'good' }] });
+    const found = report.problems.filter((p) => p.setting === 'binlog_annotate_row_events');
+    assert.deepEqual(found.map((p) => p.side).sort(), ['source', 'target']);
+    assert.match(found[0].fix, /SET GLOBAL binlog_annotate_row_events = ON/);
+  } finally {
+    await rootExec(stack.source, 'SET GLOBAL binlog_annotate_row_events = ON');
+    await rootExec(stack.target, 'SET GLOBAL binlog_annotate_row_events = ON');
+  }
+});

@@ -78,7 +78,7 @@ test(
       gates: {
         default: { autoAdvance: true, soakSeconds: 1, maxLagSeconds: 5, requireNoMismatches: false },
         // Long enough to see the hold (the soak restarts only once the bypass writes are repaired).
-        READ_SWITCH: { soakSeconds: 6 },
+        READ_SWITCH: { soakSeconds: 5 },
         FINALIZE: { autoAdvance: false },
       },
       // updated_at windows are far apart: within this test only the watcher's repair-stream entries
@@ -147,7 +147,7 @@ test(
       assert.deepEqual(tgt.tables, [], 'no foreign writes on the target');
 
       // The gate holds while the three locked keys are unrepaired: longer than the soak, blocker listed.
-      const holdUntil = Date.now() + 9000;
+      const holdUntil = Date.now() + 10_000;
       let blocked: MigrationStatus | undefined;
       while (Date.now() < holdUntil) {
         const s = await status(handle);
