@@ -216,16 +216,52 @@ test('READ_SWITCH at 100 % with shadow reads: rewritten reads give the source na
       'SELECT fullname FROM customers WHERE id IN (SELECT customer_id FROM orders) ORDER BY fullname LIMIT ?',
       [3],
     ],
+    // As ORMs write them: quoted qualifiers; expressions keep the names MySQL gives them on the source.
+    [
+      'SELECT `customers`.`fullname`, `customers`.`zip` FROM `customers` WHERE `customers`.`id` > ? ORDER BY `customers`.`id`',
+      [0],
+    ],
+    [
+      "SELECT UPPER(fullname), CAST(id AS CHAR), IFNULL(zip, 'none') z, CASE WHEN zip IS NULL THEN 0 ELSE 1 END FROM customers ORDER BY id",
+      [],
+    ],
+    [
+      "SELECT zip, GROUP_CONCAT(fullname ORDER BY id SEPARATOR '|') AS names FROM customers GROUP BY zip ORDER BY zip",
+      [],
+    ],
+    [
+      'SELECT d.zip, d.n FROM (SELECT zip, COUNT(*) AS n FROM customers GROUP BY zip) AS d ORDER BY d.zip',
+      [],
+    ],
+    [
+      'WITH big AS (SELECT customer_id, SUM(total) AS t FROM orders GROUP BY customer_id) SELECT c.fullname, big.t FROM big JOIN customers c ON c.id = big.customer_id ORDER BY c.id',
+      [],
+    ],
+    [
+      'SELECT c.fullname FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.total > ?) ORDER BY c.id',
+      [2],
+    ],
   ];
   for (const [sql, values] of reads) {
     const [got] = await router.query<RowDataPacket[]>(sql, values);
     const [src] = await router.pools.source.query({ sql, values });
     assert.deepEqual(got, src, `target answer of ${sql} equals the source's`);
   }
+  // Prepared statements too (execute), and rows as arrays.
+  const one = 'SELECT fullname, zip FROM customers WHERE email = ?';
+  const [exe] = await router.execute<RowDataPacket[]>(one, ['sf-ann@x']);
+  assert.deepEqual(exe, (await router.pools.source.execute({ sql: one, values: ['sf-ann@x'] }))[0]);
+  const all = 'SELECT zip, fullname FROM customers ORDER BY id';
+  const [arr] = await router.query<RowDataPacket[]>({ sql: all, rowsAsArray: true });
+  assert.deepEqual(arr, (await router.pools.source.query({ sql: all, rowsAsArray: true }))[0]);
   await router.flush();
   const after = router.stats();
-  assert.equal(after.reads.target - before.reads.target, reads.length, 'every read answered by the target');
-  assert.equal(after.shadowReads - before.shadowReads, reads.length);
+  assert.equal(
+    after.reads.target - before.reads.target,
+    reads.length + 2,
+    'every read answered by the target',
+  );
+  assert.equal(after.shadowReads - before.shadowReads, reads.length + 2);
   assert.equal(after.shadowMismatches, 0, 'shadow mismatches');
   assert.equal(after.shadowErrors, 0, 'shadow errors');
   // What the target cannot answer is answered by the source before TARGET_ONLY: counted, reported.

@@ -76,6 +76,19 @@ test('qualified names without alias follow the renamed table; joins with aliases
   assert.match(u.sql, /SELECT `total`, `postcode` AS `zip` FROM `clients` AS `c`/);
 });
 
+test('quoted qualifiers (`t`.`col`, as ORMs write them) and database-qualified tables', async () => {
+  const r = await target(
+    'SELECT `customers`.`fullname`, `c2`.`zip` FROM `app`.`customers` JOIN `customers` AS `c2` ON `c2`.`id` = `customers`.`id` WHERE `customers`.`zip` = ?',
+    ['1'],
+  );
+  assert.equal(
+    r.sql,
+    'SELECT `clients`.`full_name` AS `fullname`, `c2`.`postcode` AS `zip` FROM `clients` INNER JOIN `clients` AS `c2` ON `c2`.`id` = `clients`.`id` WHERE `clients`.`postcode` = ?',
+  );
+  const u = await target('UPDATE `customers` SET `customers`.`zip` = ? WHERE `customers`.`id` = ?', ['2', 1]);
+  assert.equal(u.sql, 'UPDATE `clients` SET `clients`.`postcode` = ? WHERE `clients`.`id` = ?');
+});
+
 test('`*` expands to the mapped columns (t.* of an unmapped table stays); a `*` that drops excluded columns is flagged', async () => {
   const r = await target('SELECT o.*, i.* FROM orders o JOIN order_items i ON i.order_id = o.id');
   const p = await target('SELECT p.*, c.zip FROM plain p JOIN customers c ON c.id = p.id');

@@ -231,9 +231,10 @@ function fragment(node: unknown, parsed: Marked): Fragment {
   return unmark(parsed.toSql(node), parsed.style);
 }
 
-/** Base tables named anywhere in the statements (joins, subqueries). */
+/** Base tables named anywhere in the statements (joins, subqueries); CTE names are not tables. */
 export function collectTables(statements: Node[]): string[] {
   const found = new Set<string>();
+  const ctes = new Set<string>();
   const walk = (v: unknown, depth: number): void => {
     if (depth > 200) return;
     if (Array.isArray(v)) {
@@ -241,7 +242,12 @@ export function collectTables(statements: Node[]): string[] {
       return;
     }
     if (!isNode(v)) return;
-    if (typeof v.table === 'string' && 'db' in v && !('column' in v)) found.add(v.table);
+    for (const cte of nodes(v.with)) {
+      const name = isNode(cte.name) ? str(cte.name.value) : str(cte.name);
+      if (name) ctes.add(name);
+    }
+    if (typeof v.table === 'string' && 'db' in v && !('column' in v) && !(v.db === null && ctes.has(v.table)))
+      found.add(v.table);
     for (const key of Object.keys(v)) {
       if (key !== 'loc') walk(v[key], depth + 1);
     }

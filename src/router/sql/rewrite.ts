@@ -159,6 +159,8 @@ class Rewriter {
       }
       const mapping = this.ctx.mapping(table);
       const cols = this.ctx.columns(table);
+      // The target's tables are in the target connection's database: a source database name is dropped.
+      if (mapping && item.db) item.db = null;
       scope.bindings.push({
         name: alias ?? table,
         mapping,
@@ -207,7 +209,7 @@ class Rewriter {
 
   /** `*` or `t.*`: mapped tables become their column lists (aliased back), others stay `t.*`. */
   private star(ref: Node, scope: Scope): Node[] {
-    const qualifier = str(ref.table);
+    const qualifier = nameOf(ref.table);
     const bindings = qualifier ? scope.bindings.filter((b) => b.name === qualifier) : scope.bindings;
     if (bindings.length === 0) return [{ expr: ref, as: null }];
     if (!bindings.some((b) => b.mapping)) return [{ expr: ref, as: null }];
@@ -265,7 +267,7 @@ class Rewriter {
   private column(ref: Node, scope: Scope, selectAliases: boolean): boolean {
     const name = columnName(ref.column);
     if (!name || name === '*') return false;
-    const qualifier = str(ref.table);
+    const qualifier = nameOf(ref.table);
     if (!qualifier && name.toUpperCase() === 'DEFAULT') {
       // VALUES (..., DEFAULT): the parser reads a column named DEFAULT; keep the keyword.
       for (const k of Object.keys(ref)) delete ref[k];
@@ -281,7 +283,7 @@ class Rewriter {
       changed = true;
     }
     if (qualifier && binding.unaliased && qualifier !== binding.mapping.target) {
-      ref.table = binding.mapping.target;
+      ref.table = renameColumnValue(ref.table, binding.mapping.target);
       changed = true;
     }
     if (changed) this.result.changed = true;
@@ -366,9 +368,9 @@ class Rewriter {
     this.fromList(from, scope);
     for (const item of from) if (item.on) this.expr(item.on, scope, false);
     for (const t of nodes(stmt.table)) {
-      const name = str(t.table);
+      const name = nameOf(t.table);
       const b = name ? scope.bindings.find((x) => x.name === name) : undefined;
-      if (b?.mapping && b.unaliased) t.table = b.mapping.target;
+      if (b?.mapping && b.unaliased) t.table = renameColumnValue(t.table, b.mapping.target);
     }
     this.expr(stmt.where, scope, false);
     this.expr(stmt.orderby, scope, false);
@@ -414,6 +416,13 @@ function outputNames(sel: Node): string[] {
     const e = isNode(item.expr) ? item.expr : undefined;
     return e?.type === 'column_ref' ? (columnName(e.column) ?? '') : '';
   });
+}
+
+/** A qualifier or name: plain, or a quoted-string node (`tbl`.col). */
+function nameOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (isNode(v) && typeof v.value === 'string') return v.value;
+  return undefined;
 }
 
 function cteName(cte: Node): string | undefined {
