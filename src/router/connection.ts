@@ -146,7 +146,7 @@ export class RouterConnection {
     if (a.kind === 'unparsed') this.router.unparsed(call.options.sql);
     // Inside a transaction every statement runs on its side: on the target, rewritten for a mapped table
     // or refused (a read cannot leave the transaction for the source).
-    const sc = await this.router.onSide(call, a, tx.side, tx.switches, false);
+    const sc = await this.router.onSide(call, a, tx.side, tx.switches, a.kind === 'read', false);
     if (!sc) throw new Error('unreachable: onSide answers every non-read');
     const migrated = this.router.isMigrated(a, call.options.sql);
     call = sc.call;

@@ -259,6 +259,8 @@ export class Router {
     side: Side,
     s: Switches,
     read: boolean,
+    /** False inside a transaction: its reads cannot leave its connection. */
+    canFallBack = true,
   ): Promise<SideCall | undefined> {
     let reason: string;
     let err: UnmappableStatementError;
@@ -273,7 +275,7 @@ export class Router {
       reason = e.rule;
       err = e;
     }
-    if (read && s.writeMode !== 'TARGET_ONLY') {
+    if (read && canFallBack && s.writeMode !== 'TARGET_ONLY') {
       this.counters.unmappedReads++;
       this.emit({ type: 'unmapped-read', sql: call.options.sql.slice(0, 200), reason });
       return undefined;

@@ -58,7 +58,8 @@ export class SideStatements {
     const sql = call.options.sql;
     if (side === 'source' || !this.mappings.any || a.kind === 'transaction')
       return { call, analysis: a, starDropsExcluded: false };
-    const literal = needsFormatting(call.values) || markPlaceholders(sql).identifierPlaceholder;
+    const literal =
+      needsFormatting(call.values) || (sql.includes('??') && markPlaceholders(sql).identifierPlaceholder);
     const text = literal ? format(sql, call.values as never[]) : sql;
     const t = await this.template(text, a);
     if ('rule' in t) throw new UnmappableStatementError(sql, t.rule);

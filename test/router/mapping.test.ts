@@ -317,6 +317,17 @@ test('TARGET_ONLY: reads and writes rewritten; `*` is the new layout; excluded c
     (await adminQuery(stack, 'source', "SELECT * FROM customers WHERE email = 'only@x'")).length,
     0,
   );
+  // The same inside a transaction (on the target's connection).
+  const conn = await router.getConnection();
+  try {
+    await conn.beginTransaction();
+    const [inTx] = await conn.query<RowDataPacket[]>('SELECT * FROM customers WHERE id = ?', [ins.insertId]);
+    assert.deepEqual(inTx, rows);
+    await assert.rejects(conn.query('SELECT legacy FROM customers'), UnmappableStatementError);
+    await conn.commit();
+  } finally {
+    conn.release();
+  }
   await assert.rejects(
     router.query('SELECT legacy FROM customers'),
     (err: unknown) => err instanceof UnmappableStatementError && err.code === 'MIGRATOR_UNMAPPABLE',
