@@ -79,6 +79,8 @@ export interface MigrationEndpoints {
 export interface PrecheckReport {
   ok: boolean;
   problems: Problem[];
+  /** Findings that do not block the migration but change what it does (e.g. cascading foreign keys). */
+  notes: Problem[];
   tables: { name: string; key: string[]; estimatedRows: number }[];
   sourcePosition: BinlogPosition;
 }

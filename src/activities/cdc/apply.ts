@@ -1,5 +1,7 @@
 import type { PoolConnection } from 'mysql2/promise';
 import { deleteKeys } from '../copier/rows.js';
+import type { SinkForeignKeys } from './foreign-keys.js';
+import { cascadeToChildren, isCascadeParent, removeRestrictingChildren, updateRow } from './foreign-keys.js';
 import type { TableMapping } from '../schema/mapping.js';
 import { encodeKey, keyString, rowKey } from '../schema/keycodec.js';
 import { RowImageError, type RowChange, type RowImage } from './events.js';
@@ -8,7 +10,13 @@ import { SPATIAL_TYPES } from '../../shared/mysql-types.js';
 
 export { RowImageError };
 
-type Op = { kind: 'put'; values: unknown[] } | { kind: 'del'; key: unknown[] };
+type Op =
+  | { kind: 'put'; values: unknown[] }
+  | { kind: 'del'; key: unknown[] }
+  /** A key (or cascaded column) change of a cascade parent: an UPDATE the sink cascades itself. */
+  | { kind: 'upd'; key: unknown[]; values: unknown[]; before: unknown[] }
+  /** A delete of a cascade parent: its before-image gives the values its children reference. */
+  | { kind: 'pdel'; key: unknown[]; before: unknown[] };
 
 const spatialColumns = new WeakMap<TableMapping, Map<string, string>>();
 
@@ -88,16 +96,31 @@ function keyId(key: readonly unknown[]): number | string {
   return `k${keyString(encodeKey(key))}`;
 }
 
-/** A change as idempotent operations: insert/update = upsert of the after-image (delete first if the key moved), delete by key. */
-function toOps(m: TableMapping, change: RowChange): Op[] {
+/**
+ * A change as idempotent operations: insert/update = upsert of the after-image (delete first if the key
+ * moved), delete by key. On a cascade parent (fks), an update that moves the key or a column an ON UPDATE
+ * CASCADE/SET NULL foreign key references becomes an UPDATE, so the sink cascades it to the children.
+ */
+function toOps(m: TableMapping, change: RowChange, fks?: SinkForeignKeys): Op[] {
   switch (change.kind) {
     case 'insert':
       return [{ kind: 'put', values: image(m, change.after) }];
     case 'delete':
+      if (fks?.deleteCascades.has(m.toTable))
+        return [{ kind: 'pdel', key: keyOf(m, change.before), before: image(m, change.before) }];
       return [{ kind: 'del', key: keyOf(m, change.before) }];
     case 'update': {
-      const put: Op = { kind: 'put', values: image(m, change.after) };
+      const values = image(m, change.after);
       const moved = !sameKey(m.fromKey, change.before, change.after);
+      if (fks && isCascadeParent(fks, m.toTable)) {
+        const referenced = fks.updateCascades.get(m.toTable);
+        const cascaded = m.columns.some(
+          (c) => referenced?.has(c.to) && !sameKey([c.from], change.before, change.after),
+        );
+        if (moved || cascaded)
+          return [{ kind: 'upd', key: keyOf(m, change.before), values, before: image(m, change.before) }];
+      }
+      const put: Op = { kind: 'put', values };
       return moved ? [{ kind: 'del', key: keyOf(m, change.before) }, put] : [put];
     }
   }
@@ -141,7 +164,12 @@ function canCoalesce(m: TableMapping): boolean {
   return ok;
 }
 
-type Run = { m: TableMapping; kind: Op['kind']; items: unknown[][] };
+type Run = {
+  m: TableMapping;
+  kind: Op['kind'];
+  /** put: images; del: keys; upd: [key, image, before-image]; pdel: [key, before-image]. */
+  items: unknown[][];
+};
 
 /**
  * The statements for a batch of whole source transactions, as runs of one kind on one table:
@@ -150,21 +178,35 @@ type Run = { m: TableMapping; kind: Op['kind']; items: unknown[][] };
  *   batch's net effect, deletes first. Order between keys does not matter: the final images are one
  *   consistent source state, and REPLACE removes any target row colliding on a unique key, which is a
  *   row whose own final operation follows in the same batch or that is stale anyway;
- * - other tables keep binlog order, consecutive operations of one kind batched.
- * Foreign keys are not checked by the writer session, so tables may be written in any order.
+ * - other tables keep binlog order, consecutive operations of one kind batched;
+ * - a batch that touches a cascade parent (a table the sink's foreign keys cascade from, `fks`) keeps
+ *   binlog order for every table: the sink's cascades must meet the children as the source's did.
+ * Upserts do not check foreign keys (writer session), so tables may be written in any order; deletes
+ * and key changes of cascade parents do (applyChanges).
  */
-export function planRuns(changes: readonly RowChange[], mappings: ReadonlyMap<string, TableMapping>): Run[] {
+export function planRuns(
+  changes: readonly RowChange[],
+  mappings: ReadonlyMap<string, TableMapping>,
+  fks?: SinkForeignKeys,
+): Run[] {
   const ordered: Run[] = [];
   const latest = new Map<TableMapping, Map<number | string, Op>>();
+  const inOrder =
+    fks !== undefined &&
+    (fks.deleteCascades.size > 0 || fks.updateCascades.size > 0) &&
+    changes.some((c) => {
+      const m = mappings.get(c.table);
+      return m !== undefined && isCascadeParent(fks, m.toTable);
+    });
   for (const change of changes) {
     const m = mappings.get(change.table);
     if (!m) continue;
-    const ops = toOps(m, change);
-    if (canCoalesce(m)) {
+    const ops = toOps(m, change, fks);
+    if (!inOrder && canCoalesce(m)) {
       let byKey = latest.get(m);
       if (!byKey) latest.set(m, (byKey = new Map()));
       for (const op of ops) {
-        const key = op.kind === 'put' ? keyOfValues(m, op.values) : op.key;
+        const key = op.kind === 'del' || op.kind === 'pdel' ? op.key : keyOfValues(m, op.values);
         const id = keyId(key);
         byKey.delete(id); // re-inserting moves the key to the end: last operation wins
         byKey.set(id, op);
@@ -174,7 +216,15 @@ export function planRuns(changes: readonly RowChange[], mappings: ReadonlyMap<st
     for (const op of ops) {
       const last = ordered[ordered.length - 1];
       if (!last || last.m !== m || last.kind !== op.kind) ordered.push({ m, kind: op.kind, items: [] });
-      ordered[ordered.length - 1].items.push(op.kind === 'put' ? op.values : op.key);
+      ordered[ordered.length - 1].items.push(
+        op.kind === 'put'
+          ? op.values
+          : op.kind === 'del'
+            ? op.key
+            : op.kind === 'pdel'
+              ? [op.key, op.before]
+              : [op.key, op.values, op.before],
+      );
     }
   }
   const runs: Run[] = [];
@@ -182,7 +232,8 @@ export function planRuns(changes: readonly RowChange[], mappings: ReadonlyMap<st
     const dels: unknown[][] = [];
     const puts: unknown[][] = [];
     for (const op of byKey.values()) {
-      if (op.kind === 'del') dels.push(op.key);
+      // 'upd' and 'pdel' only arise in binlog-order batches (cascade parents).
+      if (op.kind === 'del' || op.kind === 'pdel') dels.push(op.key);
       else puts.push(op.values);
     }
     if (dels.length) runs.push({ m, kind: 'del', items: dels });
@@ -205,16 +256,77 @@ function keyOfValues(m: TableMapping, values: unknown[]): unknown[] {
 
 /**
  * Applies row changes on `conn` (inside the caller's transaction) as planned by planRuns: one statement
- * per run. Returns the number of row changes consumed.
+ * per run. Deletes and key changes of cascade parents run with foreign_key_checks=1, so the sink
+ * cascades them to the children as the source did (cascaded changes are in no binlog row event); all
+ * else runs with checks off (a REPLACE of a parent with checks on would cascade-delete its children).
+ * Returns the number of row changes consumed.
  */
 export async function applyChanges(
   conn: PoolConnection,
   changes: readonly RowChange[],
   mappings: ReadonlyMap<string, TableMapping>,
+  fks?: SinkForeignKeys,
 ): Promise<number> {
-  for (const { m, kind, items } of planRuns(changes, mappings)) {
+  for (const { m, kind, items } of planRuns(changes, mappings, fks)) {
     if (kind === 'put') await writeImages(conn, m, items);
-    else await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, items);
+    else if (kind === 'del') await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, items);
+    else await applyCascading(conn, m, kind, items, fks!);
   }
   return changes.length;
+}
+
+/** Deletes ('pdel') and key changes ('upd') of a cascade parent, checked (cdc/README.md, foreign keys). */
+async function applyCascading(
+  conn: PoolConnection,
+  m: TableMapping,
+  kind: 'pdel' | 'upd',
+  items: unknown[][],
+  fks: SinkForeignKeys,
+): Promise<void> {
+  await conn.query('SET SESSION foreign_key_checks = 1');
+  try {
+    if (kind === 'pdel') {
+      const pairs = items as [unknown[], unknown[]][];
+      await cascadeToChildren(
+        conn,
+        m,
+        'delete',
+        pairs.map(([, before]) => before),
+        fks,
+      );
+      await checkedDelete(
+        conn,
+        m,
+        pairs.map(([key]) => key),
+        fks,
+      );
+    } else {
+      for (const [key, values, before] of items as [unknown[], unknown[], unknown[]][]) {
+        await updateRow(conn, m, key, values, fks);
+        await cascadeToChildren(conn, m, 'update', [before], fks, values);
+      }
+    }
+  } finally {
+    await conn.query('SET SESSION foreign_key_checks = 0');
+  }
+}
+
+/**
+ * DELETE with checks on. A RESTRICT/NO ACTION child can still hold a parent being deleted only as an
+ * image newer than this point of the binlog (a copier chunk read after it); that row is rewritten by
+ * its own later event, so it is removed (checks off) and the delete retried.
+ */
+async function checkedDelete(
+  conn: PoolConnection,
+  m: TableMapping,
+  keys: unknown[][],
+  fks: SinkForeignKeys,
+): Promise<void> {
+  try {
+    await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, keys);
+  } catch (err) {
+    if ((err as { errno?: number }).errno !== 1451) throw err;
+    await removeRestrictingChildren(conn, m, keys, fks);
+    await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, keys);
+  }
 }

@@ -4,6 +4,7 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { prepareWriterSession } from '../copier/rows.js';
 import { resolveMapping, type TableMapping } from '../schema/mapping.js';
 import { applyChanges } from './apply.js';
+import { sinkForeignKeys } from './foreign-keys.js';
 import { assertStreamId, insertCheckpointIfAbsent, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { BinlogTransaction } from './events.js';
 import { binlogFileSizes, bytesBetween, comparePositions, headPosition } from './position.js';
@@ -91,6 +92,8 @@ export async function runSync(
   const stream = assertStreamId(spec.stream);
   const sink = getPool(spec.to);
   const mappings = await tableMappings(spec);
+  // Deletes and key changes of tables the sink's foreign keys cascade from run checked (cdc/README.md).
+  const fks = await sinkForeignKeys(sink, resolveConnection(spec.to).database);
   const checkpoint = await readCheckpoint(sink, stream);
   if (!checkpoint) {
     throw new SyncNotStartedError(
@@ -175,7 +178,7 @@ export async function runSync(
         const conn = await sink.getConnection();
         try {
           await begin(conn);
-          await finish(conn, batch, await applyChanges(conn, changes, mappings));
+          await finish(conn, batch, await applyChanges(conn, changes, mappings, fks));
           return;
         } catch (err) {
           await conn.query('ROLLBACK').catch(() => undefined);
@@ -197,7 +200,7 @@ export async function runSync(
       const conn = await sink.getConnection();
       try {
         await begin(conn);
-        let rows = await applyChanges(conn, first.changes, mappings);
+        let rows = await applyChanges(conn, first.changes, mappings, fks);
         let item = first;
         while (item.partial) {
           const n = await iterator.next();
@@ -206,7 +209,7 @@ export async function runSync(
             return false;
           }
           item = n.value;
-          rows += await applyChanges(conn, item.changes, mappings);
+          rows += await applyChanges(conn, item.changes, mappings, fks);
         }
         await finish(conn, [item], rows);
         return true;

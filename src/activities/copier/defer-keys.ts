@@ -58,17 +58,25 @@ export async function deferSecondaryKeys(pool: Pool, schema: string, table: stri
       [schema, table, name, definition],
     );
   }
-  for (const name of present.keys()) {
-    try {
-      await pool.query(`ALTER TABLE ${quoteTable(schema, table)} DROP INDEX ${quoteIdent(name, 'index')}`);
-    } catch (err) {
-      if ((err as { errno?: number }).errno !== 1553) throw err;
-      // A foreign key needs this index: keep it, and forget the record.
-      await pool.query(
-        `DELETE FROM \`${DEFERRED_KEYS_TABLE}\` WHERE table_schema = ? AND table_name = ? AND index_name = ?`,
-        [schema, table, name],
-      );
+  // Pooled sessions may have foreign_key_checks=0 (writer sessions), under which the server drops an
+  // index a foreign key needs: the target then cannot cascade (cdc/README.md, foreign keys).
+  const conn = await pool.getConnection();
+  try {
+    await conn.query('SET SESSION foreign_key_checks = 1');
+    for (const name of present.keys()) {
+      try {
+        await conn.query(`ALTER TABLE ${quoteTable(schema, table)} DROP INDEX ${quoteIdent(name, 'index')}`);
+      } catch (err) {
+        if ((err as { errno?: number }).errno !== 1553) throw err;
+        // A foreign key needs this index: keep it, and forget the record.
+        await conn.query(
+          `DELETE FROM \`${DEFERRED_KEYS_TABLE}\` WHERE table_schema = ? AND table_name = ? AND index_name = ?`,
+          [schema, table, name],
+        );
+      }
     }
+  } finally {
+    conn.release();
   }
   return [...(await recorded(pool, schema, table)).keys()];
 }

@@ -38,6 +38,7 @@ const CONFIGURATION_ERRORS = new Set([
   'RowImageError',
   'BinlogUnavailableError',
   'UnsupportedServerError',
+  'ForeignKeyOrderError',
 ]);
 
 const TRANSIENT_ERRNOS = new Map<number, string>([

@@ -10,6 +10,7 @@ import { incompatibility } from './compat.js';
 import { describeColumns, describeTable, estimateRows } from './describe.js';
 import { sourceToTargetColumns } from './mapping.js';
 import { createdByUs } from './prepare.js';
+import { foreignKeyFindings } from './precheck-fks.js';
 import type { TableInfo } from './types.js';
 
 function message(err: unknown): string {
@@ -208,6 +209,7 @@ async function checkTargetTable(
  */
 export async function precheck(input: MigrationEndpoints): Promise<PrecheckReport> {
   const problems: Problem[] = [];
+  const notes: Problem[] = [];
   const tables: PrecheckReport['tables'] = [];
   let sourcePosition: BinlogPosition = { file: '', pos: 0 };
   const source = await checkConnection(input.source, 'source', problems);
@@ -287,7 +289,17 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
     });
     if (target) await checkTargetTable(spec, info, target, input.target, targetDb, problems);
   }
-  return { ok: problems.length === 0, problems, tables, sourcePosition };
+  if (source) {
+    await foreignKeyFindings(input, source, target, { problems, notes }).catch((err) =>
+      problems.push({
+        side: 'source',
+        setting: 'foreign keys',
+        message: `cannot read foreign keys: ${message(err)}`,
+        fix: 'check the source user can read information_schema.REFERENTIAL_CONSTRAINTS',
+      }),
+    );
+  }
+  return { ok: problems.length === 0, problems, notes, tables, sourcePosition };
 }
 
 /** The repair loop's updated_at windows need that column to exist and hold a point in time. */

@@ -2,6 +2,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { MigrationEndpoints, PrepareTargetResult, TableSpec } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier, quoteIdent, quoteTable } from '../db/identifiers.js';
+import { listForeignKeys, parentsFirst, retargetReferences } from './foreign-keys.js';
 
 /** Registry of target tables this product created (so only those are ever dropped). */
 export const CREATED_TABLE = '_migrator_created_tables';
@@ -41,29 +42,48 @@ async function tableExists(
 }
 
 /** The source's CREATE TABLE statement, renamed for the target (the name is the statement's first identifier). */
-async function targetDdl(spec: TableSpec, source: string): Promise<string> {
+async function targetDdl(spec: TableSpec, source: string, plan: readonly TableSpec[]): Promise<string> {
   const pool = getPool(source);
   const [rows] = await pool.query<RowDataPacket[]>(`SHOW CREATE TABLE ${quoteIdent(spec.name, 'table')}`);
   const ddl = String(rows[0]['Create Table']);
   const head = `CREATE TABLE ${quoteIdent(spec.name, 'table')}`;
   if (!ddl.startsWith(head)) throw new Error(`unexpected SHOW CREATE TABLE output for ${spec.name}`);
-  return `CREATE TABLE ${quoteIdent(spec.targetName ?? spec.name, 'table')}` + ddl.slice(head.length);
+  return retargetReferences(
+    `CREATE TABLE ${quoteIdent(spec.targetName ?? spec.name, 'table')}` + ddl.slice(head.length),
+    plan,
+  );
 }
 
 /**
  * Creates every missing target table from the source's DDL (SHOW CREATE TABLE), renamed to targetName,
- * with columnMap renames and excludeColumns dropped. Returns the tables it created (and records them, so
- * dropCreatedTables and precheck know them). Existing tables are left alone.
+ * with columnMap renames and excludeColumns dropped, foreign keys included (pointed at the parents'
+ * target names): parents before children, so each CREATE finds its parents; a parent outside the plan
+ * or a cycle fails with ForeignKeyOrderError naming them (cdc/README.md, foreign keys). Returns the
+ * tables it created (and records them, so dropCreatedTables and precheck know them). Existing tables are
+ * left alone.
  */
 export async function prepareTarget(input: MigrationEndpoints): Promise<PrepareTargetResult> {
   const target = getPool(input.target);
   const targetSchema = resolveConnection(input.target).database;
+  const sourceSchema = resolveConnection(input.source).database;
   const created: string[] = [];
   await ensureRegistry(target);
+  const existing = new Set<string>();
   for (const spec of input.tables) {
     const name = assertIdentifier(spec.targetName ?? spec.name, 'table');
+    if (await tableExists(target, targetSchema, name)) existing.add(spec.name);
+  }
+  const fks = await listForeignKeys(getPool(input.source), sourceSchema);
+  const planned = new Set(input.tables.map((t) => t.name));
+  const outsideOnTarget = new Set<string>();
+  for (const fk of fks) {
+    if (planned.has(fk.table) && !planned.has(fk.refTable) && fk.refSchema === sourceSchema)
+      if (await tableExists(target, targetSchema, fk.refTable)) outsideOnTarget.add(fk.refTable);
+  }
+  for (const spec of parentsFirst(input.tables, fks, sourceSchema, existing, outsideOnTarget)) {
+    const name = assertIdentifier(spec.targetName ?? spec.name, 'table');
     if (await tableExists(target, targetSchema, name)) continue;
-    const ddl = await targetDdl(spec, input.source);
+    const ddl = await targetDdl(spec, input.source, input.tables);
     await target.query(`INSERT IGNORE INTO \`${CREATED_TABLE}\` (table_name) VALUES (?)`, [name]);
     await target.query(ddl);
     const alters: string[] = [];
