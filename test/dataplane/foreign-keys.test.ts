@@ -85,7 +85,7 @@ function startWriters() {
     const conn = await stack.source.rootConnection(APP_DATABASE);
     try {
       while (!stop) {
-        await sleep(5);
+        await sleep(15);
         const r = Math.random();
         try {
           if (r < 0.25) {
@@ -194,15 +194,19 @@ test('cascades under CDC: when CDC has drained, the target has no orphan and equ
   // Parents before children (the order BULK_COPY follows: cdc/README.md, foreign keys).
   const t0 = Date.now();
   let retries = 0;
-  for (const t of parentsFirst(tables, await listForeignKeys(getPool('source'), 'app'), 'app'))
-    retries +=
-      (await copyTable({ source: 'source', target: 'target', table: t, stream: 'fk' })).snapshotRetries ?? 0;
+  for (const t of parentsFirst(tables, await listForeignKeys(getPool('source'), 'app'), 'app')) {
+    const r = await copyTable({ source: 'source', target: 'target', table: t, stream: 'fk' });
+    retries += r.snapshotRetries ?? 0;
+  }
   console.log(
     `copy took ${Date.now() - t0} ms, ${retries} snapshot retries, ${JSON.stringify(writers.counts)}`,
   );
   await sleep(1500); // CDC alone under the writers
   await writers.stop();
-  assert.ok(writers.counts.deletes > 20 && writers.counts.keyMoves > 10, JSON.stringify(writers.counts));
+  assert.ok(
+    writers.counts.deletes > 20 && writers.counts.keyMoves > 10 && writers.counts.codeMoves > 10,
+    JSON.stringify(writers.counts),
+  );
 
   const head = await currentPosition('source');
   const waited = await waitForSyncPosition({ stream: 'fk', to: 'target', position: head, timeoutMs: 30_000 });
