@@ -141,6 +141,11 @@ export interface ChunkDigest {
   wrap: (select: string) => string;
   /** Rows a chunk may hold for its digest to be complete; a chunk with more is compared row by row. */
   maxRows: number;
+  /**
+   * The same digest per group of a GROUP BY (sub-ranges of a differing chunk, bisect.ts): rows
+   * concatenated in key order by ORDER BY inside GROUP_CONCAT, as a grouped read gives no order.
+   */
+  groupSelect: (orderBy: string) => string;
 }
 
 /**
@@ -161,14 +166,18 @@ export function chunkAggregate(
   for (const p of pairs) rowBytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
   const bytes = rowBytes * chunkSize;
   if (!Number.isFinite(bytes) || bytes > MAX_DIGEST_BYTES) {
-    return { select: aggregateExprs(rowHashExpr(pairs, side, flavour)), wrap: (s) => s, maxRows: Infinity };
+    const select = aggregateExprs(rowHashExpr(pairs, side, flavour));
+    return { select, wrap: (s) => s, maxRows: Infinity, groupSelect: () => select };
   }
   // The text must never be cut at group_concat_max_len (default 1 MB): the cap is raised for this
   // statement to 4x the bound (strict sessions refuse values near 4 GB); a chunk that grew past what
   // the cap holds at worst (rows arriving after it was cut) is compared row by row instead (maxRows).
   const limit = MAX_DIGEST_BYTES * 4;
+  const row = canonicalRowExpr(pairs, side, flavour);
   return {
-    select: `COUNT(*) AS n, COALESCE(MD5(GROUP_CONCAT(${canonicalRowExpr(pairs, side, flavour)} SEPARATOR '|')), '') AS x`,
+    select: `COUNT(*) AS n, COALESCE(MD5(GROUP_CONCAT(${row} SEPARATOR '|')), '') AS x`,
+    groupSelect: (orderBy) =>
+      `COUNT(*) AS n, COALESCE(MD5(GROUP_CONCAT(${row} ORDER BY ${orderBy} SEPARATOR '|')), '') AS x`,
     wrap: flavour.mariadb
       ? (s) => `SET STATEMENT group_concat_max_len = ${limit} FOR ${s}`
       : (s) => s.replace(/^SELECT /, `SELECT /*+ SET_VAR(group_concat_max_len = ${limit}) */ `),

@@ -14,8 +14,11 @@ export interface VerifyTuning {
   recheckRounds?: number;
   /** Overrides the lag-aware re-check (tests). */
   recheck?: Recheck;
-  /** Filled in: rows that differed at first sight but converged on re-check (lag), chunks drilled into. */
-  stats?: { transient: number; drilled: number };
+  /**
+   * Filled in: rows that differed at first sight but converged on re-check (lag), chunks drilled into,
+   * and rows listed row by row in them (both sides; only the differing parts of a chunk, bisect.ts).
+   */
+  stats?: { transient: number; drilled: number; listed?: number };
 }
 
 function recheckFor(

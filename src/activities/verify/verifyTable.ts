@@ -1,5 +1,6 @@
 import type { KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult } from '../contracts.js';
 import { aggregate, diff, hashesInRange } from './rows.js';
+import { differingParts } from './bisect.js';
 import { openRun, type VerifyTuning } from './run.js';
 import { getPool } from '../db/connections.js';
 import { notDueBefore, recordFullRun } from './schedule.js';
@@ -40,9 +41,14 @@ export async function verifyTable(
       tally.rowsCompared += a.n;
       return;
     }
-    const [ar, or] = await Promise.all([hashesInRange(auth, range), hashesInRange(other, range)]);
-    tally.rowsCompared += Math.max(a.n, ar.length);
-    const found = diff(ar, or);
+    // Only the parts of the chunk that differ are listed row by row (bisect.ts).
+    const parts = await differingParts(auth, other, range, Math.max(a.n, o.n));
+    const listed = await Promise.all(
+      parts.map((part) => Promise.all([hashesInRange(auth, part), hashesInRange(other, part)])),
+    );
+    tally.rowsCompared += a.n;
+    if (tuning.stats) tuning.stats.listed = (tuning.stats.listed ?? 0) + listed.flat(2).length;
+    const found = listed.flatMap(([ar, or]) => diff(ar, or));
     // Re-checks mostly wait (for the stream, or between rounds): the next chunk starts meanwhile.
     return (async () => {
       const diffs = await confirm(found);
