@@ -16,7 +16,8 @@ export function bypassBlockers(s: MigrationState): string[] {
     for (const t of r.tables) {
       if (t.unrepaired > 0)
         out.push(
-          `${t.unrepaired} write(s) to ${t.table} that bypassed the router (${r.side} binlog) not repaired yet`,
+          `${t.unrepaired} write(s) to ${t.table} that bypassed the router (${r.side} binlog) not repaired yet` +
+            ' (the repair loop repairs them; without one, a verification with repair does)',
         );
     }
   }

@@ -78,7 +78,7 @@ test(
       gates: {
         default: { autoAdvance: true, soakSeconds: 1, maxLagSeconds: 5, requireNoMismatches: false },
         // Long enough to see the hold (the soak restarts only once the bypass writes are repaired).
-        READ_SWITCH: { soakSeconds: 5 },
+        READ_SWITCH: { soakSeconds: 4 },
         FINALIZE: { autoAdvance: false },
       },
       // updated_at windows are far apart: within this test only the watcher's repair-stream entries
@@ -146,8 +146,13 @@ test(
       assert.ok(tgt && tgt.changes.router > 0, JSON.stringify(seen.bypass));
       assert.deepEqual(tgt.tables, [], 'no foreign writes on the target');
 
+      // Temporal UI shows them in the workflow's current details (the built-in metadata query).
+      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      assert.match(meta.currentDetails ?? '', /Bypass writes \(source\) orders: 5 row change\(s\)/);
+      assert.match(meta.currentDetails ?? '', /Bypass writes \(source\) customers: 1 row change\(s\)/);
+
       // The gate holds while the three locked keys are unrepaired: longer than the soak, blocker listed.
-      const holdUntil = Date.now() + 10_000;
+      const holdUntil = Date.now() + 8500;
       let blocked: MigrationStatus | undefined;
       while (Date.now() < holdUntil) {
         const s = await status(handle);
@@ -174,6 +179,12 @@ test(
       await locker.query('ROLLBACK');
       await waitStatus(handle, (s) => s.phase === 'READ_SWITCH', 'auto-advance after the repair', 30_000);
       const after = await status(handle);
+      // The repair writes on the target are the product's: recognised, not foreign.
+      assert.ok(
+        (after.bypass.find((r) => r.side === 'target')?.changes.product ?? 0) > 0,
+        JSON.stringify(after.bypass),
+      );
+      assert.deepEqual(after.bypass.find((r) => r.side === 'target')?.tables, []);
       assert.ok(
         after.bypass.every((r) => r.tables.every((t) => t.unrepaired === 0)),
         JSON.stringify(after.bypass),
