@@ -13,6 +13,8 @@ export function visibilityRecord(exec: ExecutionState): VisibilityRecord {
   const sa: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(exec.searchAttributes)) sa[k] = payloadValue(p);
   sa.HistoryLength = exec.history.length;
+  sa.HistorySizeBytes = historySizeBytes(exec);
+  sa.StateTransitionCount = exec.history.length;
   if (exec.parent) {
     sa.ParentWorkflowId = exec.parent.workflowId;
     sa.ParentRunId = exec.parent.runId;

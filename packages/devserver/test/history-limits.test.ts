@@ -67,3 +67,34 @@ test('suggestContinueAsNew when the history passes the size limit', async () => 
     E.SuggestContinueAsNewReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE,
   ]);
 });
+
+test('list and count report and filter by HistoryLength, HistorySizeBytes and StateTransitionCount', async () => {
+  const id = uid('sized');
+  const handle = await env.client.workflow.start(growUntilSuggestedWorkflow, {
+    taskQueue,
+    workflowId: id,
+    args: [3],
+  });
+  await handle.result();
+  const described = await handle.describe();
+  const size = described.historySize ?? 0;
+  assert.ok(described.historyLength > 10 && size > 0);
+  const listed = async (condition: string) => {
+    const out = [];
+    for await (const w of env.client.workflow.list({ query: `WorkflowId = '${id}' AND ${condition}` }))
+      out.push(w);
+    return out;
+  };
+  const [info] = await listed(`HistoryLength = ${described.historyLength}`);
+  assert.ok(info, 'found by its history length');
+  assert.equal(info.historyLength, described.historyLength);
+  assert.equal(info.historySize, described.historySize, 'list reports the size describe does');
+  assert.equal((await listed(`HistorySizeBytes = ${size}`)).length, 1);
+  assert.equal((await listed(`HistorySizeBytes > ${size}`)).length, 0);
+  assert.equal((await listed(`HistoryLength < ${described.historyLength}`)).length, 0);
+  assert.equal((await listed(`StateTransitionCount >= 1`)).length, 1);
+  const { count } = await env.client.workflow.count(
+    `WorkflowId = '${id}' AND HistorySizeBytes BETWEEN 1 AND ${size}`,
+  );
+  assert.equal(count, 1);
+});

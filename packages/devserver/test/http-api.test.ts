@@ -265,6 +265,17 @@ test('schedules: list, describe (spec in protojson), patch (pause) over HTTP', a
   });
   const after = await schedule.describe();
   assert.equal(after.state.paused, true);
+  // CountSchedules (the schedules page's counter), with a query on the paused flag.
+  const q = (query: string) => `/api/v1/namespaces/default/schedule-count?query=${encodeURIComponent(query)}`;
+  assert.ok(Number((await get(q(''))).count) >= 1);
+  assert.equal((await get(q(`ScheduleId = '${scheduleId}' AND TemporalSchedulePaused = true`))).count, '1');
+  const unpaused = await get(q(`ScheduleId = '${scheduleId}' AND TemporalSchedulePaused = false`));
+  assert.equal(unpaused.count ?? '0', '0', 'zero is omitted, as protojson does');
+  const viaGrpc = await env.client.workflowService.countSchedules({
+    namespace: 'default',
+    query: `ScheduleId = '${scheduleId}'`,
+  });
+  assert.equal(Number(viaGrpc.count), 1);
   assert.equal(after.state.note, 'paused from the UI');
   await schedule.delete();
 });

@@ -92,6 +92,8 @@ export function scheduleHandlers(engine: Engine, manager: ScheduleManager): Hand
       call(() => manager.deleteSchedule({ ...req, namespace: ns(req.namespace) })),
     ListSchedules: (req: temporal.api.workflowservice.v1.IListSchedulesRequest) =>
       call(() => manager.listSchedules({ ...req, namespace: ns(req.namespace) })),
+    CountSchedules: (req: temporal.api.workflowservice.v1.ICountSchedulesRequest) =>
+      call(() => manager.countSchedules({ ...req, namespace: ns(req.namespace) })),
     ListScheduleMatchingTimes: (req: temporal.api.workflowservice.v1.IListScheduleMatchingTimesRequest) =>
       call(() => manager.listScheduleMatchingTimes({ ...req, namespace: ns(req.namespace) })),
   } as HandlerMap;
