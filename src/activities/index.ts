@@ -29,6 +29,8 @@ import { RedisCheckpoints } from './temporal/checkpoints.js';
 import { classify } from './temporal/errors.js';
 import { fullRepairLoop } from './temporal/repair-loop.js';
 import { healthActivities } from './temporal/health.js';
+import { migrationHealth } from './temporal/migration-health.js';
+import { verificationReportActivities } from './temporal/verification-reports.js';
 import { scheduleActivities } from './temporal/schedules.js';
 import type { MigrationActivities } from './temporal/types.js';
 
@@ -86,6 +88,7 @@ export function createActivities(
   };
   const schedules = options.client ? scheduleActivities(options.client) : undefined;
   const health = options.client ? healthActivities(options.client) : undefined;
+  const reports = options.client ? verificationReportActivities(options.client) : undefined;
   const noClient = () => {
     throw new Error(
       'this worker has no Temporal client for schedule activities (createActivities({ client }))',
@@ -240,6 +243,20 @@ export function createActivities(
     deleteVerificationSchedule: (input) =>
       classify(async () => (schedules ? schedules.deleteVerificationSchedule(input) : noClient())),
     activityHealth: (input) => classify(async () => (health ? health.activityHealth(input) : noClient())),
+    migrationHealth: (input) =>
+      classify(() =>
+        migrationHealth(input, {
+          syncStatus: async (spec) => {
+            const st = await syncStatus(spec.stream, spec.from, spec.to);
+            metrics?.lag(st);
+            return st;
+          },
+          repairProgress: (key) => checkpoints.load<RepairLoopProgress>(key).then((p) => p ?? null),
+          activityHealth: health ? (workflowId) => health.activityHealth({ workflowId }) : undefined,
+        }),
+      ),
+    confirmVerificationReport: (input) =>
+      classify(async () => (reports ? reports.confirmVerificationReport(input) : noClient())),
   };
 
   return {

@@ -164,6 +164,8 @@ export type ResumePayload = CommandMeta;
 export interface AdvancePayload extends CommandMeta {
   /** Required (true) to advance into FINALIZE; same as the `finalize` command. */
   confirm?: boolean;
+  /** Required (true) to pass a gate with blockers (`gate.blockers`); recorded with `by` and `reason`. */
+  force?: boolean;
 }
 export interface RollbackPayload extends CommandMeta {
   /** Phase to return to (one already reached, before the current one). Default: one step back. */
@@ -178,6 +180,8 @@ export type AbortPayload = CommandMeta;
 export interface FinalizePayload extends CommandMeta {
   /** Must be exactly true: FINALIZE is the one irreversible step. */
   confirm: boolean;
+  /** Required (true) when the FINALIZE gate has blockers. */
+  force?: boolean;
 }
 
 export const COMMANDS = [
@@ -264,8 +268,13 @@ export interface GateStatus {
   soakStartedAt: string | null;
   /** Auto-advance: seconds of healthy soak still needed. */
   soakRemainingSeconds: number | null;
-  /** Why auto-advance is not progressing (health failures), empty when healthy. */
+  /**
+   * What the auto-advance rules would block on now (health criteria: lag, lag unknown, verification,
+   * stale health), whatever the gate's mode; `advance` past a blocker needs `force`. Empty: healthy.
+   */
   blockers: string[];
+  /** Set when this is a `failed` gate: what failed, where, and the fix; `advance` retries. */
+  failed: FailureView | null;
   /** Needs `finalize {confirm:true}` (or `advance {confirm:true}`). */
   requiresConfirmation: boolean;
 }
@@ -312,6 +321,8 @@ export interface TableVerification {
   mismatches: MismatchCounts;
   repaired: MismatchCounts;
   sampleKeys: { kind: keyof MismatchCounts; key: EncodedKey }[];
+  /** A scheduled run skipped the table (verified recently enough): its counts say nothing. */
+  skippedUntil?: string;
 }
 
 /** One verification (catch-up, scheduled, or pre-switch): counts and sample keys. */
@@ -366,6 +377,51 @@ export interface Warning {
   message: string;
 }
 
+/** A failure that stopped the run at a `failed` gate (a fatal activity error, a failed compensation). */
+export interface FailureView {
+  at: string;
+  /** Where: the step, a background loop, or a compensation during rollback. */
+  where: 'step' | 'compensation' | 'forward' | 'reverse' | 'repair' | 'bypass-source' | 'bypass-target';
+  /** The phase whose step or undo failed. */
+  phase: Phase;
+  /** The activity that failed (when an activity did). */
+  activity: string | null;
+  message: string;
+  /** fatal: classified as not retryable; timeout: a compensation ran out of time; other: anything else. */
+  kind: 'fatal' | 'timeout' | 'other';
+  table: string | null;
+  setting: string | null;
+  fix: string | null;
+}
+
+/** A running (or retrying) activity as the server reports it (refreshed with health). */
+export interface ActivityView {
+  activity: string;
+  activityId: string;
+  state: string;
+  /** 1 on the first try; more while transient errors are being retried with back-off. */
+  attempt: number;
+  lastFailure: string | null;
+  nextAttemptAt: string | null;
+  secondsSinceProgress: number | null;
+}
+
+/** Health as last measured by the workflow's steady health refresh (whatever the gate mode). */
+export interface HealthView {
+  /** When the last refresh finished (null: not yet). */
+  checkedAt: string | null;
+  /** Refreshes done (moves on a steady cadence). */
+  refreshes: number;
+  /** Worst lag of the running CDC streams (null: no stream runs, or lag unknown). */
+  lagSeconds: number | null;
+  /** Why the lag of a running stream is unknown (the health check failed): blocks every gate. */
+  lagUnknown: string | null;
+  /** Why the repair counters could not be read (null: read, or no repair loop). */
+  repairUnknown: string | null;
+  /** Verification reports received by signal and not yet confirmed against their run. */
+  unconfirmedReports: number;
+}
+
 export interface MigrationStatus {
   migrationId: string;
   phase: Phase;
@@ -392,6 +448,12 @@ export interface MigrationStatus {
    */
   bypass: BypassReport[];
   compensation: CompensationFrame[];
+  /** Health measured on a steady cadence (lag, checks that failed). */
+  health: HealthView;
+  /** Activities running now: attempt, last error and time since progress (retries visible here). */
+  activities: ActivityView[];
+  /** The failure the run is stopped at (a `failed` gate), or null. */
+  failure: FailureView | null;
   audit: AuditEntry[];
   warnings: Warning[];
   error: string | null;

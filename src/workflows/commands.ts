@@ -41,6 +41,25 @@ function checkMeta(p: Record<string, unknown>): string | null {
   return null;
 }
 
+/**
+ * Passing a gate whose health rules block (`gate.blockers`) needs `force` with a reason: the audit
+ * entry then records who passed which blockers and why. A failed gate's advance is a retry, not a
+ * pass, and needs no force. Returns the rejection, or the text added to the acceptance message.
+ */
+function checkForce(s: MigrationState, p: Record<string, unknown>): { reject: string } | { note: string } {
+  if (p.force !== undefined && typeof p.force !== 'boolean')
+    return { reject: '"force" must be true or false' };
+  const blockers = s.gate && !s.gate.failed ? s.gate.blockers : [];
+  if (blockers.length === 0) return { note: '' };
+  if (p.force !== true)
+    return {
+      reject: `the gate is blocked by: ${blockers.join('; ')}. Wait until it clears, or pass it anyway with force and a reason (migrate advance --force --reason "...")`,
+    };
+  if (typeof p.reason !== 'string' || !p.reason.trim())
+    return { reject: 'force needs a "reason" (it is recorded in the audit log)' };
+  return { note: ` (forced past: ${blockers.join('; ')})` };
+}
+
 /** Validates a command against the current state. Never mutates. */
 export function validateCommand(
   s: MigrationState,
@@ -80,9 +99,13 @@ export function validateCommand(
           'the next phase is FINALIZE (irreversible): send finalize {"confirm": true} (or advance {"confirm": true})',
         );
       }
+      const force = checkForce(s, p);
+      if ('reject' in force) return reject(force.reject);
+      if (s.gate.failed)
+        return { ok: true, message: `retrying ${s.gate.next} after: ${s.gate.failed.message}` };
       return {
         ok: true,
-        message: `advancing to ${s.gate.next}${s.gate.nextReadPercent !== undefined ? ` ${s.gate.nextReadPercent}%` : ''}`,
+        message: `advancing to ${s.gate.next}${s.gate.nextReadPercent !== undefined ? ` ${s.gate.nextReadPercent}%` : ''}${force.note}`,
       };
     }
     case 'finalize': {
@@ -92,7 +115,9 @@ export function validateCommand(
       if (s.state !== 'WAITING' || !s.gate || s.gate.next !== 'FINALIZE') {
         return reject(`the FINALIZE gate is not open (phase ${phase}, ${s.state.toLowerCase()})`);
       }
-      return { ok: true, message: 'finalizing' };
+      const force = checkForce(s, p);
+      if ('reject' in force) return reject(force.reject);
+      return { ok: true, message: `finalizing${force.note}` };
     }
     case 'rollback': {
       if (rollingBack) return reject('a rollback is already in progress');

@@ -53,6 +53,15 @@ export class MigrationContext {
     }) as ReturnType<Acts[K]>;
   }
 
+  /** A look that must not hold anything up: one attempt, bounded; the caller treats failure as unknown. */
+  probe<K extends keyof Acts>(name: K, arg: Parameters<Acts[K]>[0], summary: string): ReturnType<Acts[K]> {
+    return wf.scheduleActivity(name, [arg], {
+      startToCloseTimeout: '30s',
+      retry: { maximumAttempts: 1 },
+      summary,
+    }) as ReturnType<Acts[K]>;
+  }
+
   /** A long call that heartbeats its progress; a lost worker's call moves elsewhere after the heartbeat timeout. */
   long<K extends keyof Acts>(
     name: K,
@@ -78,6 +87,17 @@ export class MigrationContext {
     const p = this.plan;
     const [from, to] = direction === 'forward' ? [p.source, p.target] : [p.target, p.source];
     return { stream: `${p.id}-${direction}`, from, to, tables: p.tables, direction };
+  }
+
+  /** The repair loop's stream name (names its checkpoints). */
+  repairStream(authoritative: 'source' | 'target'): string {
+    void authoritative;
+    return `${this.plan.id}-repair`;
+  }
+
+  /** Where the repair loop activity keeps its progress (activities/index.ts runRepairLoop). */
+  repairProgressKey(authoritative: 'source' | 'target'): string {
+    return `${this.plan.id}:repairloop:${this.repairStream(authoritative)}`;
   }
 
   get forwardSpec(): SyncStreamSpec {

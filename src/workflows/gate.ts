@@ -1,17 +1,22 @@
 /**
  * Waiting at a gate: until `advance` (or auto-advance after a healthy soak), a read-percent change, a
- * rollback, or a reason to leave (pause lifted, continue-as-new due). While it waits it keeps the
- * switches in Redis as the workflow wants them and refreshes the health shown in status.
+ * rollback, or a reason to leave (pause lifted, continue-as-new due, a loop failed). While it waits it
+ * keeps the switches in Redis as the workflow wants them and shows, whatever the gate's mode, what
+ * the health rules block on (`gate.blockers`, from the steady health refresh): a manual `advance` past
+ * a blocker needs `force` (commands.ts). A `failed` gate (the step or a loop failed) waits for
+ * `advance` (retry after a fix), rollback or abort.
  */
 import * as wf from '@temporalio/workflow';
-import { errMessage, nowIso, type MigrationContext } from './context.js';
-import { stepSoak } from './soak.js';
-import { refreshBypass } from './bypass.js';
-import { holdForBypass } from './bypass-view.js';
+import type { FailureView, GateRule } from './api.js';
+import { nowIso, type MigrationContext } from './context.js';
+import { describeFailure } from './failures.js';
+import { bypassBlockers } from './bypass-view.js';
+import { gateBlockers } from './gate-health.js';
+import type { HealthMonitor } from './health-monitor.js';
 import type { HistoryLimit } from './history.js';
-import { currentPhase, pushAudit, pushWarning } from './state.js';
+import { stepSoak } from './soak.js';
+import { currentPhase, pushAudit } from './state.js';
 import type { SwitchControl } from './switch-control.js';
-import type { SyncControl } from './sync-control.js';
 import { describeStep, gateRule, isGated, type Step } from './transitions.js';
 
 export type GateOutcome =
@@ -19,19 +24,31 @@ export type GateOutcome =
   | { kind: 'advance' }
   /** The operator chose a read percentage: enter READ_SWITCH at it instead. */
   | { kind: 'readPercent'; percent: number }
-  /** Something else must happen first (rollback, pause lifted, continue-as-new). */
+  /** Something else must happen first (rollback, pause lifted, continue-as-new, a failure). */
   | { kind: 'interrupted' };
 
 export class Gate {
   constructor(
     private readonly ctx: MigrationContext,
     private readonly switches: SwitchControl,
-    private readonly sync: SyncControl,
+    private readonly health: HealthMonitor,
     private readonly history: HistoryLimit,
   ) {}
 
-  /** Waits at the gate before `next`. `failure`: the step failed and waits for a retry. */
-  async wait(next: Step, failure: string | null): Promise<GateOutcome> {
+  /** What the health rules block on now (empty: healthy). */
+  blockers(rule: GateRule): string[] {
+    const s = this.ctx.s;
+    return gateBlockers(rule, {
+      now: Date.now(),
+      health: s.health,
+      latestVerification: s.lastVerification,
+      maxHealthAgeMs: this.health.maxAgeMs(),
+      bypassBlockers: bypassBlockers(s),
+    });
+  }
+
+  /** Waits at the gate before `next`. `failure`: the step (or a loop) failed and waits for a retry. */
+  async wait(next: Step, failure: FailureView | null): Promise<GateOutcome> {
     const { ctx } = this;
     const s = ctx.s;
     const rule = gateRule(ctx.plan, next);
@@ -39,7 +56,7 @@ export class Gate {
     if (!isGated(next) && !manual && !s.paused) return { kind: 'advance' };
     const auto = !manual && rule !== null && rule.autoAdvance && next.phase !== 'FINALIZE';
     const waitingFor = failure
-      ? `${describeStep(next)} failed: ${failure}. Fix it, then advance to retry (or rollback / abort)`
+      ? `${describeFailure(failure)}. Fix it, then advance to retry (or rollback / abort)`
       : !isGated(next) && !manual
         ? `paused before ${describeStep(next)}`
         : next.phase === 'FINALIZE'
@@ -56,12 +73,17 @@ export class Gate {
       autoAdvance: auto,
       soakStartedAt: null,
       soakRemainingSeconds: auto ? rule.soakSeconds : null,
-      blockers: [],
+      blockers: rule && !failure ? this.blockers(rule) : [],
+      failed: failure,
       requiresConfirmation: next.phase === 'FINALIZE',
     };
     ctx.doing(waitingFor);
+    this.health.kick();
     let soak: { soakStartedAt: number | null } = { soakStartedAt: null };
-    const pollMs = ctx.plan.temporal.gatePollSeconds * 1000;
+    let measured = s.health.refreshes;
+    // Switch reconciliation: every poll at an automatic gate, every six at a manual one (as before).
+    const reconcileMs = ctx.plan.temporal.gatePollSeconds * 1000 * (auto ? 1 : 6);
+    let reconciledAt = 0;
     const open = () => {
       s.gate = null;
       s.holdAfterRollback = false;
@@ -82,32 +104,24 @@ export class Gate {
         open();
         return { kind: 'readPercent', percent };
       }
+      if (!failure && s.failure) break;
       if (!isGated(next) && !manual && !s.paused) break;
       if (this.history.due) break;
-      await this.switches.reconcile();
-      await refreshBypass(ctx);
-      if (auto || s.loops.forwardSync || s.loops.reverseSync) {
-        let lag: number | null = null;
-        try {
-          lag = await this.sync.refreshHealth();
-        } catch (err) {
-          pushWarning(s, nowIso(), `health check failed: ${errMessage(err)}`);
-        }
-        if (auto && rule && !s.paused && s.gate) {
-          const r = holdForBypass(
-            stepSoak(rule, soak, {
-              at: Date.now(),
-              lagSeconds: lag,
-              latestVerification: s.lastVerification,
-            }),
-            s,
-          );
+      if (Date.now() - reconciledAt >= reconcileMs) {
+        await this.switches.reconcile();
+        reconciledAt = Date.now();
+      }
+      if (rule && !failure && s.gate) {
+        const blockers = this.blockers(rule);
+        s.gate.blockers = blockers;
+        if (auto && !s.paused && s.health.refreshes !== measured) {
+          // The soak advances on fresh measurements only.
+          measured = s.health.refreshes;
+          const r = stepSoak(rule, soak, Date.now(), blockers);
           soak = r.soak;
           s.gate.soakStartedAt =
             soak.soakStartedAt !== null ? new Date(soak.soakStartedAt).toISOString() : null;
           s.gate.soakRemainingSeconds = r.remainingSeconds;
-          s.gate.blockers = r.blockers;
-          ctx.changed();
           if (r.ready) {
             pushAudit(s, {
               at: nowIso(),
@@ -122,18 +136,23 @@ export class Gate {
             });
             s.gate = null;
             s.state = 'RUNNING';
+            ctx.changed();
             return { kind: 'advance' };
           }
         }
+        ctx.changed();
       }
       const wasPaused = s.paused;
+      const seen = s.health.refreshes;
       await wf.condition(
         () =>
           s.pending.advance !== null ||
           s.pending.rollbackTo !== null ||
           s.pending.readPercent !== null ||
-          s.paused !== wasPaused,
-        auto ? Math.min(pollMs, Math.max(1000, (rule?.soakSeconds ?? 5) * 250)) : pollMs * 6,
+          s.paused !== wasPaused ||
+          s.health.refreshes !== seen ||
+          (!failure && s.failure !== null),
+        this.health.cadenceMs() * 2,
       );
     }
     s.gate = null;

@@ -1,7 +1,7 @@
 /**
  * The operator's surface: the `status` and `plan` queries, every command as a signal and as an update
  * with a validator (same validation: a rejected signal is recorded, a rejected update answers why),
- * and the scheduled verification runs' results.
+ * and the scheduled verification runs' reports (confirmed against their runs before they count).
  */
 import * as wf from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
@@ -20,11 +20,16 @@ import {
 } from './api.js';
 import { acceptCommand, recordRejection, validateCommand } from './commands.js';
 import { nowIso, type MigrationContext } from './context.js';
-import { currentPhase, pushWarning } from './state.js';
+import { currentPhase } from './state.js';
 import { buildStatus } from './status.js';
+import type { VerificationReports } from './verification-reports.js';
 
 /** Installs every handler. `interrupt` cancels the running step (pause, rollback, abort act at once). */
-export function installHandlers(ctx: MigrationContext, interrupt: () => void): void {
+export function installHandlers(
+  ctx: MigrationContext,
+  interrupt: () => void,
+  reports: VerificationReports,
+): void {
   const { s, plan } = ctx;
 
   const command = (name: CommandName, payload: unknown, via: 'signal' | 'update'): CommandResult | null => {
@@ -64,40 +69,7 @@ export function installHandlers(ctx: MigrationContext, interrupt: () => void): v
       },
     );
   }
-  wf.setHandler(verificationResultSignal, (summary: VerificationSummary) => {
-    const problem = verificationSummaryProblem(summary);
-    if (problem) {
-      // A malformed result must not count as a verification (a gate reads totalMismatches).
-      pushWarning(s, nowIso(), `ignored signal verificationResult: ${problem}`);
-      ctx.changed();
-      return;
-    }
-    s.lastScheduledVerification = summary;
-    s.lastVerification = summary;
-    if (summary.totalMismatches > 0) {
-      pushWarning(
-        s,
-        nowIso(),
-        `scheduled verification ${summary.origin} found ${summary.totalMismatches} mismatches`,
-      );
-    }
-    ctx.changed();
-  });
-}
-
-const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-
-/** What is wrong with a verificationResult payload (null: well-formed). */
-function verificationSummaryProblem(v: unknown): string | null {
-  if (!v || typeof v !== 'object' || Array.isArray(v))
-    return 'the payload must be a JSON object (a VerificationSummary, as verification workflows send)';
-  const x = v as Record<string, unknown>;
-  if (typeof x.origin !== 'string') return '"origin" must be a string';
-  if (x.authoritative !== 'source' && x.authoritative !== 'target')
-    return '"authoritative" must be "source" or "target"';
-  if (typeof x.finishedAt !== 'string') return '"finishedAt" must be a timestamp string';
-  if (!isCount(x.totalMismatches)) return '"totalMismatches" must be a whole number (0 or more)';
-  if (!isCount(x.totalRepaired)) return '"totalRepaired" must be a whole number (0 or more)';
-  if (!Array.isArray(x.tables)) return '"tables" must be a list of per-table results';
-  return null;
+  // A report only queues its run for confirmation (verification-reports.ts): a bare signal never
+  // becomes a verification a gate relies on.
+  wf.setHandler(verificationResultSignal, (summary: VerificationSummary) => reports.received(summary));
 }

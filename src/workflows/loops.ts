@@ -2,13 +2,17 @@
  * The background loops of a run (forward CDC, reverse CDC, repair loop): long activities started and
  * stopped to match `state.loops`, the desired state the phases set. Runs in the root scope for the
  * whole run, so a step's cancellation (pause, rollback) never stops a loop by accident; a loop that
- * fails is restarted after 10 s (its activity resumes from its own checkpoint).
+ * fails is restarted after 10 s (its activity resumes from its own checkpoint), except when the
+ * failure is fatal (a purged binlog, a dropped table, a revoked privilege): then the loop stays
+ * stopped and `onFatal` stops the run at a `failed` gate until the operator fixes it and advances.
  */
 import * as wf from '@temporalio/workflow';
+import type { FailureView } from './api.js';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
 import { bypassWatchInput } from './bypass.js';
 import { bypassWatched } from './bypass-view.js';
-import { pushWarning } from './state.js';
+import { failureOf, isFatalActivityFailure } from './failures.js';
+import { currentPhase, pushWarning } from './state.js';
 
 export type LoopKind = 'forward' | 'reverse' | 'repair' | 'bypass-source' | 'bypass-target';
 const KINDS: LoopKind[] = ['forward', 'reverse', 'repair', 'bypass-source', 'bypass-target'];
@@ -20,6 +24,10 @@ export class LoopManager {
   >();
   private suspended = false;
   private reconciling = false;
+  /** Loops stopped by a fatal failure: not restarted until `resumeHalted` (the operator's advance). */
+  private readonly halted = new Set<LoopKind>();
+  /** Called when a loop failed fatally (set by the orchestrator: stops the run at a failed gate). */
+  onFatal: (failure: FailureView) => void = () => undefined;
 
   constructor(private readonly ctx: MigrationContext) {}
 
@@ -39,8 +47,13 @@ export class LoopManager {
     await this.settle();
   }
 
+  /** Lets halted loops start again (after the operator fixed the cause). */
+  resumeHalted(): void {
+    this.halted.clear();
+  }
+
   private desiredKey(kind: LoopKind): string | null {
-    if (this.suspended) return null;
+    if (this.suspended || this.halted.has(kind)) return null;
     const l = this.ctx.s.loops;
     if (kind === 'forward') return l.forwardSync ? 'on' : null;
     if (kind === 'reverse') return l.reverseSync ? 'on' : null;
@@ -87,7 +100,7 @@ export class LoopManager {
       'runRepairLoop',
       {
         migrationId: p.id,
-        stream: `${p.id}-repair`,
+        stream: ctx.repairStream(authoritative),
         source: p.source,
         target: p.target,
         tables: p.tables,
@@ -112,6 +125,13 @@ export class LoopManager {
         },
         async (err: unknown) => {
           if (wf.isCancellation(err) && scope.consideredCancelled) return;
+          if (isFatalActivityFailure(err)) {
+            this.halted.add(kind);
+            const failure = failureOf(err, kind, currentPhase(s));
+            pushWarning(s, nowIso(), `${kind} loop stopped: ${failure.message}`);
+            this.onFatal(failure);
+            return;
+          }
           pushWarning(s, nowIso(), `${kind} loop failed: ${errMessage(err)}; restarting in 10 s`);
           await wf.CancellationScope.nonCancellable(() => wf.sleep('10s'));
         },

@@ -6,27 +6,46 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { MigrationInput, MigrationStatus } from './api.js';
-import { errMessage, MigrationContext, nowIso } from './context.js';
+import { MigrationContext, nowIso } from './context.js';
+import { describeFailure, failureOf } from './failures.js';
 import { Gate } from './gate.js';
+import { HealthMonitor } from './health-monitor.js';
 import { installHandlers } from './handlers.js';
 import { HistoryLimit } from './history.js';
 import { LoopManager } from './loops.js';
 import { PHASE_MODULES, type Run } from './phases/index.js';
 import { rollback } from './rollback.js';
-import { currentPhase, initialState, pushSystemAudit, pushWarning, type MigrationState } from './state.js';
+import {
+  currentPhase,
+  initialState,
+  pushSystemAudit,
+  pushWarning,
+  upgradeState,
+  type MigrationState,
+} from './state.js';
 import { buildStatus } from './status.js';
 import { SwitchControl } from './switch-control.js';
 import { SyncControl } from './sync-control.js';
 import { describeStep, nextStep, type Step } from './transitions.js';
 import { VerificationRuns } from './verification-runs.js';
 
-function assemble(ctx: MigrationContext): Run & { gate: Gate } {
+function assemble(ctx: MigrationContext): Run & { gate: Gate; health: HealthMonitor } {
   const loops = new LoopManager(ctx);
   const history = new HistoryLimit(ctx, loops);
   const switches = new SwitchControl(ctx, history);
   const sync = new SyncControl(ctx, loops, history);
   const verify = new VerificationRuns(ctx);
-  return { ctx, loops, history, switches, sync, verify, gate: new Gate(ctx, switches, sync, history) };
+  const health = new HealthMonitor(ctx, loops);
+  return {
+    ctx,
+    loops,
+    history,
+    switches,
+    sync,
+    verify,
+    health,
+    gate: new Gate(ctx, switches, health, history),
+  };
 }
 
 /** Pushes the frame of a step that starts now (its phase module pushes its undo actions onto it). */
@@ -42,24 +61,37 @@ function enter(ctx: MigrationContext, step: Step): void {
 
 /** The migration workflow (type name `migrationWorkflow`). */
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationStatus> {
-  const s = (input.carried as MigrationState | undefined) ?? initialState(input.plan, nowIso());
+  const carried = input.carried as MigrationState | undefined;
+  const s = carried ? upgradeState(carried) : initialState(input.plan, nowIso());
   const ctx = new MigrationContext(input.plan, s);
   const run = assemble(ctx);
   let stepScope: wf.CancellationScope | undefined;
-  installHandlers(ctx, () => stepScope?.cancel());
+  installHandlers(ctx, () => stepScope?.cancel(), run.health.reports);
+  // A loop that failed fatally stops the run at a failed gate (the running step is interrupted).
+  // During a rollback the loop just stays stopped (a compensation that needs it runs out of time).
+  run.loops.onFatal = (failure) => {
+    if (s.state === 'ROLLING_BACK') return;
+    if (s.failure === null) {
+      s.failure = failure;
+      s.error = describeFailure(failure);
+    }
+    stepScope?.cancel();
+    ctx.changed();
+  };
   run.loops.start();
+  run.health.start();
   ctx.changed();
 
-  let failure: string | null = null;
   for (;;) {
     if (s.pending.rollbackTo !== null) {
-      failure = null;
+      s.failure = null;
+      run.loops.resumeHalted();
       await rollback(run);
       if (s.state === 'ABORTED') break;
       continue;
     }
     const top = s.frames[s.frames.length - 1];
-    if (top && !s.topDone && failure === null) {
+    if (top && !s.topDone && s.failure === null) {
       if (s.paused) {
         s.state = 'PAUSED';
         ctx.doing(`paused in ${describeStep(top)} (safe point); resume to continue`);
@@ -79,9 +111,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
         if (wf.isCancellation(err) && scope.consideredCancelled) {
           ctx.doing(`${describeStep(top)} interrupted at a safe point`);
         } else {
-          failure = errMessage(err);
-          s.error = failure;
-          pushWarning(s, nowIso(), `${describeStep(top)} failed: ${failure}`);
+          s.failure = failureOf(err, 'step', top.phase);
+          s.error = describeFailure(s.failure);
+          pushWarning(s, nowIso(), s.error);
         }
       } finally {
         stepScope = undefined;
@@ -90,14 +122,15 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     }
     if (currentPhase(s) === 'DONE') break;
     if (run.history.due) await run.history.continueAsNew();
-    if (failure !== null && top) {
-      // The top step failed: wait for advance (retry), rollback or abort.
-      const retry = await run.gate.wait({ phase: top.phase, readPercent: top.readPercent }, failure);
-      if (retry.kind === 'advance') failure = null;
-      else if (retry.kind === 'readPercent') {
-        failure = null;
-        enter(ctx, { phase: 'READ_SWITCH', readPercent: retry.percent });
+    if (s.failure !== null && top) {
+      // The top step or a loop failed: a failed gate waits for advance (retry), rollback or abort.
+      const retry = await run.gate.wait({ phase: top.phase, readPercent: top.readPercent }, s.failure);
+      if (retry.kind !== 'interrupted') {
+        s.failure = null;
+        s.error = null;
+        run.loops.resumeHalted();
       }
+      if (retry.kind === 'readPercent') enter(ctx, { phase: 'READ_SWITCH', readPercent: retry.percent });
       continue;
     }
     const next = nextStep(ctx.plan, top);

@@ -3,7 +3,10 @@
  */
 import type { BypassReport } from '../activities/bypass/types.js';
 import type {
+  ActivityView,
   AuditEntry,
+  FailureView,
+  HealthView,
   CompensationFrame,
   GateStatus,
   MigrationPlan,
@@ -64,6 +67,15 @@ export interface MigrationState {
   verificationScheduleId: string | null;
   /** The bypass watchers' latest reports, one per watched side (absent in states carried from before). */
   bypass?: BypassReport[];
+  /**
+   * Workflow ids of scheduled verification runs that reported by signal, not yet confirmed: a
+   * report counts (for gates and status) only once the run's own result was read from the server.
+   */
+  verificationReports: string[];
+  health: HealthView;
+  activities: ActivityView[];
+  /** What stopped the run at a `failed` gate; cleared by `advance` (retry) or a rollback. */
+  failure: FailureView | null;
   audit: AuditEntry[];
   warnings: Warning[];
   error: string | null;
@@ -111,11 +123,35 @@ export function initialState(plan: MigrationPlan, now: string): MigrationState {
     lastScheduledVerification: null,
     verificationScheduleId: null,
     bypass: [],
+    verificationReports: [],
+    health: emptyHealth(),
+    activities: [],
+    failure: null,
     audit: [],
     warnings: [],
     error: null,
     updatedAt: now,
   };
+}
+
+export function emptyHealth(): HealthView {
+  return {
+    checkedAt: null,
+    refreshes: 0,
+    lagSeconds: null,
+    lagUnknown: null,
+    repairUnknown: null,
+    unconfirmedReports: 0,
+  };
+}
+
+/** A state carried from a run of an earlier version: fields added since get their initial values. */
+export function upgradeState(s: MigrationState): MigrationState {
+  s.verificationReports ??= [];
+  s.health ??= emptyHealth();
+  s.activities ??= [];
+  s.failure ??= null;
+  return s;
 }
 
 /** The current phase: the top frame's, or PRECHECK before anything ran. DONE once FINALIZE finished. */

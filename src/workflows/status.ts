@@ -28,6 +28,9 @@ export function buildStatus(s: MigrationState): MigrationStatus {
     verificationScheduleId: s.verificationScheduleId,
     bypass: s.bypass ?? [],
     compensation: s.frames,
+    health: s.health,
+    activities: s.activities,
+    failure: s.failure,
     audit: s.audit,
     warnings: s.warnings,
     error: s.error,
@@ -51,6 +54,14 @@ export function currentDetails(s: MigrationState): string {
       `Gate: ${st.gate.waitingFor}${st.gate.soakRemainingSeconds !== null ? ` (soak ${Math.ceil(st.gate.soakRemainingSeconds)} s left)` : ''}`,
     );
     if (st.gate.blockers.length) lines.push(`Blocked by: ${st.gate.blockers.join('; ')}`);
+  }
+  if (st.failure) lines.push(`**Failed** (${st.failure.where}): ${st.failure.message}`);
+  if (st.health.lagUnknown) lines.push(`CDC lag unknown: ${st.health.lagUnknown}`);
+  for (const a of st.activities) {
+    if (a.attempt <= 1 && !a.lastFailure) continue;
+    lines.push(
+      `- ${a.activity}: attempt ${a.attempt}${a.lastFailure ? `, last error: ${a.lastFailure}` : ''}${a.nextAttemptAt ? `, next try ${a.nextAttemptAt}` : ''}`,
+    );
   }
   for (const t of st.tables) lines.push(`- ${t.table}: ${t.state} ${t.rowsCopied} rows copied`);
   for (const x of st.sync)

@@ -16,6 +16,7 @@ export function summarise(
     mismatches: r.mismatches,
     repaired: r.repaired,
     sampleKeys: r.sampleKeys.slice(0, 10),
+    ...(r.skippedUntil ? { skippedUntil: r.skippedUntil } : {}),
   }));
   const sum = (m: { missing: number; extra: number; different: number }) => m.missing + m.extra + m.different;
   return {

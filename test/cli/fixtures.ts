@@ -19,6 +19,7 @@ export function sampleStatus(overrides: Partial<MigrationStatus> = {}): Migratio
       soakStartedAt: '2026-11-21T09:40:05.000Z',
       soakRemainingSeconds: 42,
       blockers: [],
+      failed: null,
       requiresConfirmation: false,
     },
     switches: {
@@ -110,6 +111,16 @@ export function sampleStatus(overrides: Partial<MigrationStatus> = {}): Migratio
         ],
       },
     ],
+    health: {
+      checkedAt: '2026-11-21T09:41:00.000Z',
+      refreshes: 40,
+      lagSeconds: 0.4,
+      lagUnknown: null,
+      repairUnknown: null,
+      unconfirmedReports: 0,
+    },
+    activities: [],
+    failure: null,
     compensation: [
       {
         phase: 'PREPARE_TARGET',

@@ -4,6 +4,7 @@ import { defaultPlan } from '../../src/config/index.js';
 import { acceptCommand, recordRejection, validateCommand } from '../../src/workflows/commands.js';
 import { planRollback, rollbackTargetIndex } from '../../src/workflows/compensation.js';
 import { stepSoak } from '../../src/workflows/soak.js';
+import { gateBlockers } from '../../src/workflows/gate-health.js';
 import { initialState, type MigrationState } from '../../src/workflows/state.js';
 import { nextStep } from '../../src/workflows/transitions.js';
 import type { CompensationFrame, Phase } from '../../src/workflows/api.js';
@@ -35,6 +36,7 @@ function at(frames: CompensationFrame[], waiting = true, gateNext?: Phase): Migr
       soakStartedAt: null,
       soakRemainingSeconds: null,
       blockers: [],
+      failed: null,
       requiresConfirmation: (gateNext ?? next!.phase) === 'FINALIZE',
     };
   }
@@ -177,7 +179,7 @@ test('accepted commands are audited; rejected signals leave a warning', () => {
   assert.match(s.warnings.at(-1)?.message ?? '', /ignored signal setReadPercent/);
 });
 
-test('auto-advance soak restarts on any unhealthy sample', () => {
+test('auto-advance soak restarts on any blocker; unknown lag and stale health block', () => {
   const rule = { autoAdvance: true, soakSeconds: 10, maxLagSeconds: 2, requireNoMismatches: true };
   const clean = {
     origin: 'x',
@@ -189,20 +191,88 @@ test('auto-advance soak restarts on any unhealthy sample', () => {
     totalMismatches: 0,
     totalRepaired: 0,
   };
-  let soak = { soakStartedAt: null as number | null };
-  let r = stepSoak(rule, soak, { at: 0, lagSeconds: 1, latestVerification: clean });
+  const health = (at: number, lagSeconds: number | null, lagUnknown: string | null = null) => ({
+    checkedAt: new Date(at).toISOString(),
+    refreshes: 1,
+    lagSeconds,
+    lagUnknown,
+    repairUnknown: null,
+    unconfirmedReports: 0,
+  });
+  const blockers = (at: number, h: ReturnType<typeof health>, v = clean) =>
+    gateBlockers(rule, {
+      now: at,
+      health: h,
+      latestVerification: v,
+      maxHealthAgeMs: 60_000,
+      bypassBlockers: [],
+    });
+  let r = stepSoak(rule, { soakStartedAt: null }, 0, blockers(0, health(0, 1)));
   assert.equal(r.ready, false);
-  soak = r.soak;
-  r = stepSoak(rule, soak, { at: 6000, lagSeconds: 5, latestVerification: clean });
+  const lagging = blockers(6000, health(6000, 5));
+  assert.match(lagging[0], /lag 5\.0 s is over 2 s/);
+  r = stepSoak(rule, r.soak, 6000, lagging);
   assert.deepEqual(r.soak, { soakStartedAt: null });
-  assert.match(r.blockers[0], /lag/);
-  r = stepSoak(rule, r.soak, { at: 7000, lagSeconds: 0, latestVerification: clean });
-  r = stepSoak(rule, r.soak, { at: 17000, lagSeconds: 0, latestVerification: clean });
+  r = stepSoak(rule, r.soak, 7000, blockers(7000, health(7000, 0)));
+  r = stepSoak(rule, r.soak, 17000, blockers(17000, health(17000, 0)));
   assert.equal(r.ready, true);
-  r = stepSoak(
-    rule,
-    { soakStartedAt: 0 },
-    { at: 20000, lagSeconds: 0, latestVerification: { ...clean, totalMismatches: 3 } },
+  // A failed health check (lag unknown) blocks: it must never read as healthy.
+  assert.match(
+    blockers(0, health(0, null, 'connect ECONNREFUSED'))[0],
+    /CDC lag unknown: connect ECONNREFUSED/,
   );
-  assert.equal(r.ready, false);
+  // Health that stopped being measured blocks.
+  assert.match(blockers(120_000, health(0, 0))[0], /health last measured 120 s ago/);
+  // Mismatches a verification left unresolved block; those a repairing run repaired do not.
+  assert.match(blockers(0, health(0, 0), { ...clean, totalMismatches: 3 })[0], /3 unresolved mismatches/);
+  assert.deepEqual(
+    blockers(0, health(0, 0), { ...clean, repair: true, totalMismatches: 3, totalRepaired: 3 }),
+    [],
+  );
+});
+
+test('advance past blockers needs force with a reason; a failed gate retries without force', () => {
+  const s = at([
+    frame('PRECHECK'),
+    frame('PREPARE_TARGET'),
+    frame('START_SYNC'),
+    frame('BULK_COPY'),
+    frame('CATCH_UP_VERIFY'),
+  ]);
+  s.gate!.blockers = ['CDC lag unknown: x'];
+  let v = validateCommand(s, plan, 'advance', { by: 'a' });
+  assert.ok(!v.ok && /blocked by: CDC lag unknown: x.*force/.test(v.reason), JSON.stringify(v));
+  v = validateCommand(s, plan, 'advance', { by: 'a', force: true });
+  assert.ok(!v.ok && /force needs a "reason"/.test(v.reason));
+  v = validateCommand(s, plan, 'advance', {
+    by: 'a',
+    force: true,
+    reason: 'lag probe broken, checked by hand',
+  });
+  assert.ok(v.ok && /forced past: CDC lag unknown: x/.test(v.message));
+  acceptCommand(
+    s,
+    plan,
+    'advance',
+    { by: 'a', force: true, reason: 'checked by hand' },
+    'update',
+    NOW,
+    v.message,
+  );
+  const entry = s.audit[s.audit.length - 1];
+  assert.deepEqual([entry.by, entry.reason, entry.args.force], ['a', 'checked by hand', true]);
+  const f = at([frame('PRECHECK'), frame('PREPARE_TARGET'), frame('START_SYNC'), frame('BULK_COPY')]);
+  f.gate!.failed = {
+    at: NOW,
+    where: 'step',
+    phase: 'BULK_COPY',
+    activity: 'copyTable',
+    message: 'table gone',
+    kind: 'fatal',
+    table: 'orders',
+    setting: null,
+    fix: 'recreate it',
+  };
+  f.gate!.blockers = ['CDC lag unknown: x'];
+  assert.ok(validateCommand(f, plan, 'advance', {}).ok);
 });

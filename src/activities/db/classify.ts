@@ -127,7 +127,17 @@ export function classifyError(err: unknown): ErrorClass {
   const code = typeof e.code === 'string' ? e.code : undefined;
   const ids = { ...(errno !== undefined ? { errno } : {}), ...(code ? { code } : {}) };
 
-  if (e.name && CONFIGURATION_ERRORS.has(e.name)) return fatal(e.name, message, '', ids);
+  if (e.name && CONFIGURATION_ERRORS.has(e.name)) {
+    // Errors about one table carry it (schema, table): the failed gate names it as data too.
+    const t = err as { schema?: unknown; table?: unknown };
+    const table =
+      typeof t.table === 'string'
+        ? typeof t.schema === 'string'
+          ? `${t.schema}.${t.table}`
+          : t.table
+        : undefined;
+    return fatal(e.name, message, '', { ...ids, ...(table ? { table } : {}) });
+  }
 
   if (errno === 1236) {
     return fatal(

@@ -24,6 +24,10 @@ import type {
 } from '../contracts.js';
 
 import type { BypassActivities } from '../bypass/activities.js';
+import type { MigrationHealth, MigrationHealthInput } from './migration-health.js';
+import type { ConfirmReportInput, ConfirmReportResult } from './verification-reports.js';
+
+export type { MigrationHealth, MigrationHealthInput, ConfirmReportInput, ConfirmReportResult };
 
 export interface CopyActivityInput extends CopyInput {
   /** Names the progress checkpoint kept outside Temporal, so a copy cancelled by pause resumes. */
@@ -99,4 +103,8 @@ export interface MigrationActivities extends BypassActivities {
   /** Attempts, last failure and time since progress of the workflow's running activities. */
   activityHealth(input: { workflowId: string }): Promise<ActivityHealth[]>;
   deleteVerificationSchedule(input: { scheduleId: string }): Promise<void>;
+  /** One health refresh: CDC stream status, repair counters, pending activities (migration-health.ts). */
+  migrationHealth(input: MigrationHealthInput): Promise<MigrationHealth>;
+  /** Reads a reported verification run from the server (verification-reports.ts). */
+  confirmVerificationReport(input: ConfirmReportInput): Promise<ConfirmReportResult>;
 }

@@ -51,6 +51,19 @@ interface RollbackOptions extends CommonOptions {
 }
 interface ConfirmOptions extends CommonOptions {
   confirm?: boolean;
+  force?: boolean;
+}
+
+const forceOption = () =>
+  new Option(
+    '--force',
+    'pass the gate although its health rules block (gate.blockers); needs --reason, recorded in the audit log',
+  );
+
+/** --force without --reason: refused before anything is sent (the workflow would refuse it too). */
+function requireReason(options: ConfirmOptions): void {
+  if (options.force && !options.reason?.trim())
+    throw new CliError(ExitCode.Usage, '--force needs --reason "why" (recorded in the audit log)');
 }
 
 export function registerControlCommands(program: Command, runtime: Runtime, result: ActionResult): void {
@@ -70,15 +83,18 @@ export function registerControlCommands(program: Command, runtime: Runtime, resu
   withCommonOptions(
     program
       .command('advance [ID]')
-      .description('pass the current gate (into FINALIZE only with --confirm)')
-      .addOption(new Option('--confirm', 'confirm advancing into the irreversible FINALIZE')),
+      .description('pass the current gate (into FINALIZE only with --confirm); at a failed gate: retry')
+      .addOption(new Option('--confirm', 'confirm advancing into the irreversible FINALIZE'))
+      .addOption(forceOption()),
     runtime,
   ).action(
     action(runtime, result, async (ctx, id: string | undefined) => {
       const options = ctx.options as ConfirmOptions;
+      requireReason(options);
       await sendCommand(ctx, id, 'advance', {
         ...commandMeta(options),
         ...(options.confirm ? { confirm: true } : {}),
+        ...(options.force ? { force: true } : {}),
       });
     }),
   );
@@ -125,7 +141,8 @@ export function registerControlCommands(program: Command, runtime: Runtime, resu
     program
       .command('finalize [ID]')
       .description('the one irreversible step: stop reverse sync, loops and schedules; needs --confirm')
-      .addOption(new Option('--confirm', 'confirm the irreversible FINALIZE')),
+      .addOption(new Option('--confirm', 'confirm the irreversible FINALIZE'))
+      .addOption(forceOption()),
     runtime,
   ).action(
     action(runtime, result, async (ctx, id: string | undefined) => {
@@ -136,7 +153,12 @@ export function registerControlCommands(program: Command, runtime: Runtime, resu
           'finalize is irreversible: repeat with --confirm (migrate finalize ID --confirm)',
         );
       }
-      await sendCommand(ctx, id, 'finalize', { ...commandMeta(options), confirm: true });
+      requireReason(options);
+      await sendCommand(ctx, id, 'finalize', {
+        ...commandMeta(options),
+        confirm: true,
+        ...(options.force ? { force: true } : {}),
+      });
     }),
   );
 }

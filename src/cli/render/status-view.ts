@@ -1,6 +1,9 @@
 import {
   PHASES,
+  type ActivityView,
   type AuditEntry,
+  type FailureView,
+  type HealthView,
   type CompensationAction,
   type CompensationFrame,
   type GateStatus,
@@ -47,9 +50,21 @@ export function stateLine(status: MigrationStatus): string {
   return flags.join(', ');
 }
 
+export function failureText(f: FailureView): string {
+  const lines = [`${f.where === 'step' ? 'step' : f.where} of ${f.phase} failed at ${timestamp(f.at)}`];
+  if (f.activity) lines.push(`activity: ${f.activity}`);
+  if (f.table) lines.push(`table: ${f.table}`);
+  if (f.setting) lines.push(`setting: ${f.setting}`);
+  lines.push(`error: ${f.message}`);
+  if (f.fix && !f.message.includes(f.fix)) lines.push(`fix: ${f.fix}`);
+  lines.push('then `migrate advance` retries it (or `migrate rollback` / `migrate abort`)');
+  return lines.join('\n');
+}
+
 export function gateText(gate: GateStatus | null): string {
   if (!gate) return 'none';
   const into = gate.nextReadPercent !== undefined ? `${gate.next} ${gate.nextReadPercent}%` : gate.next;
+  if (gate.failed) return `FAILED (${into}): ${gate.waitingFor}`;
   const parts = [`waiting to enter ${into} since ${timestamp(gate.since)}: ${gate.waitingFor}`];
   if (gate.requiresConfirmation) parts.push('needs `migrate finalize --confirm`');
   if (gate.autoAdvance) {
@@ -59,7 +74,8 @@ export function gateText(gate: GateStatus | null): string {
         : 'auto-advance: soak not running',
     );
   }
-  if (gate.blockers.length) parts.push(`blocked by: ${gate.blockers.join('; ')}`);
+  if (gate.blockers.length)
+    parts.push(`blocked by: ${gate.blockers.join('; ')} (advance needs --force --reason)`);
   return parts.join('\n');
 }
 
@@ -148,6 +164,35 @@ export function bypassTable(status: MigrationStatus): string {
   );
 }
 
+export function healthText(h: HealthView): string {
+  if (!h.checkedAt) return 'not measured yet';
+  const lag = h.lagUnknown
+    ? `lag UNKNOWN (${h.lagUnknown})`
+    : h.lagSeconds === null
+      ? 'no CDC stream'
+      : `worst lag ${seconds(h.lagSeconds)}`;
+  const extra = [
+    h.repairUnknown ? `repair counters unknown (${h.repairUnknown})` : null,
+    h.unconfirmedReports ? `${h.unconfirmedReports} verification report(s) being confirmed` : null,
+  ].filter(Boolean);
+  return `measured ${timestamp(h.checkedAt)} (#${h.refreshes}): ${lag}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+}
+
+function activitiesTable(list: ActivityView[]): string {
+  if (!list.length) return 'none';
+  return table(
+    ['ACTIVITY', 'STATE', 'ATTEMPT', 'NO PROGRESS', 'NEXT TRY', 'LAST ERROR'],
+    list.map((a) => [
+      a.activity,
+      a.state,
+      String(a.attempt),
+      a.secondsSinceProgress === null ? '-' : seconds(a.secondsSinceProgress),
+      a.nextAttemptAt ? timestamp(a.nextAttemptAt) : '-',
+      a.lastFailure ?? '-',
+    ]),
+  );
+}
+
 export function verificationText(v: VerificationSummary | null): string {
   if (!v) return 'none yet';
   const head =
@@ -226,15 +271,18 @@ export function renderStatus(
     ],
   ];
   if (status.error) head.push(['Error', status.error]);
-  const parts = [
-    fields(head),
+  const parts = [fields(head)];
+  if (status.failure) parts.push(section('FAILED', failureText(status.failure)));
+  parts.push(
     section('Gate', gateText(status.gate)),
+    section('Health', healthText(status.health)),
+    section('Activities', activitiesTable(status.activities)),
     section('Copy', copyTable(status)),
     section('CDC', syncTable(status.sync)),
     section('Repair', repairText(status)),
     section('Writes that bypassed the router', bypassTable(status)),
     section('Last verification', verificationText(status.lastVerification)),
-  ];
+  );
   if (status.lastScheduledVerification && status.lastScheduledVerification !== status.lastVerification) {
     parts.push(section('Last scheduled verification', verificationText(status.lastScheduledVerification)));
   }
