@@ -143,6 +143,7 @@ export const planSchema = z
         heartbeatTimeoutSeconds: durationSeconds.default(30),
         continueAsNewAfterEvents: z.number().int().min(200).default(5000),
         gatePollSeconds: durationSeconds.default(5),
+        compensationTimeoutSeconds: durationSeconds.default(21_600),
       })
       .strict()
       .default({}),

@@ -147,8 +147,13 @@ export interface MigrationPlan {
     heartbeatTimeoutSeconds: number;
     /** Continue-as-new after this many history events (or when the server suggests it). */
     continueAsNewAfterEvents: number;
-    /** How often a gate re-checks health (CDC lag, verification). */
+    /** How often health is measured at a gate (three times that while a step runs). */
     gatePollSeconds: number;
+    /**
+     * How long one compensation action may run before the rollback stops at a `failed` gate (its
+     * undo stack intact; `advance` retries it). Covers the longest full verification a rollback runs.
+     */
+    compensationTimeoutSeconds: number;
   };
 }
 

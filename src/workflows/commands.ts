@@ -158,7 +158,8 @@ export function validateCommand(
       return { ok: true, message: `setting reads on target to ${percent}%` };
     }
     case 'abort':
-      if (rollingBack) return reject('a rollback is already in progress');
+      // Accepted during a rollback: the rollback goes on down to everything (rollback.ts).
+      if (s.pending.abort) return reject('an abort is already in progress');
       if (finalizing) return reject('FINALIZE has started: it is irreversible, abort is no longer possible');
       return { ok: true, message: 'aborting: rolling everything back, then ending' };
   }

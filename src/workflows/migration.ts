@@ -14,7 +14,7 @@ import { installHandlers } from './handlers.js';
 import { HistoryLimit } from './history.js';
 import { LoopManager } from './loops.js';
 import { PHASE_MODULES, type Run } from './phases/index.js';
-import { rollback } from './rollback.js';
+import { Rollback } from './rollback.js';
 import {
   currentPhase,
   initialState,
@@ -65,8 +65,14 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const s = carried ? upgradeState(carried) : initialState(input.plan, nowIso());
   const ctx = new MigrationContext(input.plan, s);
   const run = assemble(ctx);
+  const rollbacks = new Rollback(run);
   let stepScope: wf.CancellationScope | undefined;
-  installHandlers(ctx, () => stepScope?.cancel(), run.health.reports);
+  const interrupt = () => {
+    stepScope?.cancel();
+    // abort is accepted during a rollback: the action in progress stops, the rollback re-plans.
+    if (s.pending.abort) rollbacks.interrupt();
+  };
+  installHandlers(ctx, interrupt, run.health.reports);
   // A loop that failed fatally stops the run at a failed gate (the running step is interrupted).
   // During a rollback the loop just stays stopped (a compensation that needs it runs out of time).
   run.loops.onFatal = (failure) => {
@@ -85,8 +91,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   for (;;) {
     if (s.pending.rollbackTo !== null) {
       s.failure = null;
+      s.error = null;
       run.loops.resumeHalted();
-      await rollback(run);
+      await rollbacks.perform();
       if (s.state === 'ABORTED') break;
       continue;
     }
@@ -123,12 +130,20 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     if (currentPhase(s) === 'DONE') break;
     if (run.history.due) await run.history.continueAsNew();
     if (s.failure !== null && top) {
-      // The top step or a loop failed: a failed gate waits for advance (retry), rollback or abort.
+      // The top step, a loop or a compensation failed: a failed gate waits for advance (retry),
+      // rollback or abort.
       const retry = await run.gate.wait({ phase: top.phase, readPercent: top.readPercent }, s.failure);
       if (retry.kind !== 'interrupted') {
         s.failure = null;
         s.error = null;
         run.loops.resumeHalted();
+        if (s.rollbackRetry) {
+          // A failed compensation: advance resumes the rollback where it stopped.
+          s.pending.rollbackTo = s.rollbackRetry.to;
+          s.pending.abort = s.rollbackRetry.abort;
+          s.rollbackRetry = null;
+          continue;
+        }
       }
       if (retry.kind === 'readPercent') enter(ctx, { phase: 'READ_SWITCH', readPercent: retry.percent });
       continue;

@@ -76,6 +76,8 @@ export interface MigrationState {
   activities: ActivityView[];
   /** What stopped the run at a `failed` gate; cleared by `advance` (retry) or a rollback. */
   failure: FailureView | null;
+  /** Set when a compensation failed: the rollback `advance` resumes (target frame, abort). */
+  rollbackRetry: { to: number; abort: boolean } | null;
   audit: AuditEntry[];
   warnings: Warning[];
   error: string | null;
@@ -127,6 +129,7 @@ export function initialState(plan: MigrationPlan, now: string): MigrationState {
     health: emptyHealth(),
     activities: [],
     failure: null,
+    rollbackRetry: null,
     audit: [],
     warnings: [],
     error: null,
@@ -151,6 +154,7 @@ export function upgradeState(s: MigrationState): MigrationState {
   s.health ??= emptyHealth();
   s.activities ??= [];
   s.failure ??= null;
+  s.rollbackRetry ??= null;
   return s;
 }
 

@@ -417,8 +417,13 @@ const cliCases: Case[] = [
   },
   {
     name: 'unknown option',
+    send: () => cli(['advance', 'steady', '--yes']),
+    says: [/unknown option '--yes'/],
+  },
+  {
+    name: 'force without a reason',
     send: () => cli(['advance', 'steady', '--force']),
-    says: [/unknown option '--force'/],
+    says: [/--force needs --reason/],
   },
   {
     name: 'interval not positive',
