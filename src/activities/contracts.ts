@@ -144,6 +144,11 @@ export interface SyncStreamSpec {
   tables: TableSpec[];
   /** Direction, so a reverse stream maps target table names back to source names. */
   direction: 'forward' | 'reverse';
+  /**
+   * Re-read each changed row on the side read from, under a shared lock, instead of writing the binlog
+   * image (the dual-write hand-over: routers mirror the same rows; see cdc/reread.ts).
+   */
+  reread?: boolean;
 }
 
 export interface SyncProgress {

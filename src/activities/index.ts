@@ -16,7 +16,8 @@ import type {
   VerifyResult,
 } from './contracts.js';
 import { redisOptions } from './db/connections.js';
-import { SwitchStore, migrationKeys } from '../switches/index.js';
+import { SwitchStore, fencedChange, migrationKeys } from '../switches/index.js';
+import { drainFailedWrites } from './repair/drain.js';
 import { precheck, prepareTarget, dropCreatedTables } from './schema/index.js';
 import { copyTable, splitKeyRanges, truncateTargetTables } from './copier/index.js';
 import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from './cdc/index.js';
@@ -32,7 +33,7 @@ import { healthActivities } from './temporal/health.js';
 import { migrationHealth } from './temporal/migration-health.js';
 import { verificationReportActivities } from './temporal/verification-reports.js';
 import { scheduleActivities } from './temporal/schedules.js';
-import type { MigrationActivities } from './temporal/types.js';
+import type { FencedWriteModeResult, MigrationActivities } from './temporal/types.js';
 
 export type { MigrationActivities } from './temporal/types.js';
 
@@ -107,8 +108,42 @@ export function createActivities(
     initSwitches: ({ migrationId }) => classify(() => store().initialise(migrationId, 'migration-workflow')),
     setSwitches: ({ migrationId, change, by }): Promise<Switches> =>
       classify(() => store().set(migrationId, change, by)),
-    waitForRouterAcks: ({ migrationId, version, timeoutMs }): Promise<RouterAcks> =>
-      classify(() => store().waitForRouterAcks({ migrationId, version, timeoutMs, pollMs: 100 })),
+    waitForRouterAcks: ({ migrationId, version, timeoutMs, expectedRouters }): Promise<RouterAcks> =>
+      classify(() =>
+        store().waitForRouterAcks({
+          migrationId,
+          version,
+          timeoutMs,
+          pollMs: 100,
+          minRouters: expectedRouters ?? 0,
+        }),
+      ),
+    fencedWriteMode: (input) =>
+      classify(async () => {
+        let drained: FencedWriteModeResult['drained'];
+        const drain = input.drain;
+        const loop = drain?.loopStream
+          ? await checkpoints.load<RepairLoopProgress>(`${input.migrationId}:repairloop:${drain.loopStream}`)
+          : null;
+        const r = await fencedChange(store(), {
+          migrationId: input.migrationId,
+          change: input.change,
+          by: input.by,
+          holdTimeoutMs: input.holdTimeoutMs,
+          expectedRouters: input.expectedRouters,
+          whileHeld: drain
+            ? async (signal) => {
+                drained = await drainFailedWrites(
+                  getRedis(),
+                  { migrationId: input.migrationId, ...drain, after: loop?.redisLastId },
+                  signal,
+                );
+                if (drained.entries > 0) metrics?.repaired(drained.repaired);
+              }
+            : undefined,
+        });
+        return { ...r, drained };
+      }),
 
     currentPosition: ({ connection }) => classify(() => currentPosition(connection)),
     recordSyncStart: ({ spec }) => classify(() => recordSyncStart(spec)),

@@ -124,6 +124,13 @@ export const planSchema = z
       })
       .strict()
       .default({}),
+    routers: z
+      .object({
+        expected: z.number().int().min(0).max(10_000).default(0),
+        holdTimeoutSeconds: durationSeconds.default(2),
+      })
+      .strict()
+      .default({}),
     verification: z
       .object({
         intervalSeconds: durationSeconds.default(300),

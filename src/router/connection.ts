@@ -27,7 +27,7 @@ type QueryArgs = [first: string | RouterQueryOptions, second?: unknown];
  * routed like router.query() (session state is not kept across statements). A transaction runs on
  * one connection of the authoritative side of the write mode in force at BEGIN; in dual-write modes
  * its writes are captured (row images, deleted keys) and replayed on the other side, in one
- * transaction, after COMMIT succeeds; ROLLBACK replays nothing.
+ * transaction, right before the COMMIT (row locks still held); ROLLBACK replays nothing.
  */
 export class RouterConnection {
   private tx?: OpenTransaction;
@@ -49,7 +49,7 @@ export class RouterConnection {
 
   async beginTransaction(): Promise<void> {
     if (this.tx) throw new Error('a transaction is already open on this connection');
-    const switches = this.router.follower.beginWrite();
+    const switches = await this.router.follower.beginWrite();
     const side = authoritativeSide(switches.writeMode);
     try {
       const conn = await this.router.pools[side].getConnection();
@@ -71,16 +71,16 @@ export class RouterConnection {
     const tx = this.tx;
     if (!tx) return;
     this.tx = undefined;
+    // The mirror goes first, while the transaction still holds its row locks (see Router.write).
+    const dual = isDual(tx.switches.writeMode) && tx.ops.length > 0;
     try {
+      if (dual) await this.router.mirror(tx.ops, other(tx.side), tx.switches);
       await tx.conn.commit();
       tx.conn.release();
     } catch (err) {
       tx.conn.destroy();
-      this.router.follower.endWrite(tx.switches);
+      if (dual) this.router.commitFailed(tx.ops, other(tx.side), tx.switches, err);
       throw err;
-    }
-    try {
-      if (isDual(tx.switches.writeMode)) await this.router.mirror(tx.ops, other(tx.side));
     } finally {
       this.router.follower.endWrite(tx.switches);
     }

@@ -4,6 +4,7 @@ import { DEFAULT_SWITCHES } from '../switches/codec.js';
 import type { RedisLike } from '../switches/redis.js';
 import { removeHeartbeat, writeHeartbeat } from '../switches/routers.js';
 import { SwitchWatcher } from '../switches/watch.js';
+import { SwitchesStaleError, WritesHeldError } from './switch-errors.js';
 
 export interface FollowerOptions {
   redis: RedisLike;
@@ -11,6 +12,13 @@ export interface FollowerOptions {
   routerId: string;
   heartbeatMs: number;
   ttlMs: number;
+  /**
+   * How long switches confirmed by Redis stay good for writes (0: forever, unsafe). Must be shorter
+   * than ttlMs: a router whose heartbeat expired has stopped writing by then.
+   */
+  leaseMs: number;
+  /** Longest a write waits for a write hold to end before it fails. */
+  holdMaxMs: number;
   /** Switches used until the first load from Redis. */
   fallback: Switches;
   onChange(next: Switches, previous: Switches): void;
@@ -19,14 +27,23 @@ export interface FollowerOptions {
 
 /**
  * The router's view of the switches: starts from the fallback, follows Redis without ever blocking a
- * query, and acknowledges a version only once no write that started under an older version is still
- * running (so the workflow's "all routers acked" means no old-mode write can still commit).
+ * read, and acknowledges a version only once no write that started under an older version is still
+ * running and every repair entry of such a write is in Redis (so the workflow's "all routers acked"
+ * means no old-mode write can still commit or still hide a failed mirror).
+ *
+ * Writes on migrated tables need a lease: switches Redis confirmed less than leaseMs ago. A router cut
+ * off from Redis refuses such writes after leaseMs instead of writing under a mode that may have
+ * changed meanwhile; its heartbeat (ttlMs > leaseMs) expires only after that, so the workflow never
+ * counts it out while it can still write. While the switches hold writes (a fenced mode change), a
+ * write waits for the hold to end (at most holdMaxMs).
  */
 export class SwitchFollower {
   private current: Switches;
   private loaded = false;
+  private confirmedAt = -Infinity;
   private readonly watcher: SwitchWatcher;
   private readonly inFlight = new Map<number, number>();
+  private readonly waiters = new Set<() => void>();
   private lastAcked = -1;
   private timer?: NodeJS.Timeout;
   private beating = false;
@@ -34,11 +51,20 @@ export class SwitchFollower {
   private stopped = false;
 
   constructor(private readonly options: FollowerOptions) {
+    if (options.leaseMs > 0 && options.leaseMs >= options.ttlMs) {
+      throw new Error(
+        `router leaseMs (${options.leaseMs}) must be shorter than heartbeatTtlMs (${options.ttlMs})`,
+      );
+    }
     this.current = options.fallback;
     this.watcher = new SwitchWatcher({
       redis: options.redis,
       migrationId: options.migrationId,
       onChange: (s) => this.apply(s),
+      onConfirm: () => {
+        this.confirmedAt = performance.now();
+        this.wake();
+      },
       onError: (err) => options.onRedis(false, err),
     });
   }
@@ -49,6 +75,11 @@ export class SwitchFollower {
 
   get isLoaded(): boolean {
     return this.loaded;
+  }
+
+  /** Whether the switches in memory were confirmed by Redis within the lease. */
+  get fresh(): boolean {
+    return this.options.leaseMs <= 0 || performance.now() - this.confirmedAt <= this.options.leaseMs;
   }
 
   /** The background connection (heartbeats, repair entries): commands fail fast while Redis is down. */
@@ -72,15 +103,71 @@ export class SwitchFollower {
     const previous = this.current;
     this.current = next;
     this.loaded = true;
+    this.confirmedAt = performance.now();
     this.options.onChange(next, previous);
+    this.wake();
     this.beat();
   }
 
-  /** Marks a write (or transaction) as started under the current switches; returns them. */
-  beginWrite(): Switches {
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /**
+   * Marks a write (or transaction) as started under the current switches and returns them. A guarded
+   * write (one that may touch a migrated table) first needs the lease and no write hold: it waits for a
+   * hold to end and fails with WritesHeldError after holdMaxMs, or with SwitchesStaleError when the
+   * switches cannot be confirmed.
+   */
+  async beginWrite(guarded = true): Promise<Switches> {
+    if (guarded) await this.admit();
+    return this.enter();
+  }
+
+  /** Like beginWrite(false): never waits (statements that cannot touch a migrated table). */
+  enter(): Switches {
     const s = this.current;
     this.inFlight.set(s.version, (this.inFlight.get(s.version) ?? 0) + 1);
     return s;
+  }
+
+  private async admit(): Promise<void> {
+    if (!this.fresh) throw this.stale();
+    if (!this.current.hold) return;
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!this.current.hold) done(resolve);
+        else if (!this.fresh) done(() => reject(this.stale()));
+        else if (performance.now() - started >= this.options.holdMaxMs)
+          done(() =>
+            reject(
+              new WritesHeldError(
+                `writes to migrated tables of migration ${this.options.migrationId} are held for a switch change ` +
+                  `(version ${this.current.version}) for more than ${this.options.holdMaxMs} ms; ` +
+                  'the migration worker that holds them may be down: check the workflow',
+              ),
+            ),
+          );
+      };
+      const timer = setInterval(check, 50);
+      const done = (fn: () => void) => {
+        clearInterval(timer);
+        this.waiters.delete(check);
+        fn();
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  private stale(): SwitchesStaleError {
+    const age = performance.now() - this.confirmedAt;
+    return new SwitchesStaleError(
+      `router ${this.options.routerId} cannot confirm the switches of migration ${this.options.migrationId} ` +
+        (Number.isFinite(age) ? `(last confirmed ${Math.round(age)} ms ago` : '(never confirmed') +
+        `, lease ${this.options.leaseMs} ms): writes to migrated tables are refused until Redis answers, ` +
+        'so that no write runs under a write mode that may have changed',
+    );
   }
 
   endWrite(s: Switches): void {
@@ -88,6 +175,17 @@ export class SwitchFollower {
     if (n <= 0) this.inFlight.delete(s.version);
     else this.inFlight.set(s.version, n);
     if (this.ackVersion() !== this.lastAcked) this.beat();
+  }
+
+  /** Keeps `s` unacknowledged (like a running write) until the returned function is called. */
+  pin(s: Switches): () => void {
+    this.inFlight.set(s.version, (this.inFlight.get(s.version) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.endWrite(s);
+    };
   }
 
   /** The version this router can vouch for: 0 until loaded; never above the oldest running write. */
@@ -111,7 +209,7 @@ export class SwitchFollower {
     writeHeartbeat(
       this.watcher.command,
       this.options.migrationId,
-      { routerId: this.options.routerId, version },
+      { routerId: this.options.routerId, version, epoch: this.current.epoch ?? '' },
       this.options.ttlMs,
     )
       .then(() => {
@@ -133,6 +231,7 @@ export class SwitchFollower {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.wake();
     if (this.watcher.command.status === 'ready') {
       await removeHeartbeat(this.watcher.command, this.options.migrationId, this.options.routerId).catch(
         () => undefined,

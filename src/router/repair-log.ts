@@ -12,6 +12,7 @@ export class RepairLog {
   private readonly overflow = new Map<string, RepairEntry>();
   private flushing?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  private callbacks: (() => void)[] = [];
   written = 0;
 
   constructor(
@@ -27,7 +28,9 @@ export class RepairLog {
     return this.pending.length + this.overflow.size;
   }
 
-  add(entries: readonly RepairEntry[]): void {
+  /** Queues entries; onWritten runs once they (and everything queued before them) are in Redis. */
+  add(entries: readonly RepairEntry[], onWritten?: () => void): void {
+    if (onWritten) this.callbacks.push(onWritten);
     for (const e of entries) {
       if (this.pending.length < this.maxPending) this.pending.push(e);
       else this.overflow.set(e.table, { ...e, key: null, error: `repair log overflow; ${e.error}` });
@@ -60,6 +63,9 @@ export class RepairLog {
       for (const e of extra) this.overflow.delete(e.table);
       this.written += batch.length + extra.length;
     }
+    const done = this.callbacks;
+    this.callbacks = [];
+    for (const fn of done) fn();
   }
 
   private scheduleRetry(): void {

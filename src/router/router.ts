@@ -55,6 +55,14 @@ export interface RouterOptions {
   fallbackSwitches?: Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
   heartbeatMs?: number;
   heartbeatTtlMs?: number;
+  /**
+   * Writes to migrated tables need switches Redis confirmed within this many ms (default 3000; must be
+   * below heartbeatTtlMs). A router cut off from Redis refuses them after that (SwitchesStaleError)
+   * rather than write under a mode that may have changed. 0 turns the lease off (unsafe: see README).
+   */
+  leaseMs?: number;
+  /** Longest a write waits while a fenced switch change holds writes (default 10000 ms). */
+  holdMaxMs?: number;
   /** Timeout of each statement on the non-authoritative side (default 5000 ms). */
   mirrorTimeoutMs?: number;
   /** Above this many rows touched by one statement, log a table-level repair entry instead (default 10000). */
@@ -124,6 +132,8 @@ export class Router {
       routerId: this.routerId,
       heartbeatMs: options.heartbeatMs ?? 1000,
       ttlMs: options.heartbeatTtlMs ?? 5000,
+      leaseMs: options.leaseMs ?? Math.min(3000, Math.floor((options.heartbeatTtlMs ?? 5000) * 0.6)),
+      holdMaxMs: options.holdMaxMs ?? 10_000,
       fallback:
         (options.switchCacheFile && loadCachedSwitches(options.switchCacheFile)) ||
         fallbackSwitches(options.fallbackSwitches),
@@ -323,8 +333,12 @@ export class Router {
     };
   }
 
-  /** @internal Makes `side` follow the ops; failures go to the repair stream, never to the caller. */
-  async mirror(ops: MirrorOp[], side: Side): Promise<void> {
+  /**
+   * @internal Makes `side` follow the ops; failures go to the repair stream, never to the caller. The
+   * switches `s` the write started under stay unacknowledged until its repair entries are in Redis, so
+   * a fenced switch change finds every failed mirror of the old mode in the stream.
+   */
+  async mirror(ops: MirrorOp[], side: Side, s: Switches): Promise<void> {
     if (ops.length === 0) return;
     try {
       // Ops were captured in the other side's layout: express them in this side's (mapping.ts).
@@ -337,7 +351,7 @@ export class Router {
       const message = (err as Error).message;
       this.counters.dualWriteFailures++;
       const entries = repairEntries(ops, side, message);
-      this.repairs.add(entries);
+      this.repairs.add(entries, this.follower.pin(s));
       for (const op of ops) {
         this.emit({
           type: 'dual-write-failed',
@@ -355,6 +369,7 @@ export class Router {
       const at = new Date().toISOString();
       this.repairs.add(
         tableLevel.map((o) => ({ table: o.table, key: null, op: o.op, side, error: o.tableLevel ?? '', at })),
+        this.follower.pin(s),
       );
       for (const o of tableLevel) {
         this.counters.tableLevelRepairs++;
@@ -378,6 +393,14 @@ export class Router {
     this.counters.transactions++;
   }
 
+  /**
+   * @internal The authoritative side committed but the mirror may have been applied: the statement's
+   * keys are handed to the repair loop, which re-reads the authoritative side.
+   */
+  commitFailed(ops: MirrorOp[], side: Side, s: Switches, err: unknown): void {
+    this.repairs.add(repairEntries(ops, side, `commit failed: ${(err as Error).message}`), this.follower.pin(s));
+  }
+
   /** @internal A statement the parser rejected (while dual writing, checkMirrorable refuses writes). */
   unparsed(sql: string): void {
     this.counters.unparsed++;
@@ -395,14 +418,15 @@ export class Router {
     const routingKey = call.routingKey ?? this.routingKeys.getStore();
     // Fast paths: one side for everything, no parse. Still counted as a possible write, so that a
     // switch is acknowledged only after the statements started under the old switches are done.
+    const quiet = !s.hold && !s.shadowRead && this.follower.fresh;
     const only =
-      s.writeMode === 'SOURCE_ONLY' && s.readPercent <= 0 && !s.shadowRead
+      quiet && s.writeMode === 'SOURCE_ONLY' && s.readPercent <= 0
         ? 'source'
-        : s.writeMode === 'TARGET_ONLY' && s.readPercent >= 100 && !s.shadowRead && !this.migrated
+        : quiet && s.writeMode === 'TARGET_ONLY' && s.readPercent >= 100 && !this.migrated
           ? 'target'
           : undefined;
     if (only) {
-      const w = this.follower.beginWrite();
+      const w = this.follower.enter();
       try {
         return await this.direct(method, call, only, 'unknown');
       } finally {
@@ -508,13 +532,20 @@ export class Router {
     return result;
   }
 
-  /** A write (or anything that is not a plain read) outside a transaction. */
+  /**
+   * A write (or anything that is not a plain read) outside a transaction. In dual-write modes it runs
+   * in a transaction on the authoritative side, and the mirror is applied BEFORE that commits: the
+   * rows it touched stay locked until the other side holds their images, so two writers of one row
+   * mirror in the order they committed (a later writer's mirror can never be overwritten by an
+   * earlier one's), and a CDC applier re-reading under a shared lock cannot interleave either.
+   */
   private async write(method: Method, call: NormalisedCall, a: Analysis): Promise<QueryReturn> {
-    const s = this.follower.beginWrite();
+    const migrated = this.isMigrated(a, call.options.sql);
+    const s = await this.follower.beginWrite(migrated);
     try {
       const auth = authoritativeSide(s.writeMode);
       this.checkMirrorable(call, a, s);
-      if (!this.isMigrated(a, call.options.sql)) return await this.direct(method, call, 'source', 'write');
+      if (!migrated) return await this.direct(method, call, 'source', 'write');
       if (a.kind === 'unparsed') this.unparsed(call.options.sql);
       // On the target a mapped table is renamed (refused when impossible); a read-only statement the
       // target cannot answer goes to the source before TARGET_ONLY.
@@ -525,17 +556,26 @@ export class Router {
       a = sc.analysis;
       if (!isWrite(a) || !isDual(s.writeMode)) return await this.direct(method, call, auth, 'write');
       const conn = await this.pools[auth].getConnection();
-      let captured: { result: QueryReturn; op: MirrorOp };
+      const db = conn as unknown as Queryable;
+      let captured: { result: QueryReturn; op: MirrorOp } | undefined;
+      let ok = false;
       try {
-        const db = conn as unknown as Queryable;
-        captured = await captureWrite(this.captureContext(db, auth, false), a, call.values, () =>
+        await db.query({ sql: 'START TRANSACTION' });
+        captured = await captureWrite(this.captureContext(db, auth, true), a, call.values, () =>
           db[method](call.options),
         );
+        await this.mirror([captured.op], other(auth), s);
+        await db.query({ sql: 'COMMIT' });
+        ok = true;
+      } catch (err) {
+        await db.query({ sql: 'ROLLBACK' }).catch(() => undefined);
+        if (captured) this.commitFailed([captured.op], other(auth), s, err);
+        throw err;
       } finally {
-        conn.release();
+        if (ok) conn.release();
+        else conn.destroy();
       }
       this.countWrite(auth);
-      await this.mirror([captured.op], other(auth));
       return captured.result;
     } finally {
       this.follower.endWrite(s);

@@ -12,12 +12,19 @@ export interface Switches {
   /** 0-100: share of reads sent to the target. */
   readPercent: number;
   shadowRead: boolean;
+  /**
+   * Write hold (the fence of a write-mode change): routers start no new write on a migrated table
+   * while it is set, and acknowledge its version once their running writes are done.
+   */
+  hold?: boolean;
   version: number;
   updatedAt: string;
   updatedBy: string;
+  /** The lifetime of the switch hash in Redis (a new one after Redis lost it); '' when unknown. */
+  epoch?: string;
 }
 
-export type SwitchChange = Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead'>>;
+export type SwitchChange = Partial<Pick<Switches, 'writeMode' | 'readPercent' | 'shadowRead' | 'hold'>>;
 
 export interface RouterAcks {
   version: number;

@@ -48,6 +48,10 @@ export function validateChange(change: SwitchChange): SwitchChange {
       throw new InvalidSwitchChangeError('shadowRead must be a boolean');
     out.shadowRead = change.shadowRead;
   }
+  if (change.hold !== undefined) {
+    if (typeof change.hold !== 'boolean') throw new InvalidSwitchChangeError('hold must be a boolean');
+    out.hold = change.hold;
+  }
   return out;
 }
 
@@ -56,11 +60,14 @@ export function changeToFields(change: SwitchChange): {
   writeMode: string;
   readPercent: string;
   shadowRead: string;
+  hold: string;
 } {
+  const flag = (v: boolean | undefined) => (v === undefined ? '' : v ? '1' : '0');
   return {
     writeMode: change.writeMode ?? '',
     readPercent: change.readPercent === undefined ? '' : String(change.readPercent),
-    shadowRead: change.shadowRead === undefined ? '' : change.shadowRead ? '1' : '0',
+    shadowRead: flag(change.shadowRead),
+    hold: flag(change.hold),
   };
 }
 
@@ -80,9 +87,11 @@ export function switchesFromFields(fields: Record<string, string>): Switches | u
     writeMode: fields.writeMode,
     readPercent,
     shadowRead: fields.shadowRead === '1',
+    hold: fields.hold === '1',
     version,
     updatedAt: fields.updatedAt ?? '',
     updatedBy: fields.updatedBy ?? '',
+    epoch: fields.epoch ?? '',
   };
 }
 
@@ -96,9 +105,11 @@ export function switchesFromMessage(message: string): Switches | undefined {
       writeMode: v.writeMode,
       readPercent: v.readPercent,
       shadowRead: v.shadowRead === true,
+      hold: v.hold === true,
       version: v.version,
       updatedAt: typeof v.updatedAt === 'string' ? v.updatedAt : '',
       updatedBy: typeof v.updatedBy === 'string' ? v.updatedBy : '',
+      epoch: typeof v.epoch === 'string' ? v.epoch : '',
     };
   } catch {
     return undefined;

@@ -1,5 +1,6 @@
 export { SwitchStore, defaultRouterId, type SetResult, type SwitchHistoryEntry } from './store.js';
 export { SwitchWatcher, type SwitchWatcherOptions } from './watch.js';
+export { fencedChange, type FenceOptions, type FenceResult } from './fence.js';
 export {
   DEFAULT_ROUTER_TTL_MS,
   listRouters,

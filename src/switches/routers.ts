@@ -9,6 +9,8 @@ export interface RouterHeartbeat {
   routerId: string;
   /** The switch version the router applies (0: it has not loaded any switches yet). */
   version: number;
+  /** The epoch of the switch hash that version belongs to ('' from routers that do not report it). */
+  epoch: string;
   pid: number;
   host: string;
   /** ISO time of this heartbeat. */
@@ -21,13 +23,14 @@ export const DEFAULT_ROUTER_TTL_MS = 5000;
 export async function writeHeartbeat(
   redis: Redis,
   migrationId: string,
-  beat: { routerId: string; version: number; pid?: number; host?: string },
+  beat: { routerId: string; version: number; epoch?: string; pid?: number; host?: string },
   ttlMs: number = DEFAULT_ROUTER_TTL_MS,
 ): Promise<void> {
   const keys = migrationKeys(migrationId);
   const value: RouterHeartbeat = {
     routerId: beat.routerId,
     version: beat.version,
+    epoch: beat.epoch ?? '',
     pid: beat.pid ?? process.pid,
     host: beat.host ?? hostname(),
     seenAt: new Date().toISOString(),
@@ -70,6 +73,7 @@ function parseHeartbeat(text: string): RouterHeartbeat | undefined {
     return {
       routerId: v.routerId,
       version: v.version,
+      epoch: typeof v.epoch === 'string' ? v.epoch : '',
       pid: typeof v.pid === 'number' ? v.pid : 0,
       host: typeof v.host === 'string' ? v.host : '',
       seenAt: typeof v.seenAt === 'string' ? v.seenAt : '',
@@ -85,7 +89,10 @@ export interface WaitForAcksOptions {
   timeoutMs: number;
   /** Polling interval (default 25 ms). */
   pollMs?: number;
-  /** Not satisfied while fewer live routers than this exist (default 0: no router is vacuously all-acked). */
+  /**
+   * Not satisfied while fewer routers than this acknowledged (default 0). The plan's expected router
+   * count: with it, "no router registered" is not "all acknowledged".
+   */
   minRouters?: number;
 }
 
@@ -96,16 +103,22 @@ export async function routerAcks(
   version: number,
   minRouters = 0,
 ): Promise<RouterAcks> {
-  const live = await listRouters(redis, migrationId);
+  const [live, epoch] = await Promise.all([
+    listRouters(redis, migrationId),
+    redis.hget(migrationKeys(migrationId).switches, 'epoch'),
+  ]);
+  // A version counts only under the hash's current epoch: after Redis lost the switches and they were
+  // written again, versions restart, and an old "v5" says nothing about the new v5.
+  const acks = (r: RouterHeartbeat) => r.version >= version && (r.epoch === '' || r.epoch === (epoch ?? ''));
   const acked = live
-    .filter((r) => r.version >= version)
+    .filter(acks)
     .map((r) => r.routerId)
     .sort();
   const pending = live
-    .filter((r) => r.version < version)
+    .filter((r) => !acks(r))
     .map((r) => r.routerId)
     .sort();
-  return { version, acked, pending, allAcked: pending.length === 0 && live.length >= minRouters };
+  return { version, acked, pending, allAcked: pending.length === 0 && acked.length >= minRouters };
 }
 
 /**

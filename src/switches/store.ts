@@ -76,15 +76,18 @@ export class SwitchStore {
       keys.channel,
       String(HISTORY_MAX_LEN),
       randomUUID(),
-    )) as [string, string, string, string, string, string, number, string];
-    const [writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed] = reply;
+      f.hold,
+    )) as [string, string, string, string, string, string, number, string, string];
+    const [writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed, epoch, hold] = reply;
     const switches = switchesFromFields({
       writeMode,
       readPercent,
       shadowRead,
+      hold,
       version,
       updatedAt,
       updatedBy,
+      epoch,
     });
     if (!switches) throw new Error(`switches of ${migrationId} are malformed in Redis`);
     return { switches, changed: changed === 1 };

@@ -9,6 +9,11 @@ export interface SwitchWatcherOptions {
   migrationId: string;
   /** Called with every newer version (from a message, a re-read after reconnecting, or the poll). */
   onChange: (switches: Switches) => void;
+  /**
+   * Called whenever Redis has just shown the current switches (a successful re-read, or a published
+   * change): the basis of a follower's lease on them.
+   */
+  onConfirm?: (switches: Switches) => void;
   /** Connection problems (the watcher keeps retrying by itself). */
   onError?: (err: Error) => void;
   /** Re-read interval, a safety net for messages missed while disconnected (default 1000 ms). */
@@ -54,7 +59,10 @@ export class SwitchWatcher {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.keys.channel) return;
       const s = switchesFromMessage(message);
-      if (s) this.offer(s, epochOfMessage(message));
+      if (s) {
+        this.offer(s, epochOfMessage(message));
+        if (this.latest?.version === s.version) this.options.onConfirm?.(this.latest);
+      }
     });
     this.command.connect().catch(onError);
     this.subscriber.connect().catch(onError);
@@ -69,7 +77,11 @@ export class SwitchWatcher {
     try {
       const fields = await this.command.hgetall(this.keys.switches);
       const s = switchesFromFields(fields);
-      if (s) this.offer(s, epochOfFields(fields));
+      if (s) {
+        this.offer(s, epochOfFields(fields));
+        if (this.latest?.version === s.version && this.epoch === epochOfFields(fields))
+          this.options.onConfirm?.(this.latest);
+      }
     } catch (err) {
       this.options.onError?.(err as Error);
     }

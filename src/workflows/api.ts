@@ -130,6 +130,16 @@ export interface MigrationPlan {
     /** Seconds allowed for routers to acknowledge a switch change. */
     routerAckTimeoutSeconds: number;
   };
+  /** The application's routers (src/router). */
+  routers: {
+    /**
+     * How many routers the application runs: a switch change is acknowledged only by at least this
+     * many (0: whatever registered, none included).
+     */
+    expected: number;
+    /** Bound on a fenced write-mode change's write hold; beyond it the change is called off and retried. */
+    holdTimeoutSeconds: number;
+  };
   verification: {
     /** Scheduled verification interval while dual writing. */
     intervalSeconds: number;
@@ -290,6 +300,21 @@ export interface SwitchesView {
   version: number;
   /** Routers that acknowledged `version` (at the last check). */
   ackedBy: string[];
+  /** The latest fenced write-mode changes (newest last, at most 20). */
+  fences?: FenceRecord[];
+}
+
+/** One attempt at a fenced write-mode change (src/switches/fence.ts). */
+export interface FenceRecord {
+  at: string;
+  from: WriteMode;
+  to: WriteMode;
+  /** How long writes were held. */
+  heldMs: number;
+  /** Why the change was not made (then it is retried). */
+  calledOff?: string;
+  /** Failed mirrors of the old mode repaired while writes were held (authority flips). */
+  drained?: { entries: number; keys: number; repaired: number };
 }
 
 export interface TableCopyProgress {

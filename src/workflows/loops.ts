@@ -55,7 +55,7 @@ export class LoopManager {
   private desiredKey(kind: LoopKind): string | null {
     if (this.suspended || this.halted.has(kind)) return null;
     const l = this.ctx.s.loops;
-    if (kind === 'forward') return l.forwardSync ? 'on' : null;
+    if (kind === 'forward') return l.forwardSync ? (l.forwardReread ? 'reread' : 'on') : null;
     if (kind === 'reverse') return l.reverseSync ? 'on' : null;
     if (kind === 'bypass-source' || kind === 'bypass-target') return bypassWatched(this.ctx.s) ? 'on' : null;
     return l.repair;
@@ -89,7 +89,17 @@ export class LoopManager {
   private body(kind: LoopKind, key: string): Promise<void> {
     const { ctx } = this;
     const p = ctx.plan;
-    if (kind === 'forward') return ctx.long('runSync', ctx.forwardSpec, 'forward CDC source -> target', true);
+    if (kind === 'forward') {
+      const reread = key === 'reread';
+      return ctx.long(
+        'runSync',
+        reread ? { ...ctx.forwardSpec, reread } : ctx.forwardSpec,
+        reread
+          ? 'forward CDC source -> target, re-reading rows under lock (hand-over)'
+          : 'forward CDC source -> target',
+        true,
+      );
+    }
     if (kind === 'reverse') return ctx.long('runSync', ctx.reverseSpec, 'reverse CDC target -> source', true);
     if (kind === 'bypass-source' || kind === 'bypass-target') {
       const side = kind === 'bypass-source' ? 'source' : 'target';

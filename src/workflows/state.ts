@@ -32,6 +32,11 @@ export interface PendingCommands {
 /** Background loops the workflow keeps running (restarted after continue-as-new / worker loss). */
 export interface DesiredLoops {
   forwardSync: boolean;
+  /**
+   * Forward CDC re-reads each changed row from the source under a shared lock instead of writing the
+   * binlog image (while routers may mirror the same rows: the dual-write hand-over).
+   */
+  forwardReread?: boolean;
   reverseSync: boolean;
   /** Repair loop and its authoritative side, or null when stopped. */
   repair: 'source' | 'target' | null;

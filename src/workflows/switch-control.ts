@@ -2,8 +2,10 @@
  * The workflow owns the switches: it writes them to Redis (always the full desired state) and waits
  * until every live router acknowledged the new version before the run goes on.
  */
+import * as wf from '@temporalio/workflow';
 import type { SwitchChange, Switches } from '../activities/contracts.js';
-import { migrationWorkflowId } from './api.js';
+import { authoritativeSide } from '../shared/switches.js';
+import { migrationWorkflowId, type FenceRecord } from './api.js';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
 import type { HistoryLimit } from './history.js';
 import { pushWarning } from './state.js';
@@ -34,6 +36,7 @@ export class SwitchControl {
       readPercent: sw.readPercent,
       version: sw.version,
       ackedBy: [],
+      fences: this.ctx.s.switches.fences,
     };
     this.ctx.changed();
   }
@@ -49,14 +52,22 @@ export class SwitchControl {
       writeMode: change.writeMode ?? s.switches.writeMode,
       readPercent: change.readPercent ?? s.switches.readPercent,
     };
-    const sw = await ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, why);
+    const sw =
+      full.writeMode !== s.switches.writeMode
+        ? await this.fenced(full, why)
+        : await ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, why);
     this.adopt(sw);
     const timeoutMs = ctx.plan.cdc.routerAckTimeoutSeconds * 1000;
     for (;;) {
       ctx.doing(`waiting for every live router to acknowledge switch version ${sw.version}`);
       const acks = await ctx.short(
         'waitForRouterAcks',
-        { migrationId: ctx.plan.id, version: sw.version, timeoutMs },
+        {
+          migrationId: ctx.plan.id,
+          version: sw.version,
+          timeoutMs,
+          expectedRouters: ctx.plan.routers.expected,
+        },
         `router acks v${sw.version}`,
       );
       s.switches.ackedBy = acks.acked;
@@ -69,6 +80,65 @@ export class SwitchControl {
       );
     }
     ctx.changed();
+  }
+
+  /**
+   * A write-mode change is fenced: routers hold writes, acknowledge, and only then does the new mode
+   * take effect (no two routers ever write under different modes). When the authority flips, failed
+   * mirrors of the old mode are repaired from the old authority while writes are held. A change the
+   * routers do not all acknowledge within the hold bound is called off (writes resume in the old mode)
+   * and tried again.
+   */
+  private async fenced(full: SwitchChange, why: string): Promise<Switches> {
+    const { ctx } = this;
+    const p = ctx.plan;
+    const from = ctx.s.switches.writeMode;
+    const to = full.writeMode ?? from;
+    const flips = authoritativeSide(from) !== authoritativeSide(to);
+    for (let attempt = 1; ; attempt++) {
+      ctx.doing(`fenced switch change ${from} -> ${to} (attempt ${attempt})`);
+      const r = await ctx.short(
+        'fencedWriteMode',
+        {
+          migrationId: p.id,
+          change: full,
+          by: this.by,
+          holdTimeoutMs: p.routers.holdTimeoutSeconds * 1000,
+          expectedRouters: p.routers.expected,
+          drain: flips
+            ? {
+                source: p.source,
+                target: p.target,
+                tables: p.tables,
+                authoritative: authoritativeSide(from),
+                loopStream: `${p.id}-repair`,
+              }
+            : undefined,
+        },
+        why,
+      );
+      const record: FenceRecord = { at: nowIso(), from, to, heldMs: r.heldMs };
+      if (r.calledOff) record.calledOff = r.calledOff;
+      if (r.drained) {
+        const d = r.drained;
+        record.drained = {
+          entries: d.entries,
+          keys: d.keys,
+          repaired: d.repaired.missing + d.repaired.extra + d.repaired.different,
+        };
+      }
+      const fences = [...(ctx.s.switches.fences ?? []), record].slice(-20);
+      this.adopt(r.switches);
+      ctx.s.switches.fences = fences;
+      if (!r.calledOff) return r.switches;
+      pushWarning(
+        ctx.s,
+        nowIso(),
+        `switch change ${from} -> ${to} called off: ${r.calledOff}; retrying in 5 s`,
+      );
+      await this.history.checkpoint();
+      await wf.sleep('5s');
+    }
   }
 
   /**

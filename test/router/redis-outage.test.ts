@@ -27,31 +27,45 @@ after(async () => {
   await stack?.stop();
 });
 
-test('Redis stopped mid-load: requests keep succeeding with the last switches; after restart, changes reach the router', async () => {
-  let ok = 0;
-  let failed = 0;
+test('Redis stopped mid-load: reads go on; writes go on within the lease, then are refused until the switches are confirmed again', async () => {
+  const counts = { reads: 0, readErrors: 0, writes: 0, stale: 0, otherErrors: 0 };
   let running = true;
   const load = (async () => {
     for (let i = 0; running; i++) {
       try {
         await router.query('INSERT INTO items (sku, qty) VALUES (?, ?)', [`load-${i}`, i]);
+        counts.writes++;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'MIGRATOR_SWITCHES_STALE') counts.stale++;
+        else counts.otherErrors++;
+        await sleep(20);
+      }
+      try {
         await router.query({ sql: 'SELECT COUNT(*) AS n FROM items', routingKey: `k${i}` });
-        ok++;
+        counts.reads++;
       } catch {
-        failed++;
+        counts.readErrors++;
       }
     }
   })();
   await sleep(300);
   await stack.redis.stop();
-  const okAtStop = ok;
-  await sleep(1500);
-  assert.ok(ok - okAtStop > 20, `requests served while Redis was down: ${ok - okAtStop}`);
+  const atStop = { ...counts };
+  await sleep(4000); // longer than the lease (3 s)
+  assert.ok(
+    counts.reads - atStop.reads > 20,
+    `reads served while Redis was down: ${counts.reads - atStop.reads}`,
+  );
+  assert.ok(counts.stale > 0, 'writes refused once the lease ran out');
   assert.equal(router.switches.writeMode, 'DUAL_SOURCE_FIRST');
   assert.equal(router.stats().redisConnected, false);
   await stack.redis.start();
   await waitFor(() => router.stats().redisConnected, 10_000, 'router reconnected');
-  // Redis came back empty (no persistence): the next change creates a new epoch, which the router follows.
+  // Redis came back empty (no persistence): writes stay refused until the workflow writes the switches
+  // again (a new epoch), which the router follows and acknowledges; then writes resume.
+  const refusedBefore = counts.stale;
+  await sleep(500);
+  assert.ok(counts.stale > refusedBefore, 'still refused while Redis holds no switches');
   const fresh = new SwitchStore(stack.redis.url);
   try {
     await fresh.set(ID, { writeMode: 'DUAL_SOURCE_FIRST', readPercent: 10 }, 'after-restart');
@@ -67,11 +81,14 @@ test('Redis stopped mid-load: requests keep succeeding with the last switches; a
   } finally {
     await fresh.close();
   }
+  const writesAfter = counts.writes;
+  await waitFor(() => counts.writes > writesAfter + 10, 5000, 'writes resumed');
   running = false;
   await load;
-  assert.equal(failed, 0);
+  assert.equal(counts.readErrors, 0);
+  assert.equal(counts.otherErrors, 0);
   const [s, t] = await Promise.all([dump(stack, 'source', 'items'), dump(stack, 'target', 'items')]);
-  assert.equal(s.length, t.length, 'dual writes continued while Redis was down');
+  assert.deepEqual(t, s, 'every accepted write reached both sides');
 });
 
 test('a router started while Redis is down serves at once with the fallback switches, then follows Redis', async () => {

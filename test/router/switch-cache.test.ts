@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { SwitchStore } from '../../src/switches/index.js';
-import { createTables, dump, ITEMS_DDL, makeRouter, setSwitches } from './helpers.js';
+import { adminQuery, createTables, dump, ITEMS_DDL, makeRouter, setSwitches } from './helpers.js';
 
 const ID = 'cache';
 let stack: Stack;
@@ -38,11 +38,22 @@ test('a router restarted while Redis is down resumes with its cached switches, n
     assert.equal(restarted.switches.readPercent, 100);
     assert.equal(uncached.switches.writeMode, 'SOURCE_ONLY', 'without a cache file the fallback applies');
 
-    await restarted.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['after-cutover', 1]);
+    // Reads follow the cached switches: the new database, not the stale old one.
+    await adminQuery(stack, 'target', "INSERT INTO items (sku, qty) VALUES ('after-cutover', 1)");
+    const [rows] = await restarted.query('SELECT sku FROM items');
     assert.deepEqual(
-      (await dump(stack, 'target', 'items')).map((r) => r.sku),
+      (rows as { sku: string }[]).map((r) => r.sku),
       ['after-cutover'],
     );
+    // Writes need switches Redis confirmed (the lease): none are, so both routers refuse them, with
+    // an error that says why, instead of writing under a mode that may have changed meanwhile.
+    for (const r of [restarted, uncached]) {
+      await assert.rejects(
+        r.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['while-redis-down', 1]),
+        (err: Error & { code?: string }) =>
+          err.code === 'MIGRATOR_SWITCHES_STALE' && /cannot confirm the switches/.test(err.message),
+      );
+    }
     assert.deepEqual(await dump(stack, 'source', 'items'), [], 'nothing written to the old database');
   } finally {
     await Promise.all([restarted.end(), uncached.end()]);

@@ -6,7 +6,8 @@ import { resolveMapping, type TableMapping } from '../schema/mapping.js';
 import { applyChanges } from './apply.js';
 import { sinkForeignKeys } from './foreign-keys.js';
 import { assertStreamId, insertCheckpointIfAbsent, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import type { BinlogTransaction } from './events.js';
+import type { BinlogTransaction, RowChange } from './events.js';
+import { rereadChanges } from './reread.js';
 import { binlogFileSizes, bytesBetween, comparePositions, headPosition } from './position.js';
 import { openBinlogStream, type BinlogStream } from './stream.js';
 
@@ -138,6 +139,10 @@ export async function runSync(
     });
     const iterator = binlog[Symbol.asyncIterator]();
 
+    /** Images as the binlog has them, or (hand-over mode) the rows re-read under lock. */
+    const apply = (conn: PoolConnection, changes: readonly RowChange[]) =>
+      spec.reread ? rereadChanges(spec, changes, mappings) : applyChanges(conn, changes, mappings, fks);
+
     /** Opens a sink transaction holding the checkpoint row's X lock, checking no other applier moved it. */
     const begin = async (conn: PoolConnection) => {
       await prepareWriterSession(conn);
@@ -178,7 +183,7 @@ export async function runSync(
         const conn = await sink.getConnection();
         try {
           await begin(conn);
-          await finish(conn, batch, await applyChanges(conn, changes, mappings, fks));
+          await finish(conn, batch, await apply(conn, changes));
           return;
         } catch (err) {
           await conn.query('ROLLBACK').catch(() => undefined);
@@ -200,7 +205,7 @@ export async function runSync(
       const conn = await sink.getConnection();
       try {
         await begin(conn);
-        let rows = await applyChanges(conn, first.changes, mappings, fks);
+        let rows = await apply(conn, first.changes);
         let item = first;
         while (item.partial) {
           const n = await iterator.next();
@@ -209,7 +214,7 @@ export async function runSync(
             return false;
           }
           item = n.value;
-          rows += await applyChanges(conn, item.changes, mappings, fks);
+          rows += await apply(conn, item.changes);
         }
         await finish(conn, [item], rows);
         return true;

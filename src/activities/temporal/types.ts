@@ -7,10 +7,12 @@ import type {
   CopyResult,
   KeyRange,
   MigrationEndpoints,
+  MismatchCounts,
   PrecheckReport,
   PrepareTargetResult,
   RepairLoopProgress,
   RouterAcks,
+  Side,
   SwitchChange,
   Switches,
   SyncStatus,
@@ -76,7 +78,14 @@ export interface MigrationActivities extends BypassActivities {
   dropCreatedTables(input: { target: string; tables: string[] }): Promise<{ dropped: string[] }>;
   initSwitches(input: { migrationId: string }): Promise<Switches>;
   setSwitches(input: { migrationId: string; change: SwitchChange; by: string }): Promise<Switches>;
-  waitForRouterAcks(input: { migrationId: string; version: number; timeoutMs: number }): Promise<RouterAcks>;
+  waitForRouterAcks(input: {
+    migrationId: string;
+    version: number;
+    timeoutMs: number;
+    expectedRouters?: number;
+  }): Promise<RouterAcks>;
+  /** A fenced write-mode change (src/switches/fence.ts) that drains failed mirrors while writes are held. */
+  fencedWriteMode(input: FencedWriteModeInput): Promise<FencedWriteModeResult>;
   currentPosition(input: { connection: string }): Promise<BinlogPosition>;
   /** Records where a stream starts (the `from` side's head), idempotently: an existing checkpoint is kept. */
   recordSyncStart(input: { spec: SyncStreamSpec }): Promise<BinlogPosition>;
@@ -107,4 +116,30 @@ export interface MigrationActivities extends BypassActivities {
   migrationHealth(input: MigrationHealthInput): Promise<MigrationHealth>;
   /** Reads a reported verification run from the server (verification-reports.ts). */
   confirmVerificationReport(input: ConfirmReportInput): Promise<ConfirmReportResult>;
+}
+
+export interface FencedWriteModeInput {
+  migrationId: string;
+  /** Full desired state: writeMode and readPercent. */
+  change: SwitchChange;
+  by: string;
+  holdTimeoutMs: number;
+  expectedRouters: number;
+  /** Repair failed mirrors of the old mode (from its authoritative side) while writes are held. */
+  drain?: {
+    source: string;
+    target: string;
+    tables: TableSpec[];
+    authoritative: Side;
+    /** The repair loop's checkpoint stream id, whose consumed entries are skipped. */
+    loopStream?: string;
+  };
+}
+
+export interface FencedWriteModeResult {
+  switches: Switches;
+  calledOff?: string;
+  heldMs: number;
+  acks: RouterAcks;
+  drained?: { entries: number; keys: number; tables: string[]; repaired: MismatchCounts };
 }
