@@ -69,7 +69,7 @@ export async function fencedChange(store: SwitchStore, o: FenceOptions): Promise
           ? `routers ${acks.pending.join(', ')} did not acknowledge the write hold within ${o.holdTimeoutMs} ms`
           : `${acks.acked.length} router(s) acknowledged the write hold, the plan expects ${o.expectedRouters}`;
     } else if (o.whileHeld) {
-      const left = Math.max(1, o.holdTimeoutMs - (performance.now() - started));
+      const left = Math.max(1, Math.round(o.holdTimeoutMs - (performance.now() - started)));
       try {
         await o.whileHeld(AbortSignal.timeout(left));
       } catch (err) {
