@@ -398,7 +398,10 @@ export class Router {
    * keys are handed to the repair loop, which re-reads the authoritative side.
    */
   commitFailed(ops: MirrorOp[], side: Side, s: Switches, err: unknown): void {
-    this.repairs.add(repairEntries(ops, side, `commit failed: ${(err as Error).message}`), this.follower.pin(s));
+    this.repairs.add(
+      repairEntries(ops, side, `commit failed: ${(err as Error).message}`),
+      this.follower.pin(s),
+    );
   }
 
   /** @internal A statement the parser rejected (while dual writing, checkMirrorable refuses writes). */
