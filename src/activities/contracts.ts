@@ -18,6 +18,11 @@ export interface TableSpec {
   maxRowsPerSecond?: number;
   /** Column for `updated_at`-window incremental verification. */
   updatedAtColumn?: string;
+  /**
+   * Zone the application writes a DATETIME updatedAtColumn in (`+09:00`, `-07:00`, `UTC`, `Asia/Tokyo`,
+   * `SYSTEM`); default the source server's @@global.time_zone. Not used for TIMESTAMP columns.
+   */
+  updatedAtTimeZone?: string;
   /** Source column -> target column, for renamed columns. Unlisted columns keep their names. */
   columnMap?: Record<string, string>;
   /** Source columns not copied (they must be nullable or defaulted on the target). */

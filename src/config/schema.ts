@@ -43,6 +43,13 @@ export const tableSchema = z
     chunkSize: z.number().int().min(1).max(1_000_000).optional(),
     maxRowsPerSecond: z.number().positive().optional(),
     updatedAtColumn: identifier('updatedAtColumn').optional(),
+    updatedAtTimeZone: z
+      .string()
+      .regex(
+        /^(?:[+-](?:0\d|1[0-4]):[0-5]\d|SYSTEM|[A-Za-z][A-Za-z0-9_+-]{0,63}(?:\/[A-Za-z0-9_+-]{1,64}){0,2})$/,
+        "updatedAtTimeZone: use an offset such as '+09:00' or '-07:00', a zone name such as 'Asia/Tokyo' or 'UTC', or 'SYSTEM'",
+      )
+      .optional(),
     columnMap: z.record(identifier('source column'), identifier('target column')).optional(),
     excludeColumns: z.array(identifier('excluded column')).optional(),
   })

@@ -39,6 +39,7 @@ const CONFIGURATION_ERRORS = new Set([
   'BinlogUnavailableError',
   'UnsupportedServerError',
   'ForeignKeyOrderError',
+  'UnknownTimeZoneError',
 ]);
 
 const TRANSIENT_ERRNOS = new Map<number, string>([

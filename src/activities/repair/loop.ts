@@ -1,3 +1,4 @@
+import { updatedAtZone, windowInZone } from './window-zone.js';
 import type mysql from 'mysql2/promise';
 import type {
   EncodedKey,
@@ -27,6 +28,8 @@ interface LoopTable {
   pair: TablePair;
   auth: TableSide;
   other: TableSide;
+  /** updated_at mode, DATETIME updatedAtColumn: the zone the application writes it in. */
+  datetimeZone?: string;
 }
 
 export interface RepairLoopTuning {
@@ -63,6 +66,11 @@ export async function runRepairLoop(
   for (const spec of input.tables) {
     const pair = await loadPair(input, spec);
     const t: LoopTable = { spec, pair, ...sides(pair, input.authoritative) };
+    const col = pair.source.info.columns.find((c) => c.name === spec.updatedAtColumn);
+    if (input.mode === 'updated_at' && col?.dataType === 'datetime') {
+      t.datetimeZone = await updatedAtZone(t.auth.pool, spec); // TIMESTAMP compares in UTC as is
+      await windowInZone(t.auth.pool, spec, t.datetimeZone, '2000-01-01', '2000-01-01'); // unknown zone: fail now
+    }
     tables.set(spec.name, t);
     if (spec.targetName) tables.set(spec.targetName, t);
   }
@@ -191,8 +199,12 @@ export async function runRepairLoop(
                 repair: true,
               };
               if (t.spec.updatedAtColumn) {
+                // DATETIME holds the application's wall clock: the UTC window moves into its zone.
+                const win = t.datetimeZone
+                  ? await windowInZone(first.auth.pool, t.spec, t.datetimeZone, since, until)
+                  : { since, until };
                 const r = await verifyUpdatedSince(
-                  { ...base, column: t.spec.updatedAtColumn, since, until },
+                  { ...base, column: t.spec.updatedAtColumn, ...win },
                   { signal: stop.signal },
                 );
                 progress.checked += r.rowsCompared;

@@ -11,6 +11,7 @@ import { describeColumns, describeTable, estimateRows } from './describe.js';
 import { sourceToTargetColumns } from './mapping.js';
 import { createdByUs } from './prepare.js';
 import { foreignKeyFindings } from './precheck-fks.js';
+import { unknownZone, updatedAtZone, windowInZone } from '../repair/window-zone.js';
 import type { TableInfo } from './types.js';
 
 function message(err: unknown): string {
@@ -271,6 +272,7 @@ export async function precheck(input: MigrationEndpoints): Promise<PrecheckRepor
     }
     const updatedAtProblem = updatedAtColumnProblem(spec, info);
     if (updatedAtProblem) problems.push(updatedAtProblem);
+    else await updatedAtZoneFinding(source, spec, info, { problems, notes });
     const copied = new Set(sourceToTargetColumns(spec, info).map((c) => c.from));
     for (const col of info.columns) {
       if (!copied.has(col.name) || !SPATIAL_TYPES.has(col.dataType) || col.dataType === 'point') continue;
@@ -326,6 +328,43 @@ function updatedAtColumnProblem(spec: TableSpec, info: TableInfo): Problem | nul
       fix,
     };
   return null;
+}
+
+/**
+ * A DATETIME updatedAtColumn holds the application's wall clock: the repair loop moves its UTC windows
+ * into the zone the plan names (or the server's default). Notes the zone assumed; a zone the server
+ * cannot convert into is a problem.
+ */
+async function updatedAtZoneFinding(
+  pool: Pool,
+  spec: TableSpec,
+  info: TableInfo,
+  out: { problems: Problem[]; notes: Problem[] },
+): Promise<void> {
+  const col = info.columns.find((c) => c.name === spec.updatedAtColumn);
+  if (!col || col.dataType !== 'datetime') return;
+  const zone = await updatedAtZone(pool, spec);
+  const base = { table: spec.name, column: col.name, side: 'source' as const, setting: 'updatedAtTimeZone' };
+  try {
+    await windowInZone(pool, spec, zone, '2000-01-01 00:00:00', '2000-01-01 00:00:01');
+  } catch (err) {
+    const e = err instanceof Error ? err : unknownZone(spec, zone);
+    out.problems.push({
+      ...base,
+      message: e.message,
+      fix: 'load the time zone tables on the source server, or set tables[].updatedAtTimeZone to an offset such as +09:00',
+    });
+    return;
+  }
+  out.notes.push({
+    ...base,
+    message:
+      `${spec.name}.${col.name} is DATETIME: the repair loop assumes the application writes it in time zone ${zone}` +
+      (spec.updatedAtTimeZone
+        ? ' (tables[].updatedAtTimeZone)'
+        : " (the source server's @@global.time_zone)"),
+    fix: 'if the application writes it in another zone, set tables[].updatedAtTimeZone (e.g. +09:00 or Asia/Tokyo)',
+  });
 }
 
 function fixFor(err: unknown): string {
