@@ -32,6 +32,8 @@ export interface MirrorOp {
   replace: boolean;
   /** Set when the touched rows cannot be determined: only a table-level repair can follow. */
   tableLevel?: string;
+  /** Other tables a multi-table UPDATE/DELETE may have changed (table-level repair for each too). */
+  tableLevelAlso?: string[];
 }
 
 export interface CaptureContext {
@@ -210,8 +212,10 @@ async function captureKeyed(
   const table = a.table.table;
   const opName: RepairOp = a.kind;
   const meta = await ctx.meta(table);
-  if (a.multiTable)
-    return { result: await run(), op: tableLevel(table, opName, `multi-table ${a.kind}`, meta) };
+  if (a.multiTable) {
+    const op = tableLevel(table, opName, `multi-table ${a.kind}`, meta);
+    return { result: await run(), op: { ...op, tableLevelAlso: a.tables.filter((t) => t !== table) } };
+  }
   if (a.kind === 'update' && a.setColumns.some((c) => meta.key.includes(c))) {
     return { result: await run(), op: tableLevel(table, opName, 'UPDATE changes key columns', meta) };
   }

@@ -36,11 +36,27 @@ export function unparsedMayWrite(sql: string): boolean {
  *  - TRUNCATE / DDL / a write the analysis could not follow, on a migrated table;
  *  - several statements in one string, one of them changing a migrated table;
  *  - a statement the parser rejects that may write and names a migrated table (or any table when
- *    every table is migrated).
+ *    every table is migrated);
+ *  - a multi-table UPDATE/DELETE naming a migrated table behind one that is not (it would run on the
+ *    source only).
  * `touchesMigrated` tells whether the statement names a migrated table.
  */
-export function checkMirrorable(sql: string, a: Analysis, s: Switches, touchesMigrated: boolean): void {
+export function checkMirrorable(
+  sql: string,
+  a: Analysis,
+  s: Switches,
+  touchesMigrated: boolean,
+  isMigratedTable: (table: string) => boolean,
+): void {
   if (!isDual(s.writeMode)) return;
+  if ((a.kind === 'update' || a.kind === 'delete') && a.multiTable && !isMigratedTable(a.table.table)) {
+    const migrated = a.tables.filter(isMigratedTable);
+    if (migrated.length > 0)
+      throw new UnmirrorableStatementError(
+        sql,
+        `multi-table ${a.kind.toUpperCase()} of a table outside the migration (${a.table.table}) joined with migrated ${migrated.join(', ')} while dual writing (${s.writeMode}): it runs on the source only, so changes to a migrated table would not be mirrored; name a migrated table first or split the statement`,
+      );
+  }
   const fix = 'run it before the dual-write phases or after TARGET_ONLY, or on both databases yourself';
   if (a.kind === 'other') {
     const types = a.statements ?? [];

@@ -307,7 +307,7 @@ export class Router {
         a.kind === 'other'
           ? !this.migrated || a.tables.some((t) => this.migrated?.has(t))
           : this.isMigrated(a, call.options.sql);
-      checkMirrorable(call.options.sql, a, s, touches);
+      checkMirrorable(call.options.sql, a, s, touches, (t) => this.isMigratedTable(t));
     } catch (e) {
       if (e instanceof RefusedStatementError) throw this.refused(e);
       throw e;
@@ -340,6 +340,7 @@ export class Router {
    */
   async mirror(ops: MirrorOp[], side: Side, s: Switches): Promise<void> {
     if (ops.length === 0) return;
+    ops = this.withTableLevelAlso(ops);
     try {
       // Ops were captured in the other side's layout: express them in this side's (mapping.ts).
       ops = await Promise.all(
@@ -376,6 +377,29 @@ export class Router {
         this.emit({ type: 'table-level-repair', table: o.table, op: o.op, reason: o.tableLevel ?? '' });
       }
     }
+  }
+
+  /** A multi-table UPDATE/DELETE may change every migrated table it names: a table-level op for each. */
+  private withTableLevelAlso(ops: MirrorOp[]): MirrorOp[] {
+    if (!ops.some((o) => o.tableLevelAlso?.length)) return ops;
+    return ops.flatMap((o) => [
+      o,
+      ...(o.tableLevelAlso ?? [])
+        .filter((t) => this.isMigratedTable(this.mappings.tableOn('source', t)))
+        .map((t) => ({
+          table: t,
+          op: o.op,
+          upserts: [],
+          deletes: [],
+          replace: false,
+          tableLevel: o.tableLevel,
+        })),
+    ]);
+  }
+
+  /** @internal Whether a table (source name) takes part in the migration. */
+  isMigratedTable(table: string): boolean {
+    return this.migrated ? this.migrated.has(table) : true;
   }
 
   /** @internal */

@@ -122,3 +122,35 @@ test('outside the dual modes the same statements run on the authoritative side',
   assert.equal((await dump(stack, 'source', 'items')).length, 0);
   assert.equal((await dump(stack, 'target', 'items')).length, 2, 'the target untouched in SOURCE_ONLY');
 });
+
+test('multi-table UPDATE/DELETE: every migrated table it names gets a table-level repair entry; one run on the source only is refused', async () => {
+  await seed();
+  for (const side of ['source', 'target'] as const) {
+    await adminQuery(stack, side, 'DELETE FROM side_t');
+    await adminQuery(stack, side, 'INSERT INTO side_t (id, v) VALUES (1, 1), (2, 2)');
+  }
+  await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [router, scoped]);
+  const stream = new RepairStream(store.redis, ID);
+  const last = (await stream.read({ count: 100_000 })).at(-1)?.id;
+  // Every table migrated (no table list): the statement changes items through a join led by side_t.
+  await router.query('UPDATE side_t s JOIN items i ON i.id = s.id SET i.qty = 50, s.v = 5');
+  await router.flush();
+  const entries = await stream.read({ after: last, count: 100 });
+  assert.deepEqual(
+    entries.map((e) => [e.table, e.key, e.side]).sort(),
+    [
+      ['items', null, 'target'],
+      ['side_t', null, 'target'],
+    ],
+    'a table-level entry for each table the statement may have changed',
+  );
+  // items migrated, side_t not: the statement would run on the source alone, so it is refused.
+  await assert.rejects(
+    scoped.query('UPDATE side_t s JOIN items i ON i.id = s.id SET i.qty = 60'),
+    (err: unknown) => err instanceof UnmirrorableStatementError && /multi-table UPDATE/.test(err.message),
+  );
+  assert.deepEqual(
+    (await dump(stack, 'source', 'items')).map((r) => r.qty),
+    [50, 50],
+  );
+});

@@ -40,6 +40,8 @@ export interface KeyedAnalysis {
   table: TableRef;
   /** More than one table (joins): only table-level repair is possible. */
   multiTable: boolean;
+  /** Every table the statement names (a multi-table UPDATE/DELETE may change any of them). */
+  tables: string[];
   where: Fragment | null;
   orderBy: Fragment | null;
   limit: Fragment | null;

@@ -157,7 +157,7 @@ function analyzeKeyed(
   }
   const equalities = new Map<string, ValueRef[]>();
   if (isNode(stmt.where)) collectEqualities(stmt.where, table, parsed, equalities);
-  return { table, multiTable, where, orderBy, limit, equalities };
+  return { table, multiTable, tables: collectTables([stmt]), where, orderBy, limit, equalities };
 }
 
 function collectEqualities(node: Node, table: TableRef, parsed: Marked, out: Map<string, ValueRef[]>): void {
