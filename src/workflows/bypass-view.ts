@@ -2,10 +2,15 @@
  * Bypass writes in status, current details and the gate criterion (see bypass.ts). Pure module.
  */
 import type { BypassReport } from '../activities/bypass/types.js';
-import type { MigrationState } from './state.js';
+import { currentPhase, type MigrationState } from './state.js';
 
-/** Watchers run while both sides are written (from the dual-write hand-over until TARGET_ONLY). */
+/**
+ * Watchers run while both sides are written (from the dual-write hand-over until TARGET_ONLY), and
+ * stop at FINALIZE (plans without TARGET_ONLY finish in DUAL_TARGET_FIRST).
+ */
 export function bypassWatched(s: MigrationState): boolean {
+  const phase = currentPhase(s);
+  if (phase === 'FINALIZE' || phase === 'DONE') return false;
   return s.switches.writeMode === 'DUAL_SOURCE_FIRST' || s.switches.writeMode === 'DUAL_TARGET_FIRST';
 }
 
@@ -22,22 +27,6 @@ export function bypassBlockers(s: MigrationState): string[] {
     }
   }
   return out;
-}
-
-/** A soak step held back while bypass writes are unrepaired (the soak restarts once they are). */
-export function holdForBypass<R extends { ready: boolean; blockers: string[] }>(
-  r: R & { soak: { soakStartedAt: number | null }; remainingSeconds: number | null },
-  s: MigrationState,
-): R {
-  const held = bypassBlockers(s);
-  if (held.length === 0) return r;
-  return {
-    ...r,
-    soak: { soakStartedAt: null },
-    ready: false,
-    remainingSeconds: null,
-    blockers: [...r.blockers, ...held],
-  };
 }
 
 /** Lines for Temporal UI's current details and the CLI. */
