@@ -29,13 +29,27 @@ export function keysPredicate(columns: readonly string[], keys: readonly unknown
   return { sql: keys.map(() => one).join(' OR '), values: keys.flat() };
 }
 
+/** How a column is read for mirroring: FLOAT as exact DOUBLE text, TIMESTAMP as epoch seconds (any time_zone). */
+function readExpr(meta: TableMeta, c: string): string {
+  if (meta.floats.has(c)) return `CAST(CAST(${q(c)} AS DOUBLE) AS CHAR) AS ${q(c)}`;
+  // A key column stays as the session prints it: keys are compared in the same session's WHERE.
+  if (meta.timestamps.has(c) && !meta.key.includes(c)) return `UNIX_TIMESTAMP(${q(c)}) AS ${q(c)}`;
+  return q(c);
+}
+
+/** The placeholder of a column in a mirror write (TIMESTAMP: back from epoch seconds, see readExpr). */
+function writePlaceholder(meta: TableMeta, c: string): string {
+  return meta.timestamps.has(c) && !meta.key.includes(c) ? 'FROM_UNIXTIME(?)' : '?';
+}
+
 /**
  * Reads rows losslessly: every value as text (exact decimals, big integers, dates with fractions,
- * JSON text) or as bytes for binary columns, in the order of meta.writable.
+ * JSON text; TIMESTAMP as epoch seconds with its fraction) or as bytes for binary columns, in the
+ * order of meta.writable.
  */
 export async function readRows(db: Queryable, meta: TableMeta, where: Bound): Promise<Cell[][]> {
   const options: QueryOptions = {
-    sql: `SELECT ${meta.writable.map((c) => (meta.floats.has(c) ? `CAST(CAST(${q(c)} AS DOUBLE) AS CHAR) AS ${q(c)}` : q(c))).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
+    sql: `SELECT ${meta.writable.map((c) => readExpr(meta, c)).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
     values: where.values,
     rowsAsArray: true,
     typeCast: (field, next) => {
@@ -69,7 +83,7 @@ export function upsertStatements(meta: TableMeta, rows: readonly Cell[][], repla
   const nonKey = cols.filter((c) => !meta.key.includes(c));
   const update = (nonKey.length > 0 ? nonKey : meta.key).map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ');
   return chunks(rows).map((part) => {
-    const tuple = `(${cols.map(() => '?').join(', ')})`;
+    const tuple = `(${cols.map((c) => writePlaceholder(meta, c)).join(', ')})`;
     const head = `${replace ? 'REPLACE' : 'INSERT'} INTO ${q(meta.name)} (${cols.map(q).join(', ')}) VALUES `;
     return {
       sql: head + part.map(() => tuple).join(', ') + (replace ? '' : ` ON DUPLICATE KEY UPDATE ${update}`),

@@ -13,6 +13,11 @@ export interface TableMeta {
   binary: Set<string>;
   /** FLOAT columns: the server prints them with 6 significant digits, so they are read as DOUBLE text. */
   floats: Set<string>;
+  /**
+   * TIMESTAMP columns: mirrored as epoch seconds (UNIX_TIMESTAMP / FROM_UNIXTIME), because their text
+   * depends on each session's time_zone and the two sides' pools may differ.
+   */
+  timestamps: Set<string>;
   /** The key rows are addressed by (PRIMARY, else the first unique key over NOT NULL columns). */
   key: string[];
   autoIncrement: string | null;
@@ -82,6 +87,9 @@ export async function introspect(db: Queryable, table: string, config?: TableCon
     ),
     floats: new Set(
       cols.filter((c) => String(c.dataType).toLowerCase() === 'float').map((c) => String(c.name)),
+    ),
+    timestamps: new Set(
+      cols.filter((c) => String(c.dataType).toLowerCase() === 'timestamp').map((c) => String(c.name)),
     ),
     key,
     autoIncrement:
