@@ -10,7 +10,7 @@ import { MappingRule, UnmappableStatementError } from './errors.js';
 import type { RouterMappings } from './mapping.js';
 import type { Analysis } from './sql/analysis.js';
 import { analyzeTemplate, collectTables } from './sql/analyze.js';
-import { parseSql } from './sql/ast.js';
+import { parseSql, type Node, type Parsed } from './sql/ast.js';
 import { identifierWords, markPlaceholders, selectItemTexts, unmark } from './sql/lexer.js';
 import { rewriteForTarget } from './sql/rewrite.js';
 
@@ -30,7 +30,8 @@ export interface SideCall {
   starDropsExcluded: boolean;
 }
 
-type Cached = { ok: SideTemplate } | { rule: string };
+/** `transient`: made without some table's columns (the source could not be asked): not kept. */
+type Cached = ({ ok: SideTemplate } | { rule: string }) & { transient?: boolean };
 
 /** The statement names no mapped table: it runs as written. */
 const UNCHANGED: SideTemplate = {
@@ -81,6 +82,10 @@ export class SideStatements {
     }
     p = this.rewrite(sql, a).catch((err: unknown) => ({ rule: `rewrite failed: ${(err as Error).message}` }));
     this.cache.set(sql, p);
+    const mine = p;
+    void p.then((c) => {
+      if (c.transient && this.cache.get(sql) === mine) this.cache.delete(sql);
+    });
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
     return p;
   }
@@ -115,6 +120,18 @@ export class SideStatements {
     await Promise.all(
       tables.map(async (t) => columns.set(t, await this.sourceColumns(t).catch(() => undefined))),
     );
+    const transient = [...columns.values()].some((c) => c === undefined);
+    const result = this.rewriteWith(stmt, parsed, style, marked.marked, columns);
+    return transient ? { ...result, transient } : result;
+  }
+
+  private rewriteWith(
+    stmt: Node,
+    parsed: Parsed,
+    style: 'var' | 'number',
+    marked: string,
+    columns: Map<string, readonly string[] | undefined>,
+  ): Cached {
     let starDropsExcluded: boolean;
     let changed: boolean;
     try {
@@ -122,7 +139,7 @@ export class SideStatements {
         mapping: (t) => this.mappings.of(t),
         columns: (t) => columns.get(t),
         // An item holding a placeholder is named after the value: no alias for it.
-        selectItemTexts: selectItemTexts(marked.marked)?.map((t) =>
+        selectItemTexts: selectItemTexts(marked)?.map((t) =>
           unmark(t, style).params.length > 0 ? undefined : t,
         ),
       });

@@ -208,3 +208,18 @@ test('what the target cannot run is refused with the rule', async () => {
     /parser does not understand/,
   );
 });
+
+test('a rewrite made while the source columns could not be read is not kept', async () => {
+  let up = false;
+  const flaky = new SideStatements(mappings, async (t) => {
+    if (!up) throw new Error('source down');
+    return COLUMNS[t];
+  });
+  const sql = 'SELECT * FROM customers WHERE id = ?';
+  const a = analyzeTemplate(sql)!.analysis;
+  const call = { options: { sql, values: [1] }, values: [1] };
+  await assert.rejects(flaky.forSide(call, a, 'target'), /columns of customers unknown/);
+  up = true;
+  const sc = await flaky.forSide(call, a, 'target');
+  assert.match(sc.call.options.sql, /`clients`\.`full_name` AS `fullname`/);
+});
