@@ -6,7 +6,7 @@
  *   synchronous whole-state JSON write the state file used before (timed on the same state).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
@@ -93,7 +93,8 @@ async function stallWhileSaving(dir: string): Promise<void> {
     console.log(
       `snapshot of ${BIG_WORKFLOWS} runs x ${BIG_SIGNALS + 2} events (${(size / 1e6).toFixed(1)} MB) written in ${ms(took)}; ` +
         `largest event-loop stall meanwhile ${ms(delay.max / 1e6)} (p99 ${ms(delay.percentile(99) / 1e6)}; ` +
-        `longest compaction slice ${ms(server.journal!.stats.longestSliceMs)})`,
+        `longest compaction slice ${ms(server.journal!.stats.longestSliceMs)}, ${ms(server.journal!.stats.longestSliceCpuMs)} of CPU; ` +
+        `load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs)`,
     );
   } finally {
     await connection.close();
