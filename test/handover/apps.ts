@@ -12,6 +12,7 @@ export function startApp(
   routerId: string,
   redis: string,
   hotRows: number,
+  extra: Partial<RouterAppConfig> = {},
 ): { child: ChildProcess; ready: Promise<void> } {
   const cfg: RouterAppConfig = {
     migrationId,
@@ -21,6 +22,7 @@ export function startApp(
     redis,
     loops: 4,
     hotRows,
+    ...extra,
   };
   const child = fork(APP, [], {
     execArgv: ['--import', 'tsx'],

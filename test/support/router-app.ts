@@ -16,6 +16,8 @@ export interface RouterAppConfig {
   redis: string;
   loops: number;
   hotRows: number;
+  /** Router lease (default: the router's own). */
+  leaseMs?: number;
 }
 
 export interface Ledger {
@@ -24,6 +26,8 @@ export interface Ledger {
   deleted: number[];
   increments: Record<string, number>;
   errors: string[];
+  /** Epoch ms of the last acknowledged write. */
+  lastAckAt: number;
 }
 
 const cfg = JSON.parse(process.env.ROUTER_APP ?? '{}') as RouterAppConfig;
@@ -36,8 +40,16 @@ const router = createRouter({
   redis: cfg.redis,
   tables: { events: { key: ['id'] }, accounts: { key: ['id'] } },
   heartbeatMs: 200,
+  ...(cfg.leaseMs !== undefined ? { leaseMs: cfg.leaseMs } : {}),
 });
-const ledger: Ledger = { routerId: cfg.routerId, inserted: [], deleted: [], increments: {}, errors: [] };
+const ledger: Ledger = {
+  routerId: cfg.routerId,
+  inserted: [],
+  deleted: [],
+  increments: {},
+  errors: [],
+  lastAckAt: 0,
+};
 let running = true;
 let seq = 0;
 
@@ -45,6 +57,7 @@ async function loop(n: number): Promise<void> {
   const mine: number[] = [];
   for (let i = 0; running; i++) {
     const pick = i % 5;
+    let did = false;
     try {
       if (pick <= 2) {
         const payload = `${cfg.routerId}:${n}:${seq++}`;
@@ -59,7 +72,9 @@ async function loop(n: number): Promise<void> {
         const id = mine.splice(Math.floor(mine.length / 2), 1)[0];
         await router.query('DELETE FROM events WHERE id = ?', [id]);
         ledger.deleted.push(id);
+        did = true;
       }
+      if (pick <= 3 || did) ledger.lastAckAt = Date.now();
     } catch (err) {
       ledger.errors.push((err as Error).message);
       await sleep(10);
