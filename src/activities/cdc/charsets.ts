@@ -1,5 +1,6 @@
 import type { ColumnSchema, TableMapEvent } from '@vlasky/zongji';
 import type { Pool } from 'mysql2/promise';
+import { RowImageError } from './events.js';
 
 /**
  * Character columns' charsets and types for the reader, fetched once when a stream opens.
@@ -45,8 +46,8 @@ const CHARACTER = new Set([15, 253, 254, 249, 250, 251, 252, 140, 141]);
 /**
  * Called on a TABLE_MAP event of a watched table, before its row events are decoded: where zongji used
  * the binlog's FULL metadata on MariaDB for a table with a spatial column, corrects the character
- * columns' charset and type from `known` and rebuilds zongji's column info. Throws when the binlog's
- * columns are not the ones the table has now (a schema change the stream did not see).
+ * columns' charset and type from `known` and rebuilds zongji's column info. Throws RowImageError (fatal)
+ * when the binlog's columns are not the ones the table has now (a schema change the stream did not see).
  */
 export function realignCharsets(event: TableMapEvent, isMariaDb: boolean, known: ColumnSchemas): void {
   if (!isMariaDb || !event.hasSelfDescribingMetadata() || !event.columnTypes.includes(GEOMETRY)) return;
@@ -55,7 +56,7 @@ export function realignCharsets(event: TableMapEvent, isMariaDb: boolean, known:
   if (!entry || entry.columnSchemas.length !== event.columnCount) return;
   const names = entry.columnSchemas.map((c) => c.COLUMN_NAME);
   if (!current || current.length !== names.length || current.some((c, i) => c.COLUMN_NAME !== names[i])) {
-    throw new Error(
+    throw new RowImageError(
       `binlog columns of ${event.schemaName}.${event.tableName} (${names.join(', ')}) differ from the table's ` +
         'current columns: its schema changed after this binlog position; restart sync from a fresh copy of this table',
     );
