@@ -18,7 +18,7 @@ import type {
 import { redisOptions } from './db/connections.js';
 import { SwitchStore, fencedChange, migrationKeys } from '../switches/index.js';
 import { drainFailedWrites } from './repair/drain.js';
-import { precheck, prepareTarget, dropCreatedTables } from './schema/index.js';
+import { copyDependencies, precheck, prepareTarget, dropCreatedTables } from './schema/index.js';
 import { copyTable, splitKeyRanges, truncateTargetTables } from './copier/index.js';
 import { currentPosition, recordSyncStart, runSync, syncStatus, waitForSyncPosition } from './cdc/index.js';
 import { verifyTable, verifyUpdatedSince, reverseScanDeletes } from './verify/index.js';
@@ -99,6 +99,7 @@ export function createActivities(
   const activities: MigrationActivities = {
     precheck: (input) => classify(() => precheck(input)),
     prepareTarget: (input) => classify(() => prepareTarget(input)),
+    copyDependencies: (input) => classify(() => copyDependencies(input)),
     dropCreatedTables: (input) =>
       classify(async () => {
         const r = await dropCreatedTables(input);

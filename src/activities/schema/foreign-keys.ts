@@ -66,6 +66,26 @@ export async function listForeignKeys(pool: Pool, schema: string): Promise<Forei
   return [...out.values()];
 }
 
+/**
+ * For each plan table, the plan tables its foreign keys reference (self-references left out): BULK_COPY
+ * copies a table only once these are copied (cdc/README.md, foreign keys).
+ */
+export function planParents(
+  tables: readonly TableSpec[],
+  fks: readonly ForeignKey[],
+  schema: string,
+): Record<string, string[]> {
+  const names = new Set(tables.map((t) => t.name));
+  const out: Record<string, string[]> = {};
+  for (const fk of fks) {
+    if (!names.has(fk.table) || fk.refTable === fk.table) continue;
+    if (fk.refSchema !== schema || !names.has(fk.refTable)) continue;
+    const list = (out[fk.table] ??= []);
+    if (!list.includes(fk.refTable)) list.push(fk.refTable);
+  }
+  return out;
+}
+
 export class ForeignKeyOrderError extends Error {
   override name = 'ForeignKeyOrderError';
 }

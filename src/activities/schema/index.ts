@@ -13,5 +13,6 @@ export {
 } from './keyset.js';
 export type { ColumnInfo, TableInfo, TableKey, TableRef } from './types.js';
 export { precheck } from './precheck.js';
+export { copyDependencies } from './prepare.js';
 export { prepareTarget, dropCreatedTables } from './prepare.js';
 export { resolveMapping, type TableMapping } from './mapping.js';

@@ -2,7 +2,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { MigrationEndpoints, PrepareTargetResult, TableSpec } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier, quoteIdent, quoteTable } from '../db/identifiers.js';
-import { listForeignKeys, parentsFirst, retargetReferences } from './foreign-keys.js';
+import { listForeignKeys, parentsFirst, planParents, retargetReferences } from './foreign-keys.js';
 
 /** Registry of target tables this product created (so only those are ever dropped). */
 export const CREATED_TABLE = '_migrator_created_tables';
@@ -96,6 +96,12 @@ export async function prepareTarget(input: MigrationEndpoints): Promise<PrepareT
     created.push(name);
   }
   return { created };
+}
+
+/** For each plan table, the plan tables it references (BULK_COPY copies those first). */
+export async function copyDependencies(input: MigrationEndpoints): Promise<Record<string, string[]>> {
+  const schema = resolveConnection(input.source).database;
+  return planParents(input.tables, await listForeignKeys(getPool(input.source), schema), schema);
 }
 
 /**

@@ -75,6 +75,8 @@ export interface ActivityHealth {
 export interface MigrationActivities extends BypassActivities {
   precheck(input: MigrationEndpoints): Promise<PrecheckReport>;
   prepareTarget(input: MigrationEndpoints): Promise<PrepareTargetResult>;
+  /** For each plan table, the plan tables its foreign keys reference (copied before it). */
+  copyDependencies(input: MigrationEndpoints): Promise<Record<string, string[]>>;
   dropCreatedTables(input: { target: string; tables: string[] }): Promise<{ dropped: string[] }>;
   initSwitches(input: { migrationId: string }): Promise<Switches>;
   setSwitches(input: { migrationId: string; change: SwitchChange; by: string }): Promise<Switches>;

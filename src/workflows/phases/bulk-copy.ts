@@ -4,6 +4,7 @@
  * src/activities/copier/README.md), so copy + CDC converge without locking production rows.
  * Undo: empty the copied target tables and forget the copy checkpoints.
  */
+import * as wf from '@temporalio/workflow';
 import type { KeyRange } from '../../activities/contracts.js';
 import type { ActionOf, PhaseModule, Run } from './types.js';
 
@@ -11,7 +12,15 @@ async function copyAll({ ctx }: Run): Promise<void> {
   const p = ctx.plan;
   const s = ctx.s;
   const prefix = `${p.id}:copy:g${s.copyGeneration}`;
-  const jobs: (() => Promise<void>)[] = [];
+  const jobs: { table: string; run: () => Promise<void> }[] = [];
+  // Parents before children: the applier's cascades reach only rows the target holds (cdc/README.md).
+  const parents: Record<string, string[]> = wf.patched('copy-parents-first')
+    ? await ctx.short(
+        'copyDependencies',
+        { source: p.source, target: p.target, tables: p.tables },
+        'foreign-key copy order',
+      )
+    : {};
   for (const table of p.tables) {
     const view = s.tables.find((t) => t.table === table.name);
     if (!view || view.state === 'done') continue;
@@ -28,35 +37,52 @@ async function copyAll({ ctx }: Run): Promise<void> {
     view.rangesDone = 0;
     view.rowsCopied = 0;
     ranges.forEach((range, i) => {
-      jobs.push(async () => {
-        const res = await ctx.long(
-          'copyTable',
-          {
-            source: p.source,
-            target: p.target,
-            table,
-            range: ranges.length > 1 ? range : undefined,
-            stream: ctx.forwardSpec.stream,
-            replica: p.copy.replica,
-            maxReplicaLagSeconds: p.copy.maxReplicaLagSeconds,
-            maxTargetThreadsRunning: p.copy.maxTargetThreadsRunning,
-            checkpointKey: `${prefix}:${table.name}:${i}`,
-          },
-          `copy ${table.name}${ranges.length > 1 ? ` range ${i + 1}/${ranges.length}` : ''}`,
-        );
-        view.rowsCopied += res.rowsCopied;
-        view.rangesDone += 1;
-        if (view.rangesDone >= view.ranges) view.state = 'done';
-        ctx.changed();
+      jobs.push({
+        table: table.name,
+        run: async () => {
+          const res = await ctx.long(
+            'copyTable',
+            {
+              source: p.source,
+              target: p.target,
+              table,
+              range: ranges.length > 1 ? range : undefined,
+              stream: ctx.forwardSpec.stream,
+              replica: p.copy.replica,
+              maxReplicaLagSeconds: p.copy.maxReplicaLagSeconds,
+              maxTargetThreadsRunning: p.copy.maxTargetThreadsRunning,
+              checkpointKey: `${prefix}:${table.name}:${i}`,
+            },
+            `copy ${table.name}${ranges.length > 1 ? ` range ${i + 1}/${ranges.length}` : ''}`,
+          );
+          view.rowsCopied += res.rowsCopied;
+          view.rangesDone += 1;
+          if (view.rangesDone >= view.ranges) view.state = 'done';
+          ctx.changed();
+        },
       });
     });
   }
   ctx.doing(`copying ${jobs.length} table range(s), ${p.copy.parallelism} at a time`);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) await jobs[next++]();
-  };
-  await Promise.all(Array.from({ length: Math.min(p.copy.parallelism, jobs.length) }, worker));
+  const done = (table: string) => s.tables.find((t) => t.table === table)?.state === 'done';
+  const ready = (j: (typeof jobs)[number]) => (parents[j.table] ?? []).every(done);
+  const running = new Set<Promise<void>>();
+  while (jobs.length > 0 || running.size > 0) {
+    while (running.size < p.copy.parallelism) {
+      const i = jobs.findIndex(ready);
+      if (i < 0) break;
+      const job = jobs.splice(i, 1)[0];
+      const run: Promise<void> = job.run().finally(() => running.delete(run));
+      running.add(run);
+    }
+    if (running.size === 0) {
+      throw wf.ApplicationFailure.nonRetryable(
+        `no copy order: ${jobs.map((j) => j.table).join(', ')} wait for parent tables that are not copied`,
+        'ForeignKeyOrderError',
+      );
+    }
+    await Promise.race(running);
+  }
 }
 
 export const bulkCopy: PhaseModule<ActionOf<'truncateTarget'>> = {
