@@ -113,7 +113,7 @@ test(
 
 test(
   'signals arriving while the completing task runs: the completion is refused until the workflow has seen them all',
-  { timeout: 60_000 },
+  { timeout: 150_000 }, // six rounds of a signal flood: over a minute on a heavily loaded machine
   async () => {
     const E = api.enums.v1;
     let unhandled = 0;
