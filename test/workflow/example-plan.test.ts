@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql, { type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { parsePlan, parsePlanDocument } from '../../src/config/index.js';
 import { createRouter, routerTables, type Router } from '../../src/router/index.js';
-import { RepairStream } from '../../src/switches/index.js';
+import { RepairStream, SwitchStore } from '../../src/switches/index.js';
 import type { MigrationPlan, MigrationStatus } from '../../src/workflows/api.js';
 import {
   atGate,
@@ -122,6 +122,8 @@ function startApp(plan: MigrationPlan): App {
     stop: async () => {},
   };
   const loops = routers.map(async (db, n) => {
+    // Writes wait for the router to have confirmed the migration's switches (its lease).
+    while (running && !db.stats().switchesLoaded) await sleep(20);
     for (let i = 0; running; i++) {
       if (paused) {
         await sleep(20);
@@ -248,8 +250,18 @@ test(
       ],
       'the example plan maps what this test expects',
     );
-    const app = startApp(plan);
     const handle = await startMigration(env, plan);
+    // The application starts once the workflow has created the migration's switches (PRECHECK).
+    const store = new SwitchStore(env.stack.redis.url);
+    try {
+      for (let i = 0; !(await store.get(plan.id)); i++) {
+        if (i > 600) throw new Error('switches never created');
+        await sleep(50);
+      }
+    } finally {
+      await store.close();
+    }
+    const app = startApp(plan);
     let s: MigrationStatus;
     try {
       // DUAL_WRITE_SOURCE_FIRST and every READ_SWITCH step advance by themselves (the file's gates).
