@@ -100,11 +100,17 @@ test(
         order_lines: { key: ['order_id', 'line'] },
       },
     });
-    const load = routerLoad(router);
+    let load: ReturnType<typeof routerLoad> | undefined;
     const direct = await mysql.createConnection(env.stack.source.clientOptions(APP_USER));
     const locker = await mysql.createConnection(env.stack.target.clientOptions(APP_USER));
     try {
       const handle = await startMigration(env, plan);
+      // A router writes only once it has confirmed the switches (the workflow creates them at PRECHECK).
+      for (let i = 0; !router.stats().switchesLoaded; i++) {
+        assert.ok(i < 300, 'the router never loaded the switches');
+        await sleep(100);
+      }
+      load = routerLoad(router);
       await atGate(handle, 'READ_SWITCH', undefined, 90_000);
 
       // Hold back the repair of three of the keys: a target transaction locks their rows.
@@ -196,10 +202,11 @@ test(
       await load.stop();
       await router.flush();
       assert.deepEqual(load.errors, []);
+      assert.ok(load.ops > 100, `router writes: ${load.ops}`);
       assert.deepEqual(await diffSides(env.stack, ['orders', 'customers']), []);
       await handle.terminate('test done');
     } finally {
-      await load.stop();
+      await load?.stop();
       await locker.end().catch(() => undefined);
       await direct.end().catch(() => undefined);
       await router.end();
