@@ -189,20 +189,15 @@ export function planRuns(
   mappings: ReadonlyMap<string, TableMapping>,
   fks?: SinkForeignKeys,
 ): Run[] {
+  if (fks && (fks.deleteCascades.size > 0 || fks.updateCascades.size > 0))
+    return planAroundCascades(changes, mappings, fks);
   const ordered: Run[] = [];
   const latest = new Map<TableMapping, Map<number | string, Op>>();
-  const inOrder =
-    fks !== undefined &&
-    (fks.deleteCascades.size > 0 || fks.updateCascades.size > 0) &&
-    changes.some((c) => {
-      const m = mappings.get(c.table);
-      return m !== undefined && isCascadeParent(fks, m.toTable);
-    });
   for (const change of changes) {
     const m = mappings.get(change.table);
     if (!m) continue;
-    const ops = toOps(m, change, fks);
-    if (!inOrder && canCoalesce(m)) {
+    const ops = toOps(m, change);
+    if (canCoalesce(m)) {
       let byKey = latest.get(m);
       if (!byKey) latest.set(m, (byKey = new Map()));
       for (const op of ops) {
@@ -240,6 +235,42 @@ export function planRuns(
     if (puts.length) runs.push({ m, kind: 'put', items: puts });
   }
   return [...runs, ...ordered];
+}
+
+/**
+ * planRuns for a sink with cascading foreign keys: the cascade parents' deletes and key changes stay
+ * at their place in binlog order (the sink's cascade must meet the children as the source's did);
+ * the changes between two of them are planned as usual (coalesced per key), since none of them
+ * cascades.
+ */
+function planAroundCascades(
+  changes: readonly RowChange[],
+  mappings: ReadonlyMap<string, TableMapping>,
+  fks: SinkForeignKeys,
+): Run[] {
+  const runs: Run[] = [];
+  let segment: RowChange[] = [];
+  for (const change of changes) {
+    const m = mappings.get(change.table);
+    if (!m) continue;
+    const ops = isCascadeParent(fks, m.toTable) ? toOps(m, change, fks) : [];
+    const cascading = ops.filter((op) => op.kind === 'pdel' || op.kind === 'upd');
+    if (cascading.length === 0) {
+      segment.push(change);
+      continue;
+    }
+    runs.push(...planRuns(segment, mappings));
+    segment = [];
+    for (const op of cascading) {
+      const item =
+        op.kind === 'pdel' ? [op.key, op.before] : op.kind === 'upd' ? [op.key, op.values, op.before] : [];
+      const last = runs[runs.length - 1];
+      if (last && last.m === m && last.kind === op.kind) last.items.push(item);
+      else runs.push({ m, kind: op.kind, items: [item] });
+    }
+  }
+  runs.push(...planRuns(segment, mappings));
+  return runs;
 }
 
 const keyIndexes = new WeakMap<TableMapping, number[]>();
