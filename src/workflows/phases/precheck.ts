@@ -5,6 +5,8 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { PhaseModule } from './types.js';
+import { nowIso } from '../context.js';
+import { pushWarning } from '../state.js';
 
 export const precheck: PhaseModule = {
   async run({ ctx, switches }) {
@@ -17,6 +19,9 @@ export const precheck: PhaseModule = {
       { source: p.source, target: p.target, tables: p.tables },
       'precheck',
     );
+    // Findings that do not block (cascading foreign keys, the zone a DATETIME updated_at is read in).
+    for (const n of report.notes ?? [])
+      pushWarning(ctx.s, nowIso(), `precheck note: ${n.table ? `${n.table}: ` : ''}${n.message}`);
     for (const t of report.tables) {
       const view = ctx.s.tables.find((x) => x.table === t.name);
       if (view) view.estimatedRows = t.estimatedRows;
