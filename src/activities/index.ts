@@ -15,7 +15,8 @@ import type {
   VerifyProgress,
   VerifyResult,
 } from './contracts.js';
-import { redisOptions } from './db/connections.js';
+import { getPool, redisOptions } from './db/connections.js';
+import { deleteCheckpoint } from './cdc/checkpoint.js';
 import { SwitchStore, fencedChange, migrationKeys } from '../switches/index.js';
 import { drainFailedWrites } from './repair/drain.js';
 import { copyDependencies, precheck, prepareTarget, dropCreatedTables } from './schema/index.js';
@@ -291,6 +292,10 @@ export function createActivities(
           activityHealth: health ? (workflowId) => health.activityHealth({ workflowId }) : undefined,
         }),
       ),
+    dropSyncCheckpoint: ({ spec }) =>
+      classify(async () => {
+        await deleteCheckpoint(getPool(spec.to), spec.stream);
+      }),
     confirmVerificationReport: (input) =>
       classify(async () => (reports ? reports.confirmVerificationReport(input) : noClient())),
   };

@@ -82,17 +82,46 @@ export class MigrationContext {
 
   // ---- CDC streams -----------------------------------------------------------------------------
 
-  /** Forward reads the source's binlog into the target; reverse (after cutover) the other way. */
+  /**
+   * Forward reads the source's binlog into the target; reverse (after cutover) the other way. The
+   * stream's name carries its epoch (state.streamEpoch): one per start after the stream ended for good.
+   */
   streamSpec(direction: 'forward' | 'reverse'): SyncStreamSpec {
     const p = this.plan;
     const [from, to] = direction === 'forward' ? [p.source, p.target] : [p.target, p.source];
-    return { stream: `${p.id}-${direction}`, from, to, tables: p.tables, direction };
+    const epoch = this.s.streamEpoch[direction];
+    const stream = `${p.id}-${direction}${epoch ? `-${epoch}` : ''}`;
+    return { stream, from, to, tables: p.tables, direction };
   }
 
-  /** The repair loop's stream name (names its checkpoints). */
+  /**
+   * Gives the stream a fresh epoch unless it has one (call before recording its start): a new
+   * workflow execution (first run id) or a restart after the stream ended never finds an old row.
+   */
+  newStreamEpoch(direction: 'forward' | 'reverse'): void {
+    if (this.s.streamEpoch[direction] !== null) return;
+    this.s.streamsStarted += 1;
+    this.s.streamEpoch[direction] =
+      `${wf.workflowInfo().firstExecutionRunId.slice(0, 8)}.${this.s.streamsStarted}`;
+    this.changed();
+  }
+
+  /** The stream ended for good: removes its checkpoint row; the next start gets a new epoch. */
+  async endStream(direction: 'forward' | 'reverse'): Promise<void> {
+    if (this.s.streamEpoch[direction] === null) return;
+    const spec = this.streamSpec(direction);
+    await this.short('dropSyncCheckpoint', { spec }, `remove the checkpoint of ${spec.stream}`);
+    this.s.sync = this.s.sync.filter((x) => x.stream !== spec.stream);
+    this.s.streamEpoch[direction] = null;
+    this.changed();
+  }
+
+  /**
+   * The repair loop's stream name (names its checkpoint): one per authoritative side, so after the
+   * authority flip the loop never opens the target's binlog at a source position.
+   */
   repairStream(authoritative: 'source' | 'target'): string {
-    void authoritative;
-    return `${this.plan.id}-repair`;
+    return authoritative === 'source' ? `${this.plan.id}-repair` : `${this.plan.id}-repair-target`;
   }
 
   /** Where the repair loop activity keeps its progress (activities/index.ts runRepairLoop). */

@@ -81,6 +81,15 @@ export interface MigrationState {
   activities: ActivityView[];
   /** What stopped the run at a `failed` gate; cleared by `advance` (retry) or a rollback. */
   failure: FailureView | null;
+  /**
+   * Suffix of each CDC stream's name (names its checkpoint row): `<run>.<n>`, new each time the
+   * stream starts after it ended for good, so a rolled-back or re-run migration never resumes from a
+   * stale position; null while the stream has not started; '' for streams of older states (plain
+   * `<id>-forward`).
+   */
+  streamEpoch: { forward: string | null; reverse: string | null };
+  /** Streams started by this migration (numbers the epochs). */
+  streamsStarted: number;
   /** Set when a compensation failed: the rollback `advance` resumes (target frame, abort). */
   rollbackRetry: { to: number; abort: boolean } | null;
   audit: AuditEntry[];
@@ -135,6 +144,8 @@ export function initialState(plan: MigrationPlan, now: string): MigrationState {
     activities: [],
     failure: null,
     rollbackRetry: null,
+    streamEpoch: { forward: null, reverse: null },
+    streamsStarted: 0,
     audit: [],
     warnings: [],
     error: null,
@@ -160,6 +171,8 @@ export function upgradeState(s: MigrationState): MigrationState {
   s.activities ??= [];
   s.failure ??= null;
   s.rollbackRetry ??= null;
+  s.streamEpoch ??= { forward: '', reverse: '' };
+  s.streamsStarted ??= 0;
   return s;
 }
 

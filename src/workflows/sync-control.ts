@@ -25,6 +25,7 @@ export class SyncControl {
     const s = ctx.s;
     if (s.loops.forwardSync) return;
     ctx.doing('recording the CDC start position and starting forward CDC');
+    ctx.newStreamEpoch('forward');
     const spec = ctx.forwardSpec;
     const pos = await ctx.short('recordSyncStart', { spec }, 'record forward CDC start');
     s.loops.forwardSync = true;
@@ -110,7 +111,7 @@ export class SyncControl {
     if (s.loops.repair) {
       const p = await ctx.short(
         'repairLoopProgress',
-        { migrationId: ctx.plan.id, stream: `${ctx.plan.id}-repair` },
+        { migrationId: ctx.plan.id, stream: ctx.repairStream(s.loops.repair) },
         'repair loop counters',
       );
       if (p) {

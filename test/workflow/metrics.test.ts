@@ -82,9 +82,11 @@ test(
     for (let i = 0; ; i++) {
       const text = await scrape();
       const copied = samples(text, 'migrator_rows_copied_total');
-      const applied =
-        samples(text, 'migrator_cdc_transactions_applied_total').get('{stream="metrics-forward"}') ?? 0;
-      const lag = samples(text, 'migrator_cdc_lag_seconds').get('{stream="metrics-forward"}');
+      // The forward stream's name carries its epoch (metrics-forward-<run>.<n>).
+      const forward = (m: Map<string, number>) =>
+        [...m].find(([labels]) => labels.startsWith('{stream="metrics-forward'))?.[1];
+      const applied = forward(samples(text, 'migrator_cdc_transactions_applied_total')) ?? 0;
+      const lag = forward(samples(text, 'migrator_cdc_lag_seconds'));
       const mismatches = samples(text, 'migrator_verification_mismatches');
       const phase = samples(text, 'migrator_phase');
       if (applied >= 1 && lag !== undefined) {

@@ -90,6 +90,15 @@ export async function insertCheckpointIfAbsent(
   return row;
 }
 
+/** Removes a stream's checkpoint (the stream ended for good). Idempotent. */
+export async function deleteCheckpoint(pool: Pool, stream: string): Promise<void> {
+  try {
+    await pool.query(`DELETE FROM \`${CHECKPOINT_TABLE}\` WHERE stream = ?`, [assertStreamId(stream)]);
+  } catch (err) {
+    if ((err as { errno?: number }).errno !== 1146) throw err; // no table: nothing to remove
+  }
+}
+
 export async function writeCheckpoint(
   conn: PoolConnection,
   stream: string,

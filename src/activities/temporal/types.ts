@@ -114,6 +114,8 @@ export interface MigrationActivities extends BypassActivities {
   /** Attempts, last failure and time since progress of the workflow's running activities. */
   activityHealth(input: { workflowId: string }): Promise<ActivityHealth[]>;
   deleteVerificationSchedule(input: { scheduleId: string }): Promise<void>;
+  /** Removes a CDC stream's checkpoint row on its sink (the stream ended for good). Idempotent. */
+  dropSyncCheckpoint(input: { spec: SyncStreamSpec }): Promise<void>;
   /** One health refresh: CDC stream status, repair counters, pending activities (migration-health.ts). */
   migrationHealth(input: MigrationHealthInput): Promise<MigrationHealth>;
   /** Reads a reported verification run from the server (verification-reports.ts). */

@@ -11,7 +11,9 @@ import type { ActionOf, PhaseModule, Run } from './types.js';
 async function copyAll({ ctx }: Run): Promise<void> {
   const p = ctx.plan;
   const s = ctx.s;
-  const prefix = `${p.id}:copy:g${s.copyGeneration}`;
+  // Copy checkpoints belong to this workflow execution and this entry into BULK_COPY.
+  const run = wf.workflowInfo().firstExecutionRunId.slice(0, 8);
+  const prefix = `${p.id}:copy:${run}:g${s.copyGeneration}`;
   const jobs: { table: string; run: () => Promise<void> }[] = [];
   // Parents before children: the applier's cascades reach only rows the target holds (cdc/README.md).
   const parents: Record<string, string[]> = wf.patched('copy-parents-first')

@@ -19,6 +19,9 @@ export const finalize: PhaseModule = {
     ctx.doing('finalizing: stopping reverse sync, loops and schedules');
     s.loops = { forwardSync: false, reverseSync: false, repair: null };
     await loops.settle();
+    // Both streams ended for good: their checkpoint rows go.
+    await ctx.endStream('reverse');
+    await ctx.endStream('forward');
     await verify.deleteSchedule();
   },
 };

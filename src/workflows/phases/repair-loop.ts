@@ -1,7 +1,7 @@
 /**
  * REPAIR_LOOP: continuous incremental verify + repair, source -> target (binlog-triggered, updated_at
  * windows, or full passes), plus the routers' failed mirror writes.
- * Undo: stop the loop.
+ * Undo: stop the loop and remove its checkpoints.
  */
 import type { ActionOf, PhaseModule } from './types.js';
 
@@ -18,5 +18,11 @@ export const repairLoop: PhaseModule<ActionOf<'stopRepairLoop'>> = {
     ctx.s.loops.repair = null;
     ctx.s.repair.direction = null;
     await loops.settle();
+    // The loop ended for good: its checkpoints (both sides) go, a re-run starts fresh.
+    await ctx.short(
+      'clearCopyCheckpoints',
+      { prefix: `${ctx.plan.id}:repairloop:` },
+      'remove the repair loop checkpoints',
+    );
   },
 };

@@ -2,7 +2,8 @@
  * TARGET_ONLY: writes go to the target only; reverse CDC (target binlog -> source) keeps the old
  * database a usable fallback. Reverse CDC starts from a target position recorded BEFORE writes leave
  * the source, so nothing written in between is missed.
- * Undo: back to target-first dual write, let reverse CDC catch up past that point, stop it.
+ * Undo: back to target-first dual write, let reverse CDC catch up past that point, stop it and remove
+ * its checkpoint.
  */
 import type { ActionOf, PhaseModule } from './types.js';
 
@@ -12,6 +13,7 @@ export const targetOnly: PhaseModule<ActionOf<'backToTargetFirst'>> = {
     ctx.ensure(frame, { kind: 'backToTargetFirst' });
     if (!s.loops.reverseSync) {
       ctx.doing('starting reverse CDC target -> source');
+      ctx.newStreamEpoch('reverse');
       await ctx.short('recordSyncStart', { spec: ctx.reverseSpec }, 'record reverse CDC start (target head)');
       s.loops.reverseSync = true;
       await loops.settle();
@@ -28,5 +30,7 @@ export const targetOnly: PhaseModule<ActionOf<'backToTargetFirst'>> = {
       s.loops.reverseSync = false;
       await loops.settle();
     }
+    // Reverse CDC ended for good: the next TARGET_ONLY records a new start (never this position).
+    await ctx.endStream('reverse');
   },
 };
