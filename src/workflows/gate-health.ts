@@ -22,9 +22,12 @@ export interface GateHealthInput {
 
 export type GateCriterion = (rule: GateRule, input: GateHealthInput) => string[];
 
-/** Mismatches a verification left unresolved (a repairing run resolved what it repaired). */
+/**
+ * Mismatches a verification left unresolved. A repairing run leaves none: it repaired each confirmed
+ * difference (a difference gone by the time of the repair counts as found, not as repaired), or failed.
+ */
 export function unresolvedMismatches(v: VerificationSummary): number {
-  return v.repair ? Math.max(0, v.totalMismatches - v.totalRepaired) : v.totalMismatches;
+  return v.repair ? 0 : v.totalMismatches;
 }
 
 const freshness: GateCriterion = (_rule, { now, health, maxHealthAgeMs }) => {
