@@ -111,7 +111,7 @@ export class SwitchControl {
                 target: p.target,
                 tables: p.tables,
                 authoritative: authoritativeSide(from),
-                loopStream: `${p.id}-repair`,
+                loopStream: ctx.repairStream(authoritativeSide(from)),
               }
             : undefined,
         },
