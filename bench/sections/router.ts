@@ -1,9 +1,10 @@
-// Router figures: switch-change propagation to 8 router instances (p50/p99), and the per-query cost
-// of the wrapper in each write mode next to a bare mysql2 pool measured in the same run.
+// Router figures: switch-change propagation to 8 router instances (p50/p99), the write stall of a
+// fenced write-mode change with 8 writing routers, and the per-query cost of the wrapper in each write
+// mode next to a bare mysql2 pool measured in the same run.
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
-import { SwitchStore, type WriteMode } from '../../src/switches/index.js';
+import { SwitchStore, fencedChange, type WriteMode } from '../../src/switches/index.js';
 import { createRouter, type Router } from '../../src/router/index.js';
 
 const ROUTERS = 8;
@@ -74,6 +75,82 @@ async function propagation(stack: Stack, store: SwitchStore): Promise<void> {
   );
   await Promise.all(routers.map((r) => r.end()));
 }
+
+const FLIPS = 20;
+
+/**
+ * Fenced authority flips (DUAL_SOURCE_FIRST <-> DUAL_TARGET_FIRST) while 8 routers each run a writer:
+ * the hold each fence took (p50/p99/max) and the longest single write seen by the application, next
+ * to the writes' p99 without flips.
+ */
+async function fenceStall(stack: Stack, store: SwitchStore): Promise<void> {
+  const id = 'bench-fence';
+  for (const side of [stack.source, stack.target]) {
+    const admin = await side.rootConnection('app');
+    await admin.query('CREATE TABLE fence_t (id INT PRIMARY KEY, n INT NOT NULL)');
+    await admin.query('INSERT INTO fence_t SELECT seq, 0 FROM seq_1_to_800');
+    await admin.end();
+  }
+  await store.set(id, { writeMode: 'DUAL_SOURCE_FIRST' }, 'bench');
+  const routers: Router[] = [];
+  for (let i = 0; i < ROUTERS; i++) {
+    routers.push(
+      createRouter({
+        migrationId: id,
+        routerId: `fence-${i}`,
+        source: pool(stack, 'source'),
+        target: pool(stack, 'target'),
+        redis: stack.redis.url,
+        tables: { fence_t: { key: ['id'] } },
+        heartbeatMs: 200,
+      }),
+    );
+  }
+  await waitUntil(() => routers.every((r) => r.stats().switchesLoaded));
+  let flipping = false;
+  let running = true;
+  const quiet: number[] = [];
+  const during: number[] = [];
+  const writers = routers.map(async (r, i) => {
+    for (let k = 0; running; k++) {
+      const t0 = performance.now();
+      const wasFlipping = flipping;
+      await r.query('UPDATE fence_t SET n = n + 1 WHERE id = ?', [1 + ((i * 100 + k) % 800)]);
+      (wasFlipping || flipping ? during : quiet).push(performance.now() - t0);
+    }
+  });
+  // Writes of the first 3 s (no flip yet) are the baseline.
+  await new Promise((res) => setTimeout(res, 3000));
+  const held: number[] = [];
+  let mode: WriteMode = 'DUAL_SOURCE_FIRST';
+  for (let i = 0; i < FLIPS; i++) {
+    mode = mode === 'DUAL_SOURCE_FIRST' ? 'DUAL_TARGET_FIRST' : 'DUAL_SOURCE_FIRST';
+    flipping = true;
+    const f = await fencedChange(store, {
+      migrationId: id,
+      change: { writeMode: mode },
+      by: 'bench',
+      holdTimeoutMs: 5000,
+      expectedRouters: ROUTERS,
+    });
+    flipping = false;
+    if (f.calledOff) throw new Error(`fence called off: ${f.calledOff}`);
+    held.push(f.heldMs);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  running = false;
+  await Promise.all(writers);
+  held.sort((a, b) => a - b);
+  quiet.sort((a, b) => a - b);
+  during.sort((a, b) => a - b);
+  console.log(
+    `fenced write-mode change with ${ROUTERS} writing routers (${FLIPS} flips): write hold p50 ${pct(held, 50)} ms, p99 ${pct(held, 99)} ms, max ${held[held.length - 1]} ms; ` +
+      `longest write during a flip ${fmt(during[during.length - 1])} ms (p99 ${fmt(pct(during, 99))} ms) vs p99 ${fmt(pct(quiet, 99))} ms without flips (${quiet.length} writes)`,
+  );
+  await Promise.all(routers.map((r) => r.end()));
+}
+
+const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
 
 type Runner = { query(sql: string, values?: unknown[]): Promise<unknown> };
 
@@ -159,6 +236,7 @@ export async function run(): Promise<void> {
   const store = new SwitchStore(stack.redis.url);
   try {
     await propagation(stack, store);
+    await fenceStall(stack, store);
     await overhead(stack, store);
   } finally {
     await store.close();

@@ -223,16 +223,25 @@ export function chaosSteps(c: ChaosContext): ChaosStep[] {
     },
   };
 
-  // -- Redis (no persistence): the routers keep their switches, the workflow writes them again
+  // -- Redis (no persistence): the routers keep their switches for reads, the workflow writes them again;
+  // meanwhile writes are refused (the routers' lease: no write under switches Redis cannot confirm)
   let redisBackAt = 0;
   const redisCrash: ChaosStep = {
     label: 'Redis SIGKILLed (switches lost)',
     when: (s) => s.phase === 'READ_SWITCH' && s.switches.readPercent >= 5,
     act: async () => {
-      log('chaos: SIGKILL Redis (switches survive in the routers; the workflow re-applies them)');
+      log(
+        'chaos: SIGKILL Redis (reads go on with the switches the routers know; writes are refused until the workflow re-applies the switches)',
+      );
+      const from = Date.now();
       await stack.redis.stop('SIGKILL');
       await stack.redis.start();
       redisBackAt = Date.now();
+      c.outage({
+        what: 'Redis down, switches lost until the workflow writes them again',
+        from,
+        to: redisBackAt + 30_000,
+      });
       return { happened: true };
     },
     recovered: async (s) => {

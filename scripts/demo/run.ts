@@ -79,7 +79,9 @@ export interface DemoResult {
 
 const MIGRATION_ID = 'demo';
 
-export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | 'chaos'>): MigrationPlan {
+export function demoPlan(
+  options: Pick<DemoOptions, 'manual' | 'soakSeconds' | 'chaos'> & { apps?: number },
+): MigrationPlan {
   return defaultPlan(
     MIGRATION_ID,
     [
@@ -111,6 +113,8 @@ export function demoPlan(options: Pick<DemoOptions, 'manual' | 'soakSeconds' | '
       },
       copy: { parallelism: 3, rangesPerTable: 2 },
       cdc: { catchUpLagSeconds: 2, routerAckTimeoutSeconds: 15 },
+      // Every write-mode change is fenced and must be acknowledged by each application's router.
+      routers: { expected: options.apps ?? 2, holdTimeoutSeconds: 3 },
       verification: { intervalSeconds: 5, repair: false },
       repairLoop: { mode: 'updated_at', intervalSeconds: 2 },
       temporal: { heartbeatTimeoutSeconds: 10, continueAsNewAfterEvents: 2000, gatePollSeconds: 1 },
@@ -174,7 +178,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection, namespace: stack.temporal?.namespace ?? 'default' });
-    const plan = demoPlan(options);
+    const plan = demoPlan({ ...options, apps: appCount });
     const input: MigrationInput = { plan };
     const handle = await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
       taskQueue: DEFAULT_TASK_QUEUE,

@@ -65,6 +65,14 @@ export class SwitchFollower {
         this.confirmedAt = performance.now();
         this.wake();
       },
+      // No migration in Redis yet (the application deployed the router before the workflow started):
+      // the fallback SOURCE_ONLY is then the truth, confirmed. Once this router has seen real switches,
+      // an absent hash means Redis lost them, which confirms nothing.
+      onAbsent: () => {
+        if (this.loaded || this.current.writeMode !== 'SOURCE_ONLY') return;
+        this.confirmedAt = performance.now();
+        this.wake();
+      },
       onError: (err) => options.onRedis(false, err),
     });
   }

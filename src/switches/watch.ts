@@ -14,6 +14,8 @@ export interface SwitchWatcherOptions {
    * change): the basis of a follower's lease on them.
    */
   onConfirm?: (switches: Switches) => void;
+  /** Called when Redis answered a re-read and holds no switches for the migration. */
+  onAbsent?: () => void;
   /** Connection problems (the watcher keeps retrying by itself). */
   onError?: (err: Error) => void;
   /** Re-read interval, a safety net for messages missed while disconnected (default 1000 ms). */
@@ -81,6 +83,8 @@ export class SwitchWatcher {
         this.offer(s, epochOfFields(fields));
         if (this.latest?.version === s.version && this.epoch === epochOfFields(fields))
           this.options.onConfirm?.(this.latest);
+      } else if (Object.keys(fields).length === 0) {
+        this.options.onAbsent?.();
       }
     } catch (err) {
       this.options.onError?.(err as Error);

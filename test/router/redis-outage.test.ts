@@ -121,3 +121,25 @@ test('a router started while Redis is down serves at once with the fallback swit
     await late.end();
   }
 });
+
+test('a router deployed before the migration exists writes as usual (no switches in Redis confirm SOURCE_ONLY)', async () => {
+  const early = makeRouter(stack, 'not-started-yet', { tables: { items: { key: ['id'] } } });
+  try {
+    await waitFor(
+      async () => {
+        try {
+          await early.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['before-the-migration', 1]);
+          return true;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'MIGRATOR_SWITCHES_STALE') throw err;
+          return false;
+        }
+      },
+      5000,
+      'write accepted',
+    );
+    assert.equal(early.switches.writeMode, 'SOURCE_ONLY');
+  } finally {
+    await early.end();
+  }
+});
