@@ -41,6 +41,7 @@ export class SwitchFollower {
   private current: Switches;
   private loaded = false;
   private confirmedAt = -Infinity;
+  private readonly startedAt = performance.now();
   private readonly watcher: SwitchWatcher;
   private readonly inFlight = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
@@ -140,7 +141,12 @@ export class SwitchFollower {
   }
 
   private async admit(): Promise<void> {
-    if (!this.fresh) throw this.stale();
+    if (!this.fresh) {
+      // Just started: the first answer from Redis is usually a few ms away; wait for it (within the lease).
+      if (this.confirmedAt === -Infinity && performance.now() - this.startedAt < this.options.leaseMs)
+        await this.until(() => this.fresh || performance.now() - this.startedAt >= this.options.leaseMs);
+      if (!this.fresh) throw this.stale();
+    }
     if (!this.current.hold) return;
     const started = performance.now();
     await new Promise<void>((resolve, reject) => {
@@ -164,6 +170,20 @@ export class SwitchFollower {
         this.waiters.delete(check);
         fn();
       };
+      this.waiters.add(check);
+    });
+  }
+
+  /** Resolves once cond() holds (checked on every confirmation/change and every 20 ms). */
+  private until(cond: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!cond() && !this.stopped) return;
+        clearInterval(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setInterval(check, 20);
       this.waiters.add(check);
     });
   }
