@@ -9,12 +9,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { SwitchStore, fencedChange } from '../../src/switches/index.js';
 import type { WriteMode } from '../../src/shared/switches.js';
 import { startApp, stopApp } from './apps.js';
+import { APP_TABLES, RedisProxy } from './redis-proxy.js';
 import { createTables, dump, waitFor } from '../router/helpers.js';
 
 const ID = 'flip-stress';
@@ -23,40 +23,11 @@ const sabotage = process.env.FENCE_SABOTAGE === '1';
 
 let stack: Stack;
 let store: SwitchStore;
-let proxy: Server;
-const sockets = new Set<Socket>();
-
-/** A TCP relay that delays every chunk by delayMs in both directions (order kept). */
-function delayingProxy(port: number, delayMs: number): Promise<{ server: Server; port: number }> {
-  const server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    const relay = (from: Socket, to: Socket) =>
-      from.on('data', (d) => setTimeout(() => to.writable && to.write(d), delayMs));
-    relay(client, upstream);
-    relay(upstream, client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
-    }),
-  );
-}
+let proxy: RedisProxy | undefined;
 
 before(async () => {
   stack = await startStack();
-  await createTables(stack, [
-    `CREATE TABLE events (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, payload VARCHAR(100) NOT NULL)`,
-    `CREATE TABLE accounts (id INT NOT NULL PRIMARY KEY, balance INT NOT NULL,
-       updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))`,
-  ]);
+  await createTables(stack, APP_TABLES);
   for (const side of [stack.source, stack.target]) {
     const c = await side.rootConnection('app');
     for (let i = 1; i <= HOT; i++)
@@ -68,7 +39,6 @@ before(async () => {
 });
 
 after(async () => {
-  for (const s of sockets) s.destroy();
   proxy?.close();
   await store?.close();
   await stack?.stop();
@@ -92,12 +62,11 @@ async function flip(to: WriteMode): Promise<number> {
 }
 
 test('authority flips back and forth under three routers (one late) lose no acknowledged write', async () => {
-  const p = await delayingProxy(stack.redis.port, 150);
-  proxy = p.server;
+  proxy = await RedisProxy.start(stack.redis.port, 150);
   const apps = [
     startApp(stack, ID, 'app-a', stack.redis.url, HOT),
     startApp(stack, ID, 'app-b', stack.redis.url, HOT),
-    startApp(stack, ID, 'app-late', `redis://127.0.0.1:${p.port}`, HOT),
+    startApp(stack, ID, 'app-late', proxy.url, HOT),
   ];
   await Promise.all(apps.map((a) => a.ready));
   await waitFor(

@@ -8,67 +8,39 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { SwitchStore, fencedChange } from '../../src/switches/index.js';
 import { createTables, waitFor } from '../router/helpers.js';
 import { startApp, stopApp } from './apps.js';
+import { APP_TABLES, RedisProxy } from './redis-proxy.js';
 
 const ID = 'cut-off';
 const sabotage = process.env.LEASE_SABOTAGE === '1';
 let stack: Stack;
 let store: SwitchStore;
-let proxy: Server;
-let frozen = false;
-const sockets = new Set<Socket>();
-
-/** A relay to Redis that can be frozen: bytes are then dropped, connections stay open. */
-function freezableProxy(port: number): Promise<number> {
-  proxy = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.on('data', (d) => !frozen && upstream.write(d));
-    upstream.on('data', (d) => !frozen && client.write(d));
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  return new Promise((resolve) =>
-    proxy.listen(0, '127.0.0.1', () => {
-      const a = proxy.address();
-      resolve(typeof a === 'object' && a ? a.port : 0);
-    }),
-  );
-}
+let proxy: RedisProxy | undefined;
 
 before(async () => {
   stack = await startStack();
-  await createTables(stack, [
-    `CREATE TABLE events (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, payload VARCHAR(100) NOT NULL)`,
-    `CREATE TABLE accounts (id INT NOT NULL PRIMARY KEY, balance INT NOT NULL)`,
-  ]);
+  await createTables(stack, APP_TABLES);
   store = new SwitchStore(stack.redis.url);
   await store.initialise(ID);
 });
 
 after(async () => {
-  for (const s of sockets) s.destroy();
   proxy?.close();
   await store?.close();
   await stack?.stop();
 });
 
 test('a router cut off from Redis stops writing before the workflow stops waiting for it', async () => {
-  const port = await freezableProxy(stack.redis.port);
+  proxy = await RedisProxy.start(stack.redis.port);
   const ok = startApp(stack, ID, 'app-ok', stack.redis.url, 1);
-  const cut = startApp(stack, ID, 'app-cut', `redis://127.0.0.1:${port}`, 1, sabotage ? { leaseMs: 0 } : {});
+  const cut = startApp(stack, ID, 'app-cut', proxy.url, 1, sabotage ? { leaseMs: 0 } : {});
   await Promise.all([ok.ready, cut.ready]);
   await waitFor(async () => (await store.routers(ID)).length === 2, 15_000, 'two routers registered');
-  frozen = true;
+  proxy.frozen = true;
   const frozenAt = Date.now();
 
   // The fence cannot be acknowledged: one router is unreachable, and once its heartbeat expired,

@@ -22,6 +22,7 @@ import { SwitchStore, fencedChange } from '../../src/switches/index.js';
 import { startPair, stopPair } from '../dataplane/copy-fixtures.js';
 import { createTables, dump, waitFor } from '../router/helpers.js';
 import { increments, startApp, stopApp } from './apps.js';
+import { APP_TABLES } from './redis-proxy.js';
 
 const ID = 'lagging-applier';
 const ROWS = 2000;
@@ -35,11 +36,7 @@ let store: SwitchStore;
 
 before(async () => {
   stack = await startPair({ redis: true });
-  await createTables(stack, [
-    `CREATE TABLE events (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, payload VARCHAR(100) NOT NULL)`,
-    `CREATE TABLE accounts (id INT NOT NULL PRIMARY KEY, balance INT NOT NULL,
-       updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))`,
-  ]);
+  await createTables(stack, APP_TABLES);
   for (const side of [stack.source, stack.target]) {
     const c = await side.rootConnection('app');
     await c.query(
