@@ -18,6 +18,7 @@ import type { Method, PoolLike, Queryable, QueryReturn } from './db.js';
 import { fallbackSwitches, SwitchFollower } from './follower.js';
 import { captureWrite, type CaptureContext, type MirrorOp } from './mirror.js';
 import { RepairLog } from './repair-log.js';
+import { mirrorFault, noteMirrorFaultApplied } from './faults.js';
 import { loadCachedSwitches, saveCachedSwitches } from './switch-cache.js';
 import { readsTarget } from './routing.js';
 import { readAutoIncSettings, SchemaCache, type AutoIncSettings, type TableConfig } from './schema.js';
@@ -346,7 +347,11 @@ export class Router {
       ops = await Promise.all(
         ops.map((o) => this.mappings.forOtherSide(o, other(side), (t) => this.tableMeta(side, t))),
       );
-      await applyOps(this.pools[side], ops, this.options.mirrorTimeoutMs ?? 5000);
+      await applyOps(
+        this.pools[side],
+        withMirrorFault(ops, s.writeMode),
+        this.options.mirrorTimeoutMs ?? 5000,
+      );
       this.counters.mirrored++;
     } catch (err) {
       const message = (err as Error).message;
@@ -608,6 +613,27 @@ export class Router {
       this.follower.endWrite(s);
     }
   }
+}
+
+/**
+ * The ops as written, or, when a test turned a mirror fault on (faults.ts; never reachable from
+ * configuration), with one column of the matching table's upserted rows replaced.
+ */
+function withMirrorFault(ops: MirrorOp[], mode: Switches['writeMode']): MirrorOp[] {
+  return ops.map((op) => {
+    const fault = mirrorFault(op.table, mode);
+    const i = fault && op.meta ? op.meta.writable.indexOf(fault.column) : -1;
+    if (!fault || i < 0 || op.upserts.length === 0) return op;
+    return {
+      ...op,
+      upserts: op.upserts.map((row) => {
+        noteMirrorFaultApplied();
+        const copy = [...row];
+        copy[i] = fault.corrupt(copy[i]) as (typeof copy)[number];
+        return copy;
+      }),
+    };
+  });
 }
 
 export function createRouter(options: RouterOptions): Router {
