@@ -356,6 +356,8 @@ async function driveToCompletion(
 ): Promise<Driven> {
   const outcomes: ChaosOutcome[] = [];
   let reports: Driven['reports'] | null = null;
+  let finalizeSent = false;
+  let waitingLogged = false;
   let appStats: AppStats[] = [];
   let lastPhase: Phase | undefined;
   const deadline = options.timeoutSeconds ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
@@ -425,15 +427,27 @@ async function driveToCompletion(
         options.log(`chaos: no recovery seen within ${RECOVERY_TIMEOUT_MS / 1000} s after "${next.label}"`);
       continue;
     }
-    if (!reports && status.gate?.next === 'FINALIZE' && status.gate.requiresConfirmation) {
-      // After FINALIZE nothing syncs back to the source: the application stops first, so that the
-      // independent check can compare two quiet databases.
-      options.log(`at the FINALIZE gate: stopping the application${at}`);
-      reports = await apps.stop();
-      appStats = reports;
+    if (!finalizeSent && status.gate?.next === 'FINALIZE' && status.gate.requiresConfirmation) {
+      if (!reports) {
+        // After FINALIZE nothing syncs back to the source: the application stops first, so that the
+        // independent check can compare two quiet databases.
+        options.log(`at the FINALIZE gate: stopping the application${at}`);
+        reports = await apps.stop();
+        appStats = reports;
+        if (options.manual)
+          options.log(`confirm with  npm run migrate -- finalize ${MIGRATION_ID} --confirm${at}`);
+      }
+      const blockers = status.gate.blockers ?? [];
       if (options.manual) {
-        options.log(`confirm with  npm run migrate -- finalize ${MIGRATION_ID} --confirm${at}`);
+        finalizeSent = true;
+      } else if (blockers.length > 0) {
+        // e.g. a scheduled verification that found mismatches the repair loop fixes meanwhile: the
+        // demo confirms only what the gate would pass without force.
+        if (!waitingLogged)
+          options.log(`FINALIZE waits for its gate's blockers to clear: ${blockers.join('; ')}`);
+        waitingLogged = true;
       } else {
+        finalizeSent = true;
         options.log('confirming the irreversible step (finalize {"confirm": true})');
         await handle.executeUpdate('finalize', {
           args: [{ confirm: true, by: 'demo', reason: 'demo: every gate healthy' }],

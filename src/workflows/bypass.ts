@@ -30,7 +30,12 @@ export async function refreshBypass(ctx: MigrationContext): Promise<void> {
   s.bypass ??= [];
   if (!bypassWatched(s) && s.bypass.length === 0) return;
   try {
-    s.bypass = await ctx.short('bypassReports', { migrationId: ctx.plan.id }, 'bypass watchers reports');
+    s.bypass = await ctx.short(
+      'bypassReports',
+      { migrationId: ctx.plan.id },
+      'bypass watchers reports',
+      '60s',
+    );
     ctx.changed();
   } catch (err) {
     pushWarning(s, nowIso(), `could not read the bypass watchers' reports: ${errMessage(err)}`);

@@ -44,10 +44,19 @@ export class MigrationContext {
 
   // ---- activity calls --------------------------------------------------------------------------
 
-  /** A bounded call (seconds to minutes), retried until it succeeds. */
-  short<K extends keyof Acts>(name: K, arg: Parameters<Acts[K]>[0], summary: string): ReturnType<Acts[K]> {
+  /**
+   * A bounded call (seconds to minutes), retried until it succeeds. `startToClose` bounds one attempt:
+   * also how long a call in flight on a worker that died holds the run up (no heartbeat), so the
+   * frequent gate calls pass a tight one.
+   */
+  short<K extends keyof Acts>(
+    name: K,
+    arg: Parameters<Acts[K]>[0],
+    summary: string,
+    startToClose: `${number}s` | `${number}m` = '5m',
+  ): ReturnType<Acts[K]> {
     return wf.scheduleActivity(name, [arg], {
-      startToCloseTimeout: '5m',
+      startToCloseTimeout: startToClose,
       retry: RETRY_FOREVER,
       summary,
     }) as ReturnType<Acts[K]>;

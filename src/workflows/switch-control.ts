@@ -25,7 +25,12 @@ export class SwitchControl {
 
   /** Creates the switches (SOURCE_ONLY, 0 %) when absent and adopts what Redis holds. */
   async init(): Promise<void> {
-    const sw = await this.ctx.short('initSwitches', { migrationId: this.ctx.plan.id }, 'initialise switches');
+    const sw = await this.ctx.short(
+      'initSwitches',
+      { migrationId: this.ctx.plan.id },
+      'initialise switches',
+      '60s',
+    );
     this.adopt(sw);
   }
 
@@ -55,7 +60,7 @@ export class SwitchControl {
     const sw =
       full.writeMode !== s.switches.writeMode
         ? await this.fenced(full, why)
-        : await ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, why);
+        : await ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, why, '60s');
     this.adopt(sw);
     const timeoutMs = ctx.plan.cdc.routerAckTimeoutSeconds * 1000;
     for (;;) {
@@ -69,6 +74,7 @@ export class SwitchControl {
           expectedRouters: ctx.plan.routers.expected,
         },
         `router acks v${sw.version}`,
+        `${ctx.plan.cdc.routerAckTimeoutSeconds + 30}s`,
       );
       s.switches.ackedBy = acks.acked;
       if (acks.allAcked) break;
@@ -116,6 +122,8 @@ export class SwitchControl {
             : undefined,
         },
         why,
+        // Bounded by the hold; a worker that dies mid-hold leaves the writes held until this retries.
+        `${p.routers.holdTimeoutSeconds + 30}s`,
       );
       const record: FenceRecord = { at: nowIso(), from, to, heldMs: r.heldMs };
       if (r.calledOff) record.calledOff = r.calledOff;
@@ -160,6 +168,7 @@ export class SwitchControl {
           by: this.by,
         },
         'check the switches in Redis',
+        '60s',
       );
     } catch (err) {
       pushWarning(ctx.s, nowIso(), `could not check the switches in Redis: ${errMessage(err)}`);

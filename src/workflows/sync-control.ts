@@ -83,7 +83,7 @@ export class SyncControl {
       [ctx.reverseSpec, s.loops.reverseSync],
     ] as const) {
       if (!on) continue;
-      const st = await ctx.short('syncStatus', spec, `CDC status ${spec.stream}`);
+      const st = await ctx.short('syncStatus', spec, `CDC status ${spec.stream}`, '60s');
       let view = s.sync.find((x) => x.stream === spec.stream);
       if (!view) {
         view = {
@@ -113,6 +113,7 @@ export class SyncControl {
         'repairLoopProgress',
         { migrationId: ctx.plan.id, stream: ctx.repairStream(s.loops.repair) },
         'repair loop counters',
+        '60s',
       );
       if (p) {
         s.repair.rowsChecked = p.checked;
