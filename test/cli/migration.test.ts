@@ -164,7 +164,13 @@ test(
     const percent = await inProc(['read-percent', '5', ID, '--by', 'carol']);
     expectCode(percent, 0);
     assert.match(percent.stdout, /setReadPercent accepted: setting reads on target to 5%/);
-    await waitStatus(handle, (s) => s.switches.readPercent === 5, 'reads at 5%', 30_000);
+    // The step applies the percentage and then returns to the gate; only there is a repeat judged.
+    await waitStatus(
+      handle,
+      (s) => s.switches.readPercent === 5 && s.state === 'WAITING',
+      'reads at 5% and back at the gate',
+      30_000,
+    );
     const same = await inProc(['read-percent', '5', ID]);
     expectCode(same, 1);
     assert.match(same.stderr, /already at 5%/);
