@@ -1,6 +1,7 @@
 /**
- * The migration worker: connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) / TEMPORAL_NAMESPACE,
- * registers the custom search attributes if missing, and runs workflows + activities on the task queue
+ * The migration worker: connects to Temporal as Temporal's own tools do (src/temporal: the TOML
+ * profile file, TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY / TEMPORAL_TLS_* over it;
+ * default 127.0.0.1:7233, namespace default), registers the custom search attributes if missing, and runs workflows + activities on the task queue
  * (TEMPORAL_TASK_QUEUE, default `migrations`). Credentials for the named connections come from this
  * process's environment (MIGRATOR_DB_<NAME>, MIGRATOR_REDIS_URL) and never enter Temporal. With
  * MIGRATOR_METRICS_PORT set, Prometheus metrics are served at http://<host>:<port>/metrics.
@@ -17,10 +18,24 @@ import { serveMetrics, WorkerMetrics } from './activities/metrics.js';
 import { ensureSearchAttributes } from './activities/temporal/schedules.js';
 import { closePools } from './activities/db/connections.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/api.js';
+import {
+  loadTemporalConnection,
+  TemporalConfigError,
+  type TemporalConnectionConfig,
+  type TemporalFlags,
+} from './temporal/connection.js';
+import { diagnoseConnection } from './temporal/diagnose.js';
 
 export interface RunWorkerOptions {
+  /** Override the profile and TEMPORAL_* settings (as the CLI's flags do). */
   address?: string;
   namespace?: string;
+  /** Further explicit connection settings (profile name, file, TLS files). */
+  temporal?: TemporalFlags;
+  /** The environment the connection is loaded from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** How long to try reaching Temporal before failing with the reason (default 10 s). */
+  connectTimeoutMs?: number;
   taskQueue?: string;
   /** Pre-bundled workflow code (tests bundle once per file). Default: bundle src/workflows/index.ts. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -37,6 +52,8 @@ export interface RunWorkerOptions {
 
 export interface RunningWorker {
   worker: Worker;
+  /** Where it is connected, loggable (no key material). */
+  temporalSummary: string;
   client: Client;
   /** Resolves when the worker stopped. */
   done: Promise<void>;
@@ -45,12 +62,41 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-export async function runWorker(options: RunWorkerOptions = {}): Promise<RunningWorker> {
-  const address = options.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const namespace = options.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-  const taskQueue = options.taskQueue ?? process.env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+/**
+ * Connects the client; when that fails, the reason in one line (the SDK says only that it missed its
+ * deadline for a TLS mismatch; a refused API key is UNAUTHENTICATED).
+ */
+async function connectOrExplain(temporal: TemporalConnectionConfig, timeoutMs: number): Promise<Connection> {
+  try {
+    const connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: timeoutMs });
+    return connection;
+  } catch (err) {
+    const why =
+      (await diagnoseConnection(temporal).catch(() => undefined)) ??
+      (err instanceof Error ? rootCause(err) : String(err));
+    throw new Error(`cannot connect to Temporal at ${temporal.summary}: ${why}`, { cause: err });
+  }
+}
 
-  const clientConnection = await Connection.connect({ address });
+function rootCause(err: Error): string {
+  let e: unknown = err;
+  let message = err.message;
+  for (let i = 0; i < 8 && e instanceof Error; i++, e = e.cause) message = e.message || message;
+  return /UNAUTHENTICATED|PERMISSION_DENIED/.test(message)
+    ? `${message} (check TEMPORAL_API_KEY, or api_key in the profile file)`
+    : message;
+}
+
+export async function runWorker(options: RunWorkerOptions = {}): Promise<RunningWorker> {
+  const env = options.env ?? process.env;
+  const temporal = loadTemporalConnection({
+    env,
+    flags: { ...options.temporal, address: options.address, namespace: options.namespace },
+  });
+  const { namespace, connectionOptions } = temporal;
+  const taskQueue = options.taskQueue ?? env.TEMPORAL_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+
+  const clientConnection = await connectOrExplain(temporal, options.connectTimeoutMs ?? 10_000);
   const client = new Client({ connection: clientConnection, namespace });
   const added = await ensureSearchAttributes(clientConnection, namespace);
   if (added.length) console.log(`registered search attributes: ${added.join(', ')}`);
@@ -69,7 +115,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
     metricsServer = await serveMetrics(metrics.registry, metricsPort);
   }
 
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(connectionOptions);
   const { closeActivities, ...activities } = createActivities({ client, metrics });
   const worker = await Worker.create({
     connection,
@@ -101,6 +147,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
   });
   return {
     worker,
+    temporalSummary: temporal.summary,
     client,
     done,
     ...(metrics && metricsServer
@@ -114,7 +161,11 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const w = await runWorker({ handleSignals: true });
-  console.log(`worker running on task queue ${w.worker.options.taskQueue}`);
+  const w = await runWorker({ handleSignals: true }).catch((err: unknown) => {
+    if (!(err instanceof TemporalConfigError)) throw err;
+    console.error(`worker: ${err.message}`);
+    process.exit(2);
+  });
+  console.log(`worker running on task queue ${w.worker.options.taskQueue}, Temporal ${w.temporalSummary}`);
   await w.done;
 }

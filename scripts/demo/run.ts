@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { loadTemporalConnection } from '../../src/temporal/connection.js';
 import { ensureUiBuilt } from '../../packages/devserver-ui/ensure-built.mjs';
 import { APP_DATABASE, APP_USER, startStack, workflowRunPage, type Stack } from '../localstack/index.js';
 import { defaultPlan } from '../../src/config/index.js';
@@ -176,8 +177,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log('starting a worker process (bundles the workflow code)');
     await worker.start();
 
-    connection = await Connection.connect({ address: temporalAddress });
-    const client = new Client({ connection, namespace: stack.temporal?.namespace ?? 'default' });
+    // As the worker does: the profile file and TEMPORAL_* (the stack's address when it runs the server).
+    const temporal = loadTemporalConnection({ env: process.env });
+    connection = await Connection.connect(temporal.connectionOptions);
+    const client = new Client({ connection, namespace: temporal.namespace });
     const plan = demoPlan({ ...options, apps: appCount });
     const input: MigrationInput = { plan };
     const handle = await client.workflow.start(MIGRATION_WORKFLOW_TYPE, {

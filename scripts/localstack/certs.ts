@@ -1,99 +1,16 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { makeCertificates as make, type Certificates } from '@migrator/devserver/certs';
 import { requireBinaries } from './binaries.js';
 
-const run = promisify(execFile);
-
-/** PEM files of a throwaway certificate authority, a server certificate and a client certificate. */
-export interface StackCertificates {
-  dir: string;
-  ca: string;
-  /** Names 127.0.0.1 and localhost. */
-  serverCert: string;
-  serverKey: string;
-  /** CN=migrator, signed by the same CA. */
-  clientCert: string;
-  clientKey: string;
-  /** A second, unrelated CA: a client trusting it must refuse our servers (tests). */
-  otherCa: string;
-}
+/** PEM files of the stack's CA, server and client certificates (made by the devserver's helper). */
+export type StackCertificates = Certificates;
 
 /**
- * Makes the stack's certificates with openssl (Debian's package), valid for one day. Nothing is
- * reused between stacks: every stack has its own CA.
+ * Makes the stack's certificates with openssl (Debian's package, installed when missing), valid for
+ * one day. Nothing is reused between stacks: every stack has its own CA.
  */
-export async function makeCertificates(stackDir: string): Promise<StackCertificates> {
+export function makeCertificates(stackDir: string): Promise<StackCertificates> {
   const { openssl } = requireBinaries(['openssl']);
-  const dir = join(stackDir, 'tls');
-  mkdirSync(dir, { recursive: true });
-  const path = (name: string) => join(dir, name);
-  const ossl = (args: string[]) => run(openssl, args, { cwd: dir });
-
-  const selfSigned = (name: string, cn: string) =>
-    ossl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      path(`${name}-key.pem`),
-      '-out',
-      path(`${name}.pem`),
-    ]);
-  await Promise.all([selfSigned('ca', 'migrator-stack test CA'), selfSigned('other-ca', 'unrelated CA')]);
-
-  const signed = async (name: string, cn: string, extensions: string) => {
-    await ossl([
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      path(`${name}-key.pem`),
-      '-out',
-      path(`${name}.csr`),
-    ]);
-    writeFileSync(path(`${name}.ext`), extensions);
-    await ossl([
-      'x509',
-      '-req',
-      '-in',
-      path(`${name}.csr`),
-      '-CA',
-      path('ca.pem'),
-      '-CAkey',
-      path('ca-key.pem'),
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      path(`${name}.ext`),
-      '-out',
-      path(`${name}.pem`),
-    ]);
-  };
-  // Sequential: both use the CA's serial file.
-  await signed('server', '127.0.0.1', 'subjectAltName = IP:127.0.0.1, DNS:localhost\n');
-  await signed('client', 'migrator', 'extendedKeyUsage = clientAuth\n');
-  readFileSync(path('client.pem')); // fail here, not in a server, if openssl wrote nothing
-  return {
-    dir,
-    ca: path('ca.pem'),
-    serverCert: path('server.pem'),
-    serverKey: path('server-key.pem'),
-    clientCert: path('client.pem'),
-    clientKey: path('client-key.pem'),
-    otherCa: path('other-ca.pem'),
-  };
+  return make(stackDir, openssl);
 }
 
 /** The ssl-* URL parameters (src/activities/db/tls.ts) a client of the stack uses. */

@@ -5,6 +5,7 @@ import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { defaultActor } from './identity.js';
 import { Output, type Streams } from './output.js';
 import { temporalSettings, type TemporalSettings } from './settings.js';
+import type { TemporalFlags } from '../temporal/connection.js';
 
 /** What the program runs with: streams and environment (process ones, or test doubles). */
 export interface Runtime {
@@ -32,6 +33,47 @@ export function withCommonOptions(cmd: Command, runtime: Runtime): Command {
       ),
     )
     .addOption(new Option('--reason <text>', 'why, for the audit log'));
+}
+
+/**
+ * The connection flags every command takes, as Temporal's CLI names them (given before or after the
+ * command): they win over TEMPORAL_* variables, which win over the profile file.
+ */
+export function withConnectionOptions(program: Command): Command {
+  return program
+    .addOption(new Option('--address <host:port>', 'Temporal frontend (TEMPORAL_ADDRESS)'))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace (TEMPORAL_NAMESPACE)'))
+    .addOption(new Option('--profile <name>', 'profile of the TOML profile file (TEMPORAL_PROFILE)'))
+    .addOption(new Option('--config-file <path>', 'TOML profile file (TEMPORAL_CONFIG_FILE)'))
+    .addOption(new Option('--tls', 'connect with TLS (TEMPORAL_TLS)'))
+    .addOption(
+      new Option('--tls-cert-path <file>', 'client certificate for mTLS (TEMPORAL_TLS_CLIENT_CERT_PATH)'),
+    )
+    .addOption(new Option('--tls-key-path <file>', 'client key for mTLS (TEMPORAL_TLS_CLIENT_KEY_PATH)'))
+    .addOption(
+      new Option('--tls-ca-path <file>', "server's CA certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH)"),
+    )
+    .addOption(
+      new Option('--tls-server-name <name>', "name in the server's certificate (TEMPORAL_TLS_SERVER_NAME)"),
+    );
+}
+
+function temporalFlags(o: TemporalFlags): TemporalFlags {
+  const flags: TemporalFlags = {};
+  for (const key of [
+    'address',
+    'namespace',
+    'profile',
+    'configFile',
+    'tls',
+    'tlsCertPath',
+    'tlsKeyPath',
+    'tlsCaPath',
+    'tlsServerName',
+  ] as const) {
+    if (o[key] !== undefined) (flags as Record<string, unknown>)[key] = o[key];
+  }
+  return flags;
 }
 
 /** Everything a command action needs. */
@@ -75,7 +117,7 @@ export function action<A extends unknown[]>(
     const cmd = raw[raw.length - 1] as Command;
     const options = cmd.opts<CommonOptions>();
     const out = new Output(Boolean(options.json), runtime.streams);
-    const settings = temporalSettings(runtime.env);
+    const settings = temporalSettings(runtime.env, temporalFlags(cmd.optsWithGlobals<TemporalFlags>()));
     let session: Promise<Session> | undefined;
     const ctx: CommandContext = {
       runtime,

@@ -1,6 +1,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import { CliError, ExitCode } from './exit-codes.js';
-import { rootMessage, toCliError, unreachableMessage } from './errors.js';
+import { credentialsRefused, rootMessage, toCliError, unreachableMessage } from './errors.js';
+import { diagnoseConnection } from '../temporal/diagnose.js';
 import type { TemporalSettings } from './settings.js';
 
 /** An open connection to Temporal for one command. */
@@ -18,15 +19,27 @@ export interface Session {
  * exit code 4 (or 2 for a namespace that does not exist) before the command does anything.
  */
 export async function openSession(settings: TemporalSettings): Promise<Session> {
+  if (!settings.connection)
+    throw new CliError(ExitCode.Usage, settings.configError ?? 'no Temporal connection');
+  const temporal = settings.connection;
   const { Client, Connection } = await import('@temporalio/client');
   let connection: Connection;
   try {
     connection = await Connection.connect({
-      address: settings.address,
+      ...temporal.connectionOptions,
       connectTimeout: settings.connectTimeoutMs,
     });
   } catch (err) {
-    throw new CliError(ExitCode.Unavailable, unreachableMessage(settings, rootMessage(err)));
+    const refused = credentialsRefused(err, settings);
+    if (refused) throw refused;
+    // The SDK only says it missed the deadline: a TLS handshake with the same settings says why.
+    const why = await diagnoseConnection(temporal).catch(() => undefined);
+    throw new CliError(
+      why ? ExitCode.Usage : ExitCode.Unavailable,
+      why
+        ? `cannot connect to Temporal at ${temporal.summary}: ${why}`
+        : unreachableMessage(settings, rootMessage(err)),
+    );
   }
   try {
     await connection.withDeadline(Date.now() + settings.connectTimeoutMs, () =>

@@ -29,6 +29,8 @@ const GrpcStatus = {
   NOT_FOUND: 5,
   UNIMPLEMENTED: 12,
   UNAVAILABLE: 14,
+  PERMISSION_DENIED: 7,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /** The gRPC status code somewhere in an error's cause chain. */
@@ -42,6 +44,20 @@ function grpcCode(err: unknown): number | undefined {
   return undefined;
 }
 
+/** The server refused who we are (API key, or an authorizer): exit 2 naming the settings to check. */
+export function credentialsRefused(err: unknown, settings: TemporalSettings): CliError | undefined {
+  const code = grpcCode(err);
+  if (code !== GrpcStatus.UNAUTHENTICATED && code !== GrpcStatus.PERMISSION_DENIED) return undefined;
+  const sent = settings.connection?.connectionOptions.apiKey !== undefined;
+  const fix = sent
+    ? 'check TEMPORAL_API_KEY (or api_key in the profile file)'
+    : 'set TEMPORAL_API_KEY (or api_key in the profile file); none was sent';
+  return new CliError(
+    ExitCode.Usage,
+    `Temporal at ${settings.address} refused the credentials: ${rootMessage(err).replace(/^\d+ [A-Z_]+: /, '')}. ${fix}`,
+  );
+}
+
 function what(ctx: ErrorContext): string {
   if (ctx.migrationId) return `migration "${ctx.migrationId}" (workflow ${ctx.workflowId ?? '?'})`;
   if (ctx.workflowId) return `workflow ${ctx.workflowId}`;
@@ -50,8 +66,8 @@ function what(ctx: ErrorContext): string {
 
 export function unreachableMessage(settings: TemporalSettings, detail: string): string {
   return (
-    `cannot reach Temporal at ${settings.address} (namespace ${settings.namespace}): ${detail}. ` +
-    `Start a server (npm run devserver) or point TEMPORAL_ADDRESS at one.`
+    `cannot reach Temporal at ${settings.connection?.summary ?? `${settings.address} (namespace ${settings.namespace})`}: ${detail}. ` +
+    `Start a server (npm run devserver) or point TEMPORAL_ADDRESS (or the profile file) at one.`
   );
 }
 
@@ -127,6 +143,8 @@ export async function toCliError(err: unknown, ctx: ErrorContext): Promise<CliEr
   if (err instanceof WorkflowFailedError) {
     return new CliError(ExitCode.WorkflowFailed, `${what(ctx)} failed: ${rootMessage(err.cause ?? err)}`);
   }
+  const refused = credentialsRefused(err, ctx.settings);
+  if (refused) return refused;
   const code = grpcCode(err);
   switch (code) {
     case GrpcStatus.UNAVAILABLE:

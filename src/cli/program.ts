@@ -8,7 +8,7 @@ import { registerStartCommand } from './commands/start.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWatchCommands } from './commands/watch.js';
-import type { ActionResult, Runtime } from './common.js';
+import { withConnectionOptions, type ActionResult, type Runtime } from './common.js';
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Output, processStreams } from './output.js';
 
@@ -33,11 +33,15 @@ Exit codes:
   5  the migration did not complete: workflow failed, terminated, cancelled, timed out, or aborted (watch, wait)
   130 interrupted (Ctrl-C during watch/wait; the workflow keeps running)
 
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"),
-MIGRATION_ID (default ID), TEMPORAL_TASK_QUEUE (start), MIGRATE_CONNECT_TIMEOUT / MIGRATE_RPC_TIMEOUT (seconds).`;
+Temporal connection, as Temporal's CLI: flags, over TEMPORAL_ADDRESS (default 127.0.0.1:7233),
+TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY, TEMPORAL_TLS_* variables, over the profile
+TEMPORAL_PROFILE (default "default") of the TOML file TEMPORAL_CONFIG_FILE (default
+~/.config/temporalio/temporal.toml).
+Environment: MIGRATION_ID (default ID), TEMPORAL_TASK_QUEUE (start), MIGRATE_CONNECT_TIMEOUT /
+MIGRATE_RPC_TIMEOUT (seconds).`;
 
 export function buildProgram(runtime: Runtime, result: ActionResult): Command {
-  const program = new Command('migrate')
+  const program = withConnectionOptions(new Command('migrate'))
     .description('operate durable zero-downtime MySQL migrations running on Temporal')
     .version(version(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)

@@ -35,6 +35,8 @@ export function bindService(
   handlers: HandlerMap,
   log: Logger,
   onStop: Promise<void>,
+  /** Run before every call: a message refuses it with UNAUTHENTICATED (auth.ts, API keys). */
+  authorize?: (metadata: grpc.Metadata) => string | undefined,
 ): void {
   // One listener on the stop promise for all calls (not one per call).
   const live = new Set<() => void>();
@@ -63,6 +65,12 @@ export function bindService(
     };
     const handler = handlers[name];
     impl[name] = (call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+      const refused = authorize?.(call.metadata);
+      if (refused !== undefined) {
+        log.debug(`${name} -> UNAUTHENTICATED: ${refused}`);
+        callback({ code: grpc.status.UNAUTHENTICATED, details: refused });
+        return;
+      }
       if (!handler) {
         callback({
           code: grpc.status.UNIMPLEMENTED,

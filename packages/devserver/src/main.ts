@@ -1,10 +1,12 @@
 /**
  * CLI: npm run devserver -- --port 7233 [--ui-port 8233 | --headless] [--db-file PATH] [--namespace NAME]...
- * [--log-level info]
+ * [--log-level info] [--tls-dir DIR [--mtls] | --tls-cert F --tls-key F [--tls-client-ca F]] [--api-key K]...
  */
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { makeCertificates } from './certs.js';
+import type { TlsOptions } from './auth.js';
 import { startDevServer } from './index.js';
 import type { LogLevel } from './log.js';
 
@@ -30,6 +32,20 @@ const program = new Command()
     fileURLToPath(new URL('../../devserver-ui/build', import.meta.url)),
   )
   .option('--headless', 'no Web UI / HTTP API listener')
+  .option(
+    '--tls-dir <dir>',
+    'serve gRPC over TLS with a CA, server and client certificates made in <dir>/tls at start',
+  )
+  .option('--mtls', 'with --tls-dir: require a client certificate signed by the generated CA')
+  .option('--tls-cert <file>', 'serve gRPC over TLS with this certificate (PEM; with --tls-key)')
+  .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+  .option('--tls-client-ca <file>', 'with --tls-cert: require client certificates signed by this CA (mTLS)')
+  .option(
+    '--api-key <key>',
+    'require "authorization: Bearer <key>" on every gRPC call (repeatable; DEVSERVER_API_KEY keeps it out of ps)',
+    (v: string, prev: string[]) => [...prev, v],
+    [] as string[],
+  )
   .parse();
 
 const opts = program.opts<{
@@ -43,7 +59,43 @@ const opts = program.opts<{
   uiPort: string;
   uiDir: string;
   headless?: boolean;
+  tlsDir?: string;
+  mtls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  apiKey: string[];
 }>();
+
+function fail(message: string): never {
+  process.stderr.write(`devserver: ${message}\n`);
+  process.exit(2);
+}
+
+async function tlsOptions(): Promise<TlsOptions | undefined> {
+  if (opts.tlsDir && (opts.tlsCert || opts.tlsKey || opts.tlsClientCa)) {
+    fail('--tls-dir makes its own certificates: give either it or --tls-cert/--tls-key, not both');
+  }
+  if (opts.tlsDir) {
+    const certs = await makeCertificates(opts.tlsDir);
+    process.stdout.write(
+      `TLS certificates in ${certs.dir}: CA ca.pem, client certificate client.pem + client-key.pem${opts.mtls ? ' (required)' : ''}\n`,
+    );
+    return {
+      certFile: certs.serverCert,
+      keyFile: certs.serverKey,
+      clientCaFile: opts.mtls ? certs.ca : undefined,
+    };
+  }
+  if (opts.mtls) fail('--mtls needs --tls-dir (with --tls-cert, give the client CA with --tls-client-ca)');
+  if (!opts.tlsCert !== !opts.tlsKey) fail('--tls-cert and --tls-key go together');
+  if (opts.tlsClientCa && !opts.tlsCert) fail('--tls-client-ca needs --tls-cert and --tls-key');
+  return opts.tlsCert && opts.tlsKey
+    ? { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.tlsClientCa }
+    : undefined;
+}
+
+const apiKeys = [...opts.apiKey, ...(process.env.DEVSERVER_API_KEY ? [process.env.DEVSERVER_API_KEY] : [])];
 /** "90s", "30m", "24h", "7d" (or plain milliseconds) to milliseconds. */
 function durationMs(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
@@ -79,7 +131,15 @@ const server = await startDevServer({
   retentionMs: opts.retention ? durationMs(opts.retention) : undefined,
   uiPort: await uiPortToUse(),
   uiDir: opts.uiDir,
+  tls: await tlsOptions(),
+  apiKeys,
 });
+if (server.uiUrl && (server.security !== 'plaintext' || apiKeys.length)) {
+  // The UI port has neither TLS nor API keys (packages/devserver/README.md): say so where it is seen.
+  process.stderr.write(
+    `note: the Web UI / HTTP API at ${server.uiUrl} is plaintext and asks for no API key (loopback only; --headless turns it off)\n`,
+  );
+}
 process.stdout.write(`READY ${server.address}${server.uiUrl ? ` UI ${server.uiUrl}` : ''}\n`);
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

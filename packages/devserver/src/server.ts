@@ -5,6 +5,7 @@ import { onWorkflowClosed } from './children.js';
 import { armTimer } from './commands.js';
 import { Engine } from './engine.js';
 import { workflowServiceHandlers, operatorServiceHandlers } from './frontend.js';
+import { apiKeyCheck, serverCredentials, type TlsOptions } from './auth.js';
 import { bindService, type HandlerMap } from './grpc.js';
 import { startHttpApi, type HttpApi } from './http/server.js';
 import { Interactions } from './interactions.js';
@@ -33,11 +34,17 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Directory of the built Web UI (packages/devserver-ui/build) served at / of the UI port. */
   uiDir?: string;
+  /** Serve gRPC over TLS; with `clientCaFile`, client certificates signed by it are required (mTLS). */
+  tls?: TlsOptions;
+  /** Require `authorization: Bearer <one of these>` on every gRPC call (UNAUTHENTICATED otherwise). */
+  apiKeys?: string[];
 }
 
 export interface DevServer {
   address: string;
   port: number;
+  /** How the gRPC port is secured: 'plaintext', 'tls' or 'mtls' (client certificates required). */
+  security: 'plaintext' | 'tls' | 'mtls';
   /** http://host:port of the Web UI and HTTP API, when `uiPort` was given. */
   uiUrl?: string;
   stop(): Promise<void>;
@@ -64,6 +71,10 @@ function durable(handlers: HandlerMap, commit: () => Promise<void>): HandlerMap 
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const log = createLogger(options.logLevel ?? 'info');
+  // Both read before anything starts: a bad file or an empty key fails the start, not a call.
+  const credentials = serverCredentials(options.tls);
+  const authorize = apiKeyCheck(options.apiKeys);
+  const security = !options.tls ? 'plaintext' : options.tls.clientCaFile ? 'mtls' : 'tls';
   const engine = new Engine(log, options.namespaces ?? [], {
     retentionMs: options.retentionMs,
     suggestContinueAsNewEvents: options.suggestContinueAsNewEvents,
@@ -117,16 +128,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ),
     'temporal.api.operatorservice.v1.OperatorService': durable(operatorServiceHandlers(engine), commit),
   };
-  for (const [name, map] of Object.entries(handlers)) bindService(server, name, map, log, stopped);
+  for (const [name, map] of Object.entries(handlers)) bindService(server, name, map, log, stopped, authorize);
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${host}:${options.port ?? 0}`, credentials, (err, p) =>
       err ? reject(err) : resolve(p),
     );
   });
   const address = `${host}:${port}`;
   log.info(
-    `embedded Temporal dev server listening on ${address}${options.dbFile ? ` (state file ${options.dbFile})` : ' (in memory)'}`,
+    `embedded Temporal dev server listening on ${address} (${security}${authorize ? ', API key required' : ''})${options.dbFile ? ` (state file ${options.dbFile})` : ' (in memory)'}`,
   );
 
   let http: HttpApi | undefined;
@@ -138,6 +149,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   return {
     address,
     port,
+    security,
     journal,
     uiUrl: http?.url,
     stop: () => {
