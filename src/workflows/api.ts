@@ -343,6 +343,18 @@ export interface RepairCounters {
   repaired: MismatchCounts;
   lastPassAt: string | null;
   direction: 'source->target' | 'target->source' | null;
+  /**
+   * Rows repaired (found wrong when re-read under lock) by the phase the run was in when they were
+   * reported: by the repair loop, by verifications, by the drain of a fenced switch change.
+   */
+  byPhase: PhaseRepairs[];
+}
+
+export interface PhaseRepairs {
+  phase: Phase;
+  loop: number;
+  verification: number;
+  drain: number;
 }
 
 export interface TableVerification {

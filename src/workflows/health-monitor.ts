@@ -13,6 +13,7 @@ import * as wf from '@temporalio/workflow';
 import type { ActivityView } from './api.js';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
 import { refreshBypass } from './bypass.js';
+import { applyRepairProgress, applyStreamStatus } from './health-readings.js';
 import type { LoopManager } from './loops.js';
 import { isTerminal } from './state.js';
 import { VerificationReports } from './verification-reports.js';
@@ -84,29 +85,7 @@ export class HealthMonitor {
           unknown.push(`${r.stream}: ${r.error ?? 'no answer'}`);
           continue;
         }
-        const st = r.status;
-        let view = s.sync.find((x) => x.stream === r.stream);
-        if (!view) {
-          view = {
-            stream: r.stream,
-            direction: spec.direction,
-            running: true,
-            applied: null,
-            head: null,
-            lagSeconds: null,
-            lagBytes: null,
-            checkedAt: null,
-          };
-          s.sync.push(view);
-        }
-        Object.assign(view, {
-          applied: st.applied,
-          head: st.head,
-          lagSeconds: st.lagSeconds,
-          lagBytes: st.lagBytes,
-          checkedAt: nowIso(),
-        });
-        worst = Math.max(worst ?? 0, st.lagSeconds);
+        worst = Math.max(worst ?? 0, applyStreamStatus(s, spec, r.status));
       }
       if (unknown.length) lagUnknown = unknown.join('; ');
       this.loops.markSyncRunning();
@@ -114,10 +93,7 @@ export class HealthMonitor {
         if (h.repair.error) repairUnknown = h.repair.error;
         else if (h.repair.progress) {
           const p = h.repair.progress;
-          if (p.checked !== s.repair.rowsChecked || s.repair.lastPassAt === null) s.repair.passes += 1;
-          s.repair.rowsChecked = p.checked;
-          s.repair.repaired = p.repaired;
-          s.repair.lastPassAt = nowIso();
+          applyRepairProgress(s, p, p.checked !== s.repair.rowsChecked || s.repair.lastPassAt === null);
         }
       }
       if (h.activities) s.activities = h.activities.map(toView);

@@ -134,6 +134,7 @@ export function initialState(plan: MigrationPlan, now: string): MigrationState {
       repaired: { missing: 0, extra: 0, different: 0 },
       lastPassAt: null,
       direction: null,
+      byPhase: [],
     },
     lastVerification: null,
     lastScheduledVerification: null,
@@ -173,6 +174,7 @@ export function upgradeState(s: MigrationState): MigrationState {
   s.rollbackRetry ??= null;
   s.streamEpoch ??= { forward: '', reverse: '' };
   s.streamsStarted ??= 0;
+  s.repair.byPhase ??= [];
   return s;
 }
 

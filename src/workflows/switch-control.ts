@@ -7,6 +7,7 @@ import type { SwitchChange, Switches } from '../activities/contracts.js';
 import { authoritativeSide } from '../shared/switches.js';
 import { migrationWorkflowId, type FenceRecord } from './api.js';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
+import { tallyRepairs } from './health-readings.js';
 import type { HistoryLimit } from './history.js';
 import { pushWarning } from './state.js';
 
@@ -134,6 +135,7 @@ export class SwitchControl {
           keys: d.keys,
           repaired: d.repaired.missing + d.repaired.extra + d.repaired.different,
         };
+        tallyRepairs(ctx.s, 'drain', record.drained.repaired);
       }
       const fences = [...(ctx.s.switches.fences ?? []), record].slice(-20);
       this.adopt(r.switches);

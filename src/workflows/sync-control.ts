@@ -8,6 +8,7 @@ import { nowIso, type MigrationContext } from './context.js';
 import type { HistoryLimit } from './history.js';
 import type { LoopManager } from './loops.js';
 import { pushWarning } from './state.js';
+import { applyRepairProgress, applyStreamStatus } from './health-readings.js';
 
 export class SyncControl {
   constructor(
@@ -84,28 +85,7 @@ export class SyncControl {
     ] as const) {
       if (!on) continue;
       const st = await ctx.short('syncStatus', spec, `CDC status ${spec.stream}`, '60s');
-      let view = s.sync.find((x) => x.stream === spec.stream);
-      if (!view) {
-        view = {
-          stream: spec.stream,
-          direction: spec.direction,
-          running: true,
-          applied: null,
-          head: null,
-          lagSeconds: null,
-          lagBytes: null,
-          checkedAt: null,
-        };
-        s.sync.push(view);
-      }
-      Object.assign(view, {
-        applied: st.applied,
-        head: st.head,
-        lagSeconds: st.lagSeconds,
-        lagBytes: st.lagBytes,
-        checkedAt: nowIso(),
-      });
-      worst = Math.max(worst ?? 0, st.lagSeconds);
+      worst = Math.max(worst ?? 0, applyStreamStatus(s, spec, st));
     }
     this.loops.markSyncRunning();
     if (s.loops.repair) {
@@ -115,12 +95,7 @@ export class SyncControl {
         'repair loop counters',
         '60s',
       );
-      if (p) {
-        s.repair.rowsChecked = p.checked;
-        s.repair.repaired = p.repaired;
-        s.repair.passes += 1;
-        s.repair.lastPassAt = nowIso();
-      }
+      if (p) applyRepairProgress(s, p, true);
     }
     ctx.changed();
     return worst;

@@ -7,6 +7,7 @@
  */
 import type { VerificationSummary } from './api.js';
 import { errMessage, nowIso, type MigrationContext } from './context.js';
+import { tallyRepairs } from './health-readings.js';
 import { currentPhase, pushAudit, pushWarning } from './state.js';
 
 const MAX_QUEUED = 20;
@@ -105,6 +106,7 @@ export class VerificationReports {
         pushWarning(s, nowIso(), `ignored verification report of ${id}: ${rejected}`);
         continue;
       }
+      tallyRepairs(s, 'verification', summary.totalRepaired);
       const newest = (v: VerificationSummary | null) => !v || v.finishedAt <= summary.finishedAt;
       if (newest(s.lastScheduledVerification)) s.lastScheduledVerification = summary;
       // A run that left tables out (or skipped them: verified recently) says nothing about those

@@ -11,6 +11,7 @@ import {
   type VerificationSummary,
 } from './api.js';
 import { nowIso, type MigrationContext } from './context.js';
+import { tallyRepairs } from './health-readings.js';
 import { summarise } from './summary.js';
 
 export class VerificationRuns {
@@ -38,6 +39,7 @@ export class VerificationRuns {
     }
     const summary = summarise(origin, authoritative, repair, startedAt, nowIso(), results);
     ctx.s.lastVerification = summary;
+    tallyRepairs(ctx.s, 'verification', summary.totalRepaired);
     ctx.changed();
     return summary;
   }

@@ -65,6 +65,7 @@ export function sampleStatus(overrides: Partial<MigrationStatus> = {}): Migratio
       repaired: { missing: 1, extra: 0, different: 2 },
       lastPassAt: '2026-11-21T09:41:01.000Z',
       direction: 'source->target',
+      byPhase: [{ phase: 'CATCH_UP_VERIFY', loop: 0, verification: 3, drain: 0 }],
     },
     lastVerification: {
       origin: 'scheduled:migration-shop-verify-1',

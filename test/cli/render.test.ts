@@ -32,7 +32,7 @@ test('status view shows phase, gate, switches, copy, CDC, repairs, verification,
   assert.match(text, /shop-forward +forward +yes +0-1-77 +0-1-80 +0\.4s \(1,111 B\)/);
   assert.match(
     text,
-    /12 passes source->target, 3,400 rows checked, repaired missing 1, extra 0, different 2/,
+    /12 passes source->target, 3,400 rows checked, repaired missing 1, extra 0, different 2.*; by phase: CATCH_UP_VERIFY 3 \(loop 0, verification 3, drain 0\)/,
   );
   assert.match(
     text,

@@ -8,8 +8,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  DUAL_WRITE_PHASES,
+  assertEqualNow,
   atGate,
   createSchema,
+  ledgerProblems,
+  loadRouters,
+  repairsIn,
+  schemaAmount,
   diffSides,
   signal,
   startLoad,
@@ -43,7 +49,7 @@ test(
   'PRECHECK to FINALIZE under load with gates advanced by signals; both sides equal; no secret in histories or logs',
   { timeout: 170_000 },
   async () => {
-    const plan = testPlan('e2e', { copy: { parallelism: 2, rangesPerTable: 2 } });
+    const plan = testPlan('e2e', { copy: { parallelism: 2, rangesPerTable: 2 }, ...loadRouters() });
     const handle = await startMigration(env, plan);
     const load = startLoad(env.stack, plan.id);
     try {
@@ -59,6 +65,8 @@ test(
       await signal(handle, 'advance', { by: 'alice', reason: 'catch-up verified' });
       // REPAIR_LOOP runs by itself, then the first read step's gate.
       await atGate(handle, 'READ_SWITCH', 1);
+      // CDC handed over to the routers' dual writes: equal now, before any repair had a reason to run.
+      await assertEqualNow(env.stack, load, 'after DUAL_WRITE_SOURCE_FIRST');
       s = await status(handle);
       assert.equal(s.switches.writeMode, 'DUAL_SOURCE_FIRST');
       assert.ok(s.verificationScheduleId, 'verification schedule created');
@@ -82,6 +90,8 @@ test(
       await signal(handle, 'advance', { by: 'carol' });
       await atGate(handle, 'TARGET_ONLY');
       assert.equal((await status(handle)).switches.writeMode, 'DUAL_TARGET_FIRST');
+      // The authority flip (a fenced change, every router acknowledging the hold): equal at once.
+      await assertEqualNow(env.stack, load, 'after DUAL_WRITE_TARGET_FIRST');
       await signal(handle, 'advance', {});
       await atGate(handle, 'FINALIZE');
       s = await status(handle);
@@ -100,6 +110,12 @@ test(
     // Writes went to the target only at the end; FINALIZE let the reverse CDC catch up before stopping it.
     const diffs = await diffSides(env.stack);
     assert.deepEqual(diffs.slice(0, 10), []);
+    for (const side of [env.stack.source, env.stack.target])
+      assert.deepEqual(await ledgerProblems(side.clientOptions(), load.ledger, schemaAmount), []);
+    // While the routers dual wrote, nothing had to be repaired: no acknowledged write was lost and fixed.
+    const done = await status(handle);
+    console.log(`repairs by phase: ${JSON.stringify(done.repair.byPhase)}`);
+    assert.deepEqual(repairsIn(done, DUAL_WRITE_PHASES), []);
 
     // Audit log: who advanced.
     const final = await status(handle);

@@ -8,12 +8,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import mysql from 'mysql2/promise';
 import {
   atGate,
   createSchema,
   signal,
   startEnv,
+  loadRouters,
   startLoad,
   startMigration,
   status,
@@ -41,9 +41,10 @@ test(
     const plan = testPlan('truth', {
       repairLoop: { mode: 'binlog', intervalSeconds: 1 },
       verification: { intervalSeconds: 3 },
+      ...loadRouters(),
     });
     const handle = await startMigration(env, plan);
-    const load = startLoad(env.stack, plan.id, { pauseMs: 20 });
+    const load = startLoad(env.stack, plan.id, { pauseMs: 20, rows: 150 });
     try {
       await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST');
       await signal(handle, 'advance', { by: 'test' });
@@ -64,8 +65,10 @@ test(
       assert.equal(moved.state, 'WAITING');
       assert.equal(moved.health.lagUnknown, null);
 
-      // A difference only the scheduled verification can see: a row on the target alone.
-      const tgt = await mysql.createConnection(env.stack.target.clientOptions());
+      // A difference only the scheduled verification can see: a row on the target alone, written with
+      // the binlog off (no binlog event, so neither the bypass watcher nor the repair loop hears of it).
+      const tgt = await env.stack.target.rootConnection('app');
+      await tgt.query('SET SESSION sql_log_bin = 0');
       await tgt.query("INSERT INTO customers (id, name) VALUES (999999, 'only on the target')");
       await tgt.end();
       const blocked = await waitStatus(

@@ -1,15 +1,15 @@
 /**
  * Workflow test plumbing: a stack (MariaDB pair, Redis, embedded Temporal), one workflow bundle per
- * content hash, an in-process (or child-process) worker, a write load that obeys the switches like the
- * router library does, and table comparison.
+ * content hash, an in-process (or child-process) worker, the application (real routers, router-load.ts),
+ * and table comparison over every column.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import { Redis } from 'ioredis';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { startStack, type Stack, type StackOptions } from '../../scripts/localstack/index.js';
 import { runWorker, type RunningWorker, type RunWorkerOptions } from '../../src/worker.js';
@@ -23,9 +23,6 @@ import {
   type MigrationStatus,
   type Phase,
 } from '../../src/workflows/api.js';
-import { SwitchStore, writeHeartbeat } from '../../src/switches/index.js';
-import type { Switches } from '../../src/activities/contracts.js';
-import { ROUTER_TAG } from '../../src/shared/write-tags.js';
 import { cachedBundle, quietRuntime } from '@migrator/devserver/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -150,11 +147,9 @@ export async function tableRows(side: mysql.ConnectionOptions, table: string): P
     // (tables other than the three of createSchema have an `id` key)
     const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT * FROM \`${table}\` ORDER BY ${key}`);
     const out = new Map<string, string>();
-    for (const r of rows) {
-      const { updated_at: _skip, ...rest } = r;
-      void _skip;
-      out.set(table === 'order_lines' ? `${r.order_id}/${r.line}` : String(r.id), JSON.stringify(rest));
-    }
+    // Every column, updated_at included: each mechanism carries the row image, never a re-evaluated default.
+    for (const r of rows)
+      out.set(table === 'order_lines' ? `${r.order_id}/${r.line}` : String(r.id), JSON.stringify(r));
     return out;
   } finally {
     await conn.end();
@@ -176,122 +171,44 @@ export async function diffSides(stack: Stack, tables = TABLES): Promise<string[]
   return out;
 }
 
-// ---- a write load that obeys the switches (what the router library does) ---------------------------------
+// ---- the application: real routers (router-load.ts) ----------------------------------------------------
 
-export interface Load {
-  /** Ops done, keys deleted/inserted (the ledger of acknowledged writes). */
-  ops: number;
-  errors: string[];
-  /** Stops writing (after the write in flight) until release(). */
-  hold(): Promise<void>;
-  release(): void;
-  stop(): Promise<void>;
-}
+import { ledgerProblems, schemaAmount, type Load } from './router-load.js';
+export { startLoad, ledgerProblems, loadRouters, schemaAmount, type Load } from './router-load.js';
 
 /**
- * Inserts, updates and deletes rows continuously, in the order the write mode says (authoritative side
- * first), acknowledging each switch version it applies like a router does.
+ * Where the design says both sides are equal at once (routers dual writing, no CDC in between): holds
+ * the application until every acknowledged write is done, compares every row and column right away (no
+ * waiting, no repair), checks the ledger on both sides, and releases.
  */
-export function startLoad(
-  stack: Stack,
-  migrationId: string,
-  options: { routerId?: string; pauseMs?: number; baseId?: number } = {},
-): Load {
-  const routerId = options.routerId ?? `test-router-${process.pid}`;
-  const redis = new Redis(stack.redis.clientOptions());
-  const store = new SwitchStore(redis);
-  let running = true;
-  let held = false;
-  const idle: { notify: (() => void) | null } = { notify: null };
-  const load: Load = {
-    ops: 0,
-    errors: [],
-    stop: async () => {},
-    hold: () =>
-      new Promise<void>((resolve) => {
-        held = true;
-        idle.notify = resolve;
-      }),
-    release: () => {
-      held = false;
-    },
-  };
-  let nextId = options.baseId ?? 100_000;
-  const loop = (async () => {
-    const src = await mysql.createConnection(stack.source.clientOptions());
-    const tgt = await mysql.createConnection(stack.target.clientOptions());
-    let switches: Switches | undefined;
-    let lastBeat = 0;
-    try {
-      while (running) {
-        if (held) {
-          idle.notify?.();
-          idle.notify = null;
-          await sleep(20);
-          if (Date.now() - lastBeat > 200) {
-            await writeHeartbeat(redis, migrationId, { routerId, version: switches?.version ?? 0 }, 3000);
-            lastBeat = Date.now();
-          }
-          switches = (await store.get(migrationId)) ?? switches;
-          continue;
-        }
-        switches = (await store.get(migrationId)) ?? switches;
-        const mode = switches?.writeMode ?? 'SOURCE_ONLY';
-        if (Date.now() - lastBeat > 200) {
-          await writeHeartbeat(redis, migrationId, { routerId, version: switches?.version ?? 0 }, 3000);
-          lastBeat = Date.now();
-        }
-        const sides =
-          mode === 'SOURCE_ONLY'
-            ? [src]
-            : mode === 'DUAL_SOURCE_FIRST'
-              ? [src, tgt]
-              : mode === 'DUAL_TARGET_FIRST'
-                ? [tgt, src]
-                : [tgt];
-        const r = load.ops % 4;
-        let sql: string;
-        let params: unknown[];
-        if (r === 0) {
-          const id = nextId++;
-          sql = 'INSERT INTO orders (id, customer_id, amount, note) VALUES (?, ?, ?, ?)';
-          params = [id, (id % 50) + 1, '9.99', `load ${id}`];
-        } else if (r === 1) {
-          sql = 'UPDATE orders SET amount = amount + 1, note = ? WHERE id = ?';
-          params = [`upd ${load.ops}`, 1 + (load.ops % 300)];
-        } else if (r === 2) {
-          sql = 'UPDATE customers SET name = ? WHERE id = ?';
-          params = [`name ${load.ops}`, 1 + ((load.ops * 7) % 300)];
-        } else {
-          sql = 'DELETE FROM order_lines WHERE order_id = ? AND line = 2';
-          params = [1 + ((load.ops * 13) % 300)];
-        }
-        for (const side of sides) {
-          try {
-            // Tagged like the router's statements (shared/write-tags.ts): the bypass watcher counts it as a router.
-            await side.query(ROUTER_TAG + sql, params);
-          } catch (err) {
-            // Tables may be missing on the target while a rollback drops them; the authoritative side
-            // failing is an error, the other side is left to repair.
-            if (side === sides[0]) load.errors.push((err as Error).message);
-          }
-        }
-        load.ops++;
-        await sleep(options.pauseMs ?? 15);
-      }
-    } finally {
-      await src.end().catch(() => undefined);
-      await tgt.end().catch(() => undefined);
+export async function assertEqualNow(stack: Stack, load: Load, what: string): Promise<void> {
+  await load.hold();
+  try {
+    const diffs = await diffSides(stack);
+    assert.deepEqual(diffs.slice(0, 10), [], `${what}: ${diffs.length} row(s) differ at the hand-over`);
+    for (const side of [stack.source, stack.target]) {
+      const lost = await ledgerProblems(side.clientOptions(), load.ledger, schemaAmount);
+      assert.deepEqual(lost.slice(0, 10), [], `${what}: acknowledged writes missing`);
     }
-  })();
-  load.stop = async () => {
-    running = false;
-    idle.notify?.();
-    await loop.catch((err: Error) => load.errors.push(err.message));
-    await store.close();
-    redis.disconnect();
-  };
-  return load;
+  } finally {
+    load.release();
+  }
+}
+
+/** Phases in which every write goes through the routers' dual writes: none needs a repair. */
+export const DUAL_WRITE_PHASES: readonly Phase[] = [
+  'DUAL_WRITE_SOURCE_FIRST',
+  'REPAIR_LOOP',
+  'READ_SWITCH',
+  'DUAL_WRITE_TARGET_FIRST',
+];
+
+/** Repairs (loop, verification, drain) reported while the run was in one of `phases`. */
+export function repairsIn(s: MigrationStatus, phases: readonly Phase[]): { phase: Phase; repairs: number }[] {
+  return s.repair.byPhase
+    .filter((r) => phases.includes(r.phase))
+    .map((r) => ({ phase: r.phase, repairs: r.loop + r.verification + r.drain }))
+    .filter((r) => r.repairs > 0);
 }
 
 // ---- workflow helpers -----------------------------------------------------------------------------------
@@ -346,6 +263,12 @@ export function summary(s: MigrationStatus | undefined): unknown {
     activity: s.activity,
     gate: s.gate?.waitingFor,
     switches: s.switches,
+    blockers: s.gate?.blockers,
+    verification: [s.lastVerification, s.lastScheduledVerification].map(
+      (v) =>
+        v && `${v.origin}: ${v.totalMismatches} mismatches, ${v.totalRepaired} repaired, ${v.finishedAt}`,
+    ),
+    repairs: s.repair.byPhase,
     error: s.error,
     warnings: s.warnings.slice(-5),
     frames: s.compensation.map((f) => `${f.phase}${f.readPercent !== undefined ? '@' + f.readPercent : ''}`),

@@ -3,7 +3,7 @@ import type { EncodedKey, MismatchCounts } from '../contracts.js';
 import { keyId } from '../verify/keys.js';
 import type { TableSide } from '../verify/pair.js';
 import type { Difference } from '../verify/rows.js';
-import { emptyCounts } from '../verify/rows.js';
+import { HASH_ALIAS, emptyCounts, hashesForKeys } from '../verify/rows.js';
 
 const BATCH = 200;
 
@@ -15,7 +15,12 @@ const BATCH = 200;
  *  - rows absent there are deleted from the other side (by key, under the key's collation).
  * The authoritative rows are read with LOCK IN SHARE MODE inside a transaction held until the other side
  * is written, so a concurrent writer (application or CDC) cannot slip a newer version in between the read
- * and the write and then be overwritten by a stale repair. Returns what was fixed, by the kind given.
+ * and the write and then be overwritten by a stale repair.
+ *
+ * Only keys that still differ under that lock are written and counted: the other side's row hashes are
+ * read after the lock is taken, so a difference that was only a write in flight (a router's write holds
+ * the authoritative row lock until its mirror is done) is neither rewritten nor reported as repaired.
+ * "Repaired" therefore means "was wrong", which the status reports per phase.
  */
 export async function repairKeys(
   auth: TableSide,
@@ -40,21 +45,29 @@ async function repairBatch(auth: TableSide, other: TableSide, batch: Difference[
     await conn.beginTransaction();
     const where = auth.key.anyOf(keys);
     const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      `SELECT ${auth.readList} FROM ${auth.table} WHERE ${where.sql} LOCK IN SHARE MODE`,
+      `SELECT ${auth.readList}, ${auth.hash} AS ${HASH_ALIAS} FROM ${auth.table} WHERE ${where.sql} LOCK IN SHARE MODE`,
       where.params,
     );
     // Exact key identity: a lookup of 'a' under a _ci collation also returns 'A'.
     const present = new Map<string, mysql.RowDataPacket>();
     for (const r of rows) present.set(keyId(auth.key.encode(r)), r);
-    // Every row the lookup returned is written, including a collation-equal twin ('a' for a requested 'A'):
-    // deletes go first and the twin is then re-inserted under the authoritative spelling.
-    const upserts = [...present.values()];
     const absent = keys.filter((k) => !present.has(keyId(k)));
-    if (absent.length > 0) {
-      const del = other.key.anyOf(absent);
+    // The other side as it is now that no router write of these keys is in flight.
+    const now = await hashesForKeys(other, [
+      ...keys,
+      ...[...present.values()].map((r) => auth.key.encode(r)),
+    ]);
+    const gone = absent.filter((k) => now.has(keyId(k)));
+    if (gone.length > 0) {
+      const del = other.key.anyOf(gone);
       await other.pool.query(`DELETE FROM ${other.table} WHERE ${del.sql}`, del.params);
-      for (const k of absent) fixed.add(keyId(k));
+      for (const k of gone) fixed.add(keyId(k));
     }
+    // A delete goes by the key's collation and may take a collation-equal twin with it ('a' for 'A'):
+    // then every present row is re-written under the authoritative spelling, else only those that differ.
+    const upserts = [...present.entries()]
+      .filter(([id, r]) => gone.length > 0 || now.get(id)?.hash !== String(r[HASH_ALIAS]))
+      .map(([, r]) => r);
     if (upserts.length > 0) {
       const values = upserts.map((r) => auth.columnNames.map((c) => r[c] as unknown));
       const placeholders = upserts.map(() => `(${other.columns.map(() => '?').join(', ')})`).join(', ');
@@ -63,7 +76,10 @@ async function repairBatch(auth: TableSide, other: TableSide, batch: Difference[
         `INSERT INTO ${other.table} (${other.columns.join(', ')}) VALUES ${placeholders} ON DUPLICATE KEY UPDATE ${update}`,
         values.flat(),
       );
-      for (const r of upserts) fixed.add(keyId(auth.key.encode(r)));
+      for (const r of upserts) {
+        const id = keyId(auth.key.encode(r));
+        if (now.get(id)?.hash !== String(r[HASH_ALIAS])) fixed.add(id);
+      }
     }
     await conn.commit();
   } catch (err) {

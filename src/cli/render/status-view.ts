@@ -132,7 +132,11 @@ export function repairText(status: MigrationStatus): string {
   const direction = r.direction ? ` ${r.direction}` : '';
   return (
     `${count(r.passes)} passes${direction}, ${count(r.rowsChecked)} rows checked, repaired ${mismatchText(r.repaired)}` +
-    (r.lastPassAt ? `, last pass ${timestamp(r.lastPassAt)}` : '')
+    (r.lastPassAt ? `, last pass ${timestamp(r.lastPassAt)}` : '') +
+    // Rows found wrong under lock, by phase ("lost, then fixed"; none expected once routers dual write).
+    ((r.byPhase ?? []).length
+      ? `; by phase: ${r.byPhase.map((p) => `${p.phase} ${p.loop + p.verification + p.drain} (loop ${p.loop}, verification ${p.verification}, drain ${p.drain})`).join(', ')}`
+      : '')
   );
 }
 
