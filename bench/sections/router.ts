@@ -154,20 +154,69 @@ const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
 
 type Runner = { query(sql: string, values?: unknown[]): Promise<unknown> };
 
+/** Wall time and this process's CPU time per op (CPU includes the kernel's loopback socket work). */
 async function timeOps(
   runner: Runner,
-  kind: 'select' | 'insert' | 'update',
+  kind: 'select' | 'insert' | 'update' | 'ping',
   tag: string,
   ops = OPS,
-): Promise<number> {
+): Promise<{ us: number; cpuUs: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < ops; i++) {
     if (kind === 'select') await runner.query('SELECT id, sku, qty FROM items WHERE id = ?', [1 + (i % 100)]);
+    else if (kind === 'ping') await runner.query('SELECT 1');
     else if (kind === 'insert')
       await runner.query('INSERT INTO items (sku, qty) VALUES (?, ?)', [`${tag}-${i}`, i]);
     else await runner.query('UPDATE items SET qty = qty + 1 WHERE id = ?', [1 + (i % 100)]);
   }
-  return ((performance.now() - t0) / ops) * 1000;
+  const c = process.cpuUsage(c0);
+  return { us: ((performance.now() - t0) / ops) * 1000, cpuUs: (c.user + c.system) / ops };
+}
+
+/** A pool whose statements (pool and connection calls) are counted per side. */
+function counting(p: mysql.Pool, side: string, log: string[]): mysql.Pool {
+  const wrap = <T extends object>(o: T): T =>
+    new Proxy(o, {
+      get(obj, prop, receiver) {
+        const v: unknown = Reflect.get(obj, prop, receiver);
+        if (typeof v !== 'function') return v;
+        if (prop === 'query' || prop === 'execute')
+          return (...args: unknown[]) => {
+            log.push(side);
+            return v.apply(obj, args) as unknown;
+          };
+        if (prop === 'getConnection') return async () => wrap((await v.apply(obj)) as object);
+        return v.bind(obj);
+      },
+    });
+  return wrap(p);
+}
+
+/** Statements (= round trips) each side receives for one dual write, counted at the pools. */
+async function roundTrips(stack: Stack, store: SwitchStore, id: string): Promise<void> {
+  const log: string[] = [];
+  const router = createRouter({
+    migrationId: id,
+    routerId: 'bench-round-trips',
+    source: counting(pool(stack, 'source'), 'source', log),
+    target: counting(pool(stack, 'target'), 'target', log),
+    redis: stack.redis.url,
+  });
+  const s = await store.set(id, { writeMode: 'DUAL_SOURCE_FIRST', readPercent: 0 }, 'bench');
+  await waitUntil(() => router.switches.version === s.version);
+  await router.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['rt-warm', 0]); // metadata, once
+  const count = async (sql: string, values: unknown[]) => {
+    log.length = 0;
+    await router.query(sql, values);
+    return `${log.filter((x) => x === 'source').length} on the source + ${log.filter((x) => x === 'target').length} on the target`;
+  };
+  const ins = await count('INSERT INTO items (sku, qty) VALUES (?, ?)', ['rt-1', 1]);
+  const upd = await count('UPDATE items SET qty = qty + 1 WHERE id = ?', [1]);
+  console.log(
+    `round trips per dual write (DUAL_SOURCE_FIRST, counted at the pools): INSERT 1 row ${ins}, UPDATE by PK ${upd} (a bare write: 1)`,
+  );
+  await router.end();
 }
 
 async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
@@ -204,6 +253,7 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
   line(['', 'SELECT by PK', 'INSERT 1 row', 'UPDATE by PK']);
   await timeOps(bare, 'select', 'warm');
   let serial = 0;
+  const cpu: string[] = [];
   for (const [mode, readPercent] of modes) {
     const s = await store.set(id, { writeMode: mode, readPercent }, 'bench');
     await waitUntil(() => router.switches.version === s.version);
@@ -213,13 +263,23 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
     for (const k of kinds) {
       let bareUs = 0;
       let routerUs = 0;
+      let bareCpu = 0;
+      let routerCpu = 0;
       for (let r = 0; r < ROUNDS; r++) {
-        bareUs += await timeOps(bare, k, `b${serial++}`, OPS / ROUNDS);
-        routerUs += await timeOps(router, k, `r${serial++}`, OPS / ROUNDS);
+        const b = await timeOps(bare, k, `b${serial++}`, OPS / ROUNDS);
+        const o = await timeOps(router, k, `r${serial++}`, OPS / ROUNDS);
+        bareUs += b.us;
+        routerUs += o.us;
+        bareCpu += b.cpuUs;
+        routerCpu += o.cpuUs;
       }
       cells.push(
         `${(routerUs / ROUNDS).toFixed(0)} vs ${(bareUs / ROUNDS).toFixed(0)} us (x${(routerUs / bareUs).toFixed(2)})`,
       );
+      if (mode === 'DUAL_SOURCE_FIRST' && readPercent === 0 && k !== 'select')
+        cpu.push(
+          `${k.toUpperCase()} ${(routerCpu / ROUNDS).toFixed(0)} vs ${(bareCpu / ROUNDS).toFixed(0)} us`,
+        );
     }
     line([`${mode}, reads ${readPercent}% to target`, ...cells]);
   }
@@ -227,17 +287,27 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
   console.log(
     `router stats: reads ${JSON.stringify(st.reads)}, writes ${JSON.stringify(st.writes)}, mirrored ${st.mirrored}, dual-write failures ${st.dualWriteFailures}`,
   );
+  // Where a dual write's time goes: round trips (counted), one round trip's cost, the client's CPU.
+  const rtt = await timeOps(bare, 'ping', 'rtt');
+  const write = await timeOps(bare, 'insert', 'rtt');
+  console.log(
+    `one round trip (SELECT 1) ${rtt.us.toFixed(0)} us, a bare autocommit INSERT ${write.us.toFixed(0)} us; ` +
+      `node CPU per op (incl. loopback socket work), DUAL_SOURCE_FIRST router vs bare: ${cpu.join(', ')}`,
+  );
   await router.end();
   await bare.end();
+  await roundTrips(stack, store, id);
 }
 
 export async function run(): Promise<void> {
   const stack = await startStack();
   const store = new SwitchStore(stack.redis.url);
+  // ROUTER_BENCH=overhead runs the per-query part only (quicker repeated measurements).
+  const only = process.env.ROUTER_BENCH;
   try {
-    await propagation(stack, store);
-    await fenceStall(stack, store);
-    await overhead(stack, store);
+    if (!only || only === 'propagation') await propagation(stack, store);
+    if (!only || only === 'fence') await fenceStall(stack, store);
+    if (!only || only === 'overhead') await overhead(stack, store);
   } finally {
     await store.close();
     await stack.stop();

@@ -5,10 +5,18 @@
  * (delete). The keys of the touched rows come from the statement when it names them, from insertId
  * for generated ids, or from a locking read of the same predicate before the statement.
  */
-import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { QueryOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { RepairOp } from '../switches/repairs.js';
 import { isResultHeader, q, type Cell, type Queryable, type QueryReturn } from './db.js';
-import { keysPredicate, readRows, readRowsByKeys, type Bound } from './rows.js';
+import {
+  CHUNK_ROWS,
+  keysPredicate,
+  readRows,
+  readRowsByKeys,
+  readRowsByKeysQueries,
+  readRowsQuery,
+  type Bound,
+} from './rows.js';
 import type { AutoIncSettings, TableMeta } from './schema.js';
 import type {
   DeleteAnalysis,
@@ -160,6 +168,18 @@ async function captureInsert(
 
   // INSERT IGNORE / ON DUPLICATE KEY UPDATE / mixed ids: ids cannot be inferred (seed 002, 4.3.1).
   // Find the rows again by a unique key the statement supplies in every row.
+  const where = uniqueKeyWhere(meta, a, cols, values);
+  if (where) return { result, op: op(await readRows(ctx.db, meta, where)) };
+  return { result, op: tableLevel(a.table, 'insert', 'no key or unique key in the inserted values', meta) };
+}
+
+/** The inserted rows by the first unique key the statement supplies in every row. */
+function uniqueKeyWhere(
+  meta: TableMeta,
+  a: InsertAnalysis,
+  cols: readonly string[],
+  values: readonly unknown[],
+): Bound | undefined {
   for (const uk of meta.uniqueKeys) {
     const idx = uk.map((c) => cols.indexOf(c));
     if (idx.some((i) => i < 0) || a.rows.some((r) => idx.some((i) => r[i]?.kind === 'generated'))) continue;
@@ -170,10 +190,88 @@ async function captureInsert(
       });
       return { sql: `(${conds.map((c) => c.sql).join(' AND ')})`, values: conds.flatMap((c) => c.values) };
     });
-    const where = { sql: parts.map((p) => p.sql).join(' OR '), values: parts.flatMap((p) => p.values) };
-    return { result, op: op(await readRows(ctx.db, meta, where)) };
+    return { sql: parts.map((p) => p.sql).join(' OR '), values: parts.flatMap((p) => p.values) };
   }
-  return { result, op: tableLevel(a.table, 'insert', 'no key or unique key in the inserted values', meta) };
+  return undefined;
+}
+
+/**
+ * A read captureWrite will make right after the statement, known before it runs: `send` goes in the
+ * statement's round trip; `as(header)` is the query captureWrite will ask for (undefined: it will not,
+ * or the rows read do not fit it).
+ */
+export interface PlannedRead {
+  send: QueryOptions;
+  as(header: ResultSetHeader, rows: Cell[][]): QueryOptions | undefined;
+}
+
+/**
+ * The reads captureWrite makes right after running the statement, when its first query is the
+ * statement itself (undefined: it reads before, e.g. the locking read of an arbitrary WHERE, so the
+ * statement cannot be sent ahead). A wrong guess only costs a round trip: captureWrite's own queries
+ * are answered from what was read only when they are the same query (router.ts).
+ */
+export function plannedReads(
+  meta: TableMeta,
+  settings: AutoIncSettings | undefined,
+  a: WriteAnalysis,
+  values: readonly unknown[],
+): PlannedRead[] | undefined {
+  const same = (send: QueryOptions): PlannedRead => ({ send, as: () => send });
+  if (a.kind === 'update' || a.kind === 'delete') {
+    if (a.multiTable || (a.kind === 'update' && a.setColumns.some((c) => meta.key.includes(c)))) return [];
+    const named = keysFromWhere(meta, a, values);
+    if (!named) return undefined;
+    if (a.kind === 'delete' || named.length > CHUNK_ROWS) return [];
+    return readRowsByKeysQueries(meta, named).map(same);
+  }
+  if (a.fromSelect) return [];
+  const cols = a.columns ?? meta.columns;
+  const keyIdx = meta.key.map((k) => cols.indexOf(k));
+  if (keyIdx.every((i) => i >= 0) && a.rows.every((r) => keyIdx.every((i) => concrete(r[i], values)))) {
+    if (a.rows.length > CHUNK_ROWS) return [];
+    return readRowsByKeysQueries(
+      meta,
+      a.rows.map((r) => keyIdx.map((i) => resolve(r[i], values))),
+    ).map(same);
+  }
+  const consecutive = settings !== undefined && settings.lockMode <= 1;
+  const idIsKey = meta.autoIncrement !== null && meta.key.length === 1 && meta.key[0] === meta.autoIncrement;
+  const idCol = cols.indexOf(meta.key[0]);
+  if (
+    idIsKey &&
+    settings &&
+    !a.ignore &&
+    !a.upsert &&
+    (consecutive || a.rows.length === 1) &&
+    a.rows.length <= CHUNK_ROWS &&
+    a.rows.every((r) => generatesId(idCol >= 0 ? r[idCol] : undefined, values))
+  ) {
+    // The generated ids, as the server knows them in the same round trip (LAST_INSERT_ID() is the
+    // first id of the statement); kept only if the rows found are exactly the ids of insertId.
+    const ids = a.rows.map((_, i) =>
+      i === 0 ? 'LAST_INSERT_ID()' : `LAST_INSERT_ID() + ${i * settings.increment}`,
+    );
+    const keyAt = meta.writable.indexOf(meta.key[0]);
+    return [
+      {
+        send: readRowsQuery(meta, { sql: `${q(meta.key[0])} IN (${ids.join(', ')})`, values: [] }),
+        as: (header, rows) => {
+          if (!(header.insertId > 0)) return undefined;
+          const expected = a.rows.map((_, i) => String(header.insertId + i * settings.increment));
+          const found = rows.map((r) => String(r[keyAt]));
+          if (found.length !== expected.length || !expected.every((id) => found.includes(id)))
+            return undefined;
+          return readRowsByKeysQueries(
+            meta,
+            expected.map((_, i) => [header.insertId + i * settings.increment]),
+          )[0];
+        },
+      },
+    ];
+  }
+  const where = uniqueKeyWhere(meta, a, cols, values);
+  return where ? [same(readRowsQuery(meta, where))] : [];
 }
 
 async function imagesOrTableLevel(

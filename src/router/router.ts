@@ -16,7 +16,15 @@ import { needsFormatting, normaliseCall, type NormalisedCall, type RouterQueryOp
 import { RouterConnection } from './connection.js';
 import type { Method, PoolLike, Queryable, QueryReturn } from './db.js';
 import { fallbackSwitches, SwitchFollower } from './follower.js';
-import { captureWrite, type CaptureContext, type MirrorOp } from './mirror.js';
+import {
+  captureWrite,
+  plannedReads,
+  type CaptureContext,
+  type MirrorOp,
+  type PlannedRead,
+} from './mirror.js';
+import { sendBatch } from './batch.js';
+import { MultiStatementSessions } from './sessions.js';
 import { RepairLog } from './repair-log.js';
 import { mirrorFault, noteMirrorFaultApplied } from './faults.js';
 import { loadCachedSwitches, saveCachedSwitches } from './switch-cache.js';
@@ -107,6 +115,8 @@ export class Router {
   private readonly repairs: RepairLog;
   private readonly counters: RouterStats = emptyStats();
   private readonly pending = new Set<Promise<unknown>>();
+  /** Connections with multi-statements on, for one-round-trip dual writes (sessions.ts). */
+  private readonly sessions: Record<Side, MultiStatementSessions>;
   private readonly routingKeys = new AsyncLocalStorage<string | number>();
   private readonly migrated?: Set<string>;
   private ended = false;
@@ -119,6 +129,10 @@ export class Router {
     this.pools = {
       source: taggedDb(options.source as unknown as PoolLike, ROUTER_TAG),
       target: taggedDb(options.target as unknown as PoolLike, ROUTER_TAG),
+    };
+    this.sessions = {
+      source: new MultiStatementSessions(this.pools.source),
+      target: new MultiStatementSessions(this.pools.target),
     };
     this.mappings = new RouterMappings(options.tables);
     this.schemas = {
@@ -209,6 +223,7 @@ export class Router {
     await this.repairs.flush();
     this.repairs.stop();
     await this.follower.stop();
+    await Promise.all([this.sessions.source.end(), this.sessions.target.end()]);
     if (this.options.endPools ?? true)
       await Promise.allSettled([this.pools.source.end(), this.pools.target.end()]);
   }
@@ -321,17 +336,19 @@ export class Router {
       db,
       inTransaction,
       meta: (table) => this.schemas[side].get(db, table),
-      autoInc: () => {
-        let p = this.autoInc.get(side);
-        if (!p) {
-          p = readAutoIncSettings(this.pools[side]);
-          p.catch(() => this.autoInc.delete(side));
-          this.autoInc.set(side, p);
-        }
-        return p;
-      },
+      autoInc: () => this.autoIncSettings(side),
       maxRows: this.options.maxMirrorRows ?? 10_000,
     };
+  }
+
+  private autoIncSettings(side: Side): Promise<AutoIncSettings> {
+    let p = this.autoInc.get(side);
+    if (!p) {
+      p = readAutoIncSettings(this.pools[side]);
+      p.catch(() => this.autoInc.delete(side));
+      this.autoInc.set(side, p);
+    }
+    return p;
   }
 
   /**
@@ -443,6 +460,23 @@ export class Router {
   track<T>(p: Promise<T>): void {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  /**
+   * The reads a dual write's capture will make right after its statement, when the statement can be
+   * sent ahead of them (undefined: it cannot, or the call carries options of its own).
+   */
+  private async planBatch(a: Analysis, call: NormalisedCall, side: Side): Promise<PlannedRead[] | undefined> {
+    if (a.kind !== 'insert' && a.kind !== 'update' && a.kind !== 'delete') return undefined;
+    // Options that shape a result (typeCast, rowsAsArray, ...) would apply to the image reads too; a
+    // RETURNING clause makes the statement return rows.
+    if (Object.keys(call.options).some((k) => k !== 'sql' && k !== 'values' && k !== 'timeout'))
+      return undefined;
+    if (identifierWords(call.options.sql).has('returning')) return undefined;
+    const table = a.kind === 'insert' ? a.table : a.table.table;
+    const meta = await this.tableMeta(side, table);
+    const settings = a.kind === 'insert' && meta.autoIncrement ? await this.autoIncSettings(side) : undefined;
+    return plannedReads(meta, settings, a, call.values);
   }
 
   private async dispatch(method: Method, call: NormalisedCall): Promise<QueryReturn> {
@@ -587,15 +621,30 @@ export class Router {
       call = sc.call;
       a = sc.analysis;
       if (!isWrite(a) || !isDual(s.writeMode)) return await this.direct(method, call, auth, 'write');
-      const conn = await this.pools[auth].getConnection();
-      const db = conn as unknown as Queryable;
+      // Planned from the side's metadata before a connection is taken: a statement that can go ahead
+      // of its capture's reads is sent with START TRANSACTION and those reads in one round trip.
+      const plan = method === 'query' ? await this.planBatch(a, call, auth) : undefined;
+      const session = plan
+        ? await this.sessions[auth].acquire()
+        : { conn: await this.pools[auth].getConnection() };
+      const db = session.conn as unknown as Queryable;
       let captured: { result: QueryReturn; op: MirrorOp } | undefined;
       let ok = false;
       try {
-        await db.query({ sql: 'START TRANSACTION' });
-        captured = await captureWrite(this.captureContext(db, auth, true), a, call.values, () =>
-          db[method](call.options),
-        );
+        if (plan && session.core) {
+          const sent = await sendBatch(db, session.core, call, plan);
+          captured = await captureWrite(
+            this.captureContext(sent.db, auth, true),
+            a,
+            call.values,
+            async () => sent.result,
+          );
+        } else {
+          await db.query({ sql: 'START TRANSACTION' });
+          captured = await captureWrite(this.captureContext(db, auth, true), a, call.values, () =>
+            db[method](call.options),
+          );
+        }
         await this.mirror([captured.op], other(auth), s);
         await db.query({ sql: 'COMMIT' });
         ok = true;
@@ -604,8 +653,9 @@ export class Router {
         if (captured) this.commitFailed([captured.op], other(auth), s, err);
         throw err;
       } finally {
-        if (ok) conn.release();
-        else conn.destroy();
+        if (!ok) session.conn.destroy();
+        else if (plan) this.sessions[auth].release(session);
+        else session.conn.release();
       }
       this.countWrite(auth);
       return captured.result;

@@ -9,6 +9,8 @@ export interface Bound {
 }
 
 const CHUNK = 500;
+/** Rows per read or write statement of the mirror. */
+export const CHUNK_ROWS = CHUNK;
 
 export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -48,17 +50,26 @@ function writePlaceholder(meta: TableMeta, c: string): string {
  * order of meta.writable.
  */
 export async function readRows(db: Queryable, meta: TableMeta, where: Bound): Promise<Cell[][]> {
-  const options: QueryOptions = {
+  const [rows] = await db.query(readRowsQuery(meta, where));
+  return rows as unknown as Cell[][];
+}
+
+/** The query readRows sends (a dual write may send it in the statement's round trip: router.ts). */
+export function readRowsQuery(meta: TableMeta, where: Bound): QueryOptions {
+  return {
     sql: `SELECT ${meta.writable.map((c) => readExpr(meta, c)).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
     values: where.values,
     rowsAsArray: true,
-    typeCast: (field, next) => {
-      void next;
-      return meta.binary.has(field.name) ? field.buffer() : field.string('utf8');
-    },
+    typeCast: cellCast(meta),
   };
-  const [rows] = await db.query(options);
-  return rows as unknown as Cell[][];
+}
+
+/** Every value as text, binary columns as bytes. */
+export function cellCast(meta: TableMeta): NonNullable<QueryOptions['typeCast']> {
+  return (field, next) => {
+    void next;
+    return meta.binary.has(field.name) ? field.buffer() : field.string('utf8');
+  };
 }
 
 /** Rows of the given keys, read in chunks. */
@@ -70,6 +81,11 @@ export async function readRowsByKeys(
   const out: Cell[][] = [];
   for (const part of chunks(keys)) out.push(...(await readRows(db, meta, keysPredicate(meta.key, part))));
   return out;
+}
+
+/** The queries readRowsByKeys sends. */
+export function readRowsByKeysQueries(meta: TableMeta, keys: readonly unknown[][]): QueryOptions[] {
+  return chunks(keys).map((part) => readRowsQuery(meta, keysPredicate(meta.key, part)));
 }
 
 /** Key values of rows (in meta.key order). */
