@@ -6,17 +6,18 @@
 //     is stopped, then replayed: rows/s.
 //  3. one source transaction of BENCH_BIG_TX_ROWS (default 1,000,000) updated rows: the worker's RSS
 //     growth while the applier carries it.
-//   BENCH_SYNC_SECONDS (default 20) sysbench duration; BENCH_SYNC_TABLE_SIZE (default 100,000).
+//   BENCH_SYNC_SECONDS (default 20) sysbench duration; BENCH_SYNC_TABLE_SIZE (default 100,000);
+//   BENCH_SYNC_PARTS (default live,backlog,big) the parts to run (the ratio needs live and backlog).
 import type mysql from 'mysql2/promise';
 import { startStack, APP_DATABASE, type Stack } from '../../scripts/localstack/index.js';
-import { closePools, getPool } from '../../src/activities/db/connections.js';
+import { closePools } from '../../src/activities/db/connections.js';
 import {
   currentPosition,
   recordSyncStart,
   runSync,
   waitForSyncPosition,
 } from '../../src/activities/cdc/sync.js';
-import { comparePositions, headPosition } from '../../src/activities/cdc/position.js';
+import { comparePositions } from '../../src/activities/cdc/position.js';
 import type { BinlogPosition } from '../../src/activities/contracts.js';
 import { cpuLine, cpuSplit, fmt, timed } from '../lib/measure.js';
 import { readFileSync } from 'node:fs';
@@ -41,14 +42,20 @@ function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
 }
 
-/** Replication lag sampler: source head every 100 ms; lag = age of the oldest event not yet applied. */
+/**
+ * Replication lag sampler: source head every 100 ms; lag = age of the oldest event not yet applied.
+ * The head is read on a connection of its own with one statement (a pooled read with BINLOG_GTID_POS
+ * took 120 ms median, 700 ms p99 under the sysbench load, each adding to the lag it reports: the
+ * head's time is taken before the read).
+ */
 class LagSampler {
   private heads: { t: number; pos: BinlogPosition }[] = [];
   private applied: BinlogPosition | null = null;
   readonly lags: number[] = [];
+  readonly readMs: number[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly source: mysql.Pool) {}
+  constructor(private readonly source: mysql.Connection) {}
 
   setApplied(p: BinlogPosition): void {
     this.applied = p;
@@ -63,14 +70,17 @@ class LagSampler {
     }, 100);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.source.end();
   }
 
   private async sample(): Promise<void> {
     const t = Date.now(); // the head read below was reached no later than the read's end
-    const head = await headPosition(this.source);
+    const [[status]] = await this.source.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
+    const head: BinlogPosition = { file: String(status.File), pos: Number(status.Position) };
     const now = Date.now();
+    this.readMs.push(now - t);
     this.heads.push({ t, pos: head });
     const a = this.applied;
     if (!a || comparePositions(a, head) >= 0) {
@@ -112,97 +122,126 @@ export async function run(): Promise<void> {
     const { copyTable } = await import('../../src/activities/copier/copy.js');
     await copyTable({ source: 'source', target: 'target', table: tables[0], stream: spec.stream });
 
+    const parts = new Set((process.env.BENCH_SYNC_PARTS ?? 'live,backlog,big').split(','));
+    let offered = 0;
+    let sustained = 0;
+
     // 1. Live.
-    const sampler = new LagSampler(getPool('source'));
-    const abort = new AbortController();
-    let applied = 0;
-    const syncRun = runSync(
-      spec,
-      { signal: abort.signal, progress: (p) => (applied = p.rowsApplied) },
-      { onApplied: (b) => sampler.setApplied(b[b.length - 1].position) },
-    ).catch((e: Error) => e);
-    sampler.setApplied(await currentPosition('source'));
-    await new Promise((r) => setTimeout(r, 500));
-    const applied0 = applied;
-    sampler.start();
-    const sb = await timed(() =>
-      runTool('sysbench', sysbenchArgs(stack, ['--threads=4', `--time=${seconds}`, 'run'])),
-    );
-    const writes = Number(/write:\s+(\d+)/.exec(sb.value)?.[1] ?? 0);
-    const head = await currentPosition('source');
-    const drain = await timed(() =>
-      waitForSyncPosition({ stream: spec.stream, to: 'target', position: head, timeoutMs: 600_000 }),
-    );
-    sampler.stop();
-    const rowsApplied = applied - applied0;
-    const offered = writes / sb.secs;
-    const sustained = rowsApplied / (sb.secs + drain.secs);
-    const lags = [...sampler.lags].sort((a, b) => a - b);
-    console.log(
-      `live: sysbench oltp_write_only 4 threads ${sb.secs.toFixed(1)} s: ${fmt(writes)} row changes = ${fmt(offered)} rows/s`,
-    );
-    console.log(
-      `live: applier applied ${fmt(rowsApplied)} row events, caught up ${drain.secs.toFixed(1)} s after the load; ` +
-        `lag p50 ${pct(lags, 50).toFixed(2)} s, p99 ${pct(lags, 99).toFixed(2)} s, max ${pct(lags, 100).toFixed(2)} s (target p99 < 1 s)`,
-    );
-    // What the applier sustains: its own maximum rate (backlog below) against the offered load.
-    abort.abort();
-    await syncRun;
+    if (parts.has('live')) {
+      const sampler = new LagSampler(await stack.source.rootConnection(APP_DATABASE));
+      const abort = new AbortController();
+      const batchRows: number[] = [];
+      let applied = 0;
+      const syncRun = runSync(
+        spec,
+        { signal: abort.signal, progress: (p) => (applied = p.rowsApplied) },
+        {
+          onApplied: (b) => {
+            sampler.setApplied(b[b.length - 1].position);
+            batchRows.push(b.reduce((n, t) => n + t.changes.length, 0));
+          },
+        },
+      ).catch((e: Error) => e);
+      sampler.setApplied(await currentPosition('source'));
+      await new Promise((r) => setTimeout(r, 500));
+      const applied0 = applied;
+      sampler.start();
+      const sb = await timed(() =>
+        runTool('sysbench', sysbenchArgs(stack, ['--threads=4', `--time=${seconds}`, 'run'])),
+      );
+      const writes = Number(/write:\s+(\d+)/.exec(sb.value)?.[1] ?? 0);
+      const head = await currentPosition('source');
+      const drain = await timed(() =>
+        waitForSyncPosition({ stream: spec.stream, to: 'target', position: head, timeoutMs: 600_000 }),
+      );
+      await sampler.stop();
+      const rowsApplied = applied - applied0;
+      offered = writes / sb.secs;
+      sustained = rowsApplied / (sb.secs + drain.secs);
+      const lags = [...sampler.lags].sort((a, b) => a - b);
+      console.log(
+        `live: sysbench oltp_write_only 4 threads ${sb.secs.toFixed(1)} s: ${fmt(writes)} row changes = ${fmt(offered)} rows/s`,
+      );
+      console.log(
+        `live: applier applied ${fmt(rowsApplied)} row events, caught up ${drain.secs.toFixed(1)} s after the load; ` +
+          `lag p50 ${pct(lags, 50).toFixed(2)} s, p99 ${pct(lags, 99).toFixed(2)} s, max ${pct(lags, 100).toFixed(2)} s (target p99 < 1 s)`,
+      );
+      // How loaded the source was (each head read's time counts in the lag), and the batches it took.
+      const reads = [...sampler.readMs].sort((a, b) => a - b);
+      const rowsPerBatch = batchRows.sort((a, b) => a - b);
+      console.log(
+        `live: source head read p50 ${pct(reads, 50)} ms, p99 ${pct(reads, 99)} ms; ${fmt(batchRows.length)} sink ` +
+          `transactions, rows each p50 ${pct(rowsPerBatch, 50)}, p99 ${pct(rowsPerBatch, 99)}`,
+      );
+      // What the applier sustains: its own maximum rate (backlog below) against the offered load.
+      abort.abort();
+      await syncRun;
+    }
 
     // 2. Backlog: 1M row events written while the applier is stopped.
-    const backlogRows = Number(process.env.BENCH_BACKLOG_ROWS ?? 1_000_000);
     const tableSize = Number(process.env.BENCH_SYNC_TABLE_SIZE ?? 100_000);
-    const w = await timed(async () => {
-      for (let done = 0, i = 0; done < backlogRows; done += 100, i++) {
-        const lo = 1 + ((i * 100) % (tableSize - 100));
-        await src.query('UPDATE sbtest1 SET k = k + 1 WHERE id BETWEEN ? AND ?', [lo, lo + 99]);
-      }
-    });
-    const stopAt = await currentPosition('source');
-    const pid = (dir: string) => Number(readFileSync(join(dir, 'mysqld.pid'), 'utf8').trim());
-    const replayRun = await cpuSplit({ source: pid(stack.source.dir), target: pid(stack.target.dir) }, () =>
-      timed(() => runSync({ ...spec, stopAt }, {})),
-    );
-    const replay = replayRun.value;
-    const backlogRate = replay.value.rowsApplied / replay.secs;
-    console.log(
-      `backlog: ${fmt(replay.value.rowsApplied)} row events (written in ${w.secs.toFixed(1)} s) replayed in ${replay.secs.toFixed(1)} s = ${fmt(backlogRate)} rows/s (target >= 60,000); CPU ${cpuLine(replayRun.cpu)}`,
-    );
-    // The replay's own ceiling: node (decode, plan, encode) and the sink (InnoDB, its binlog) work in
-    // parallel, so with a core each the busier of the two bounds the rate; the wall rate above also
-    // pays for whatever else the machine runs.
-    const busiest = Math.max(replayRun.cpu.node, replayRun.cpu.target);
-    console.log(
-      `backlog CPU per row: node ${((replayRun.cpu.node / replay.value.rowsApplied) * 1e6).toFixed(1)} us, ` +
-        `sink ${((replayRun.cpu.target / replay.value.rowsApplied) * 1e6).toFixed(1)} us: ${fmt(replay.value.rowsApplied / busiest)} rows/s ` +
-        `with a core each (the busier bounds it), load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
-    );
-    console.log(
-      `applier / sysbench row-change rate: ${(backlogRate / offered).toFixed(2)}x at full speed (target >= 3x); ` +
-        `under the live load it kept up: ${fmt(sustained)} rows/s applied over load + drain`,
-    );
+    if (parts.has('backlog')) {
+      const backlogRows = Number(process.env.BENCH_BACKLOG_ROWS ?? 1_000_000);
+      const pid = (dir: string) => Number(readFileSync(join(dir, 'mysqld.pid'), 'utf8').trim());
+      // The source's own CPU for these writes: what the same row changes cost a server doing them.
+      const writeRun = await cpuSplit({ source: pid(stack.source.dir) }, () =>
+        timed(async () => {
+          for (let done = 0, i = 0; done < backlogRows; done += 100, i++) {
+            const lo = 1 + ((i * 100) % (tableSize - 100));
+            await src.query('UPDATE sbtest1 SET k = k + 1 WHERE id BETWEEN ? AND ?', [lo, lo + 99]);
+          }
+        }),
+      );
+      const w = writeRun.value;
+      const stopAt = await currentPosition('source');
+      const replayRun = await cpuSplit({ source: pid(stack.source.dir), target: pid(stack.target.dir) }, () =>
+        timed(() => runSync({ ...spec, stopAt }, {})),
+      );
+      const replay = replayRun.value;
+      const backlogRate = replay.value.rowsApplied / replay.secs;
+      console.log(
+        `backlog: ${fmt(replay.value.rowsApplied)} row events (written in ${w.secs.toFixed(1)} s) replayed in ${replay.secs.toFixed(1)} s = ${fmt(backlogRate)} rows/s (target >= 60,000); CPU ${cpuLine(replayRun.cpu)}`,
+      );
+      // The replay's own ceiling: node (decode, plan, encode) and the sink (InnoDB, its binlog) work in
+      // parallel, so with a core each the busier of the two bounds the rate; the wall rate above also
+      // pays for whatever else the machine runs.
+      const busiest = Math.max(replayRun.cpu.node, replayRun.cpu.target);
+      console.log(
+        `backlog CPU per row: node ${((replayRun.cpu.node / replay.value.rowsApplied) * 1e6).toFixed(1)} us, ` +
+          `sink ${((replayRun.cpu.target / replay.value.rowsApplied) * 1e6).toFixed(1)} us ` +
+          `(the source writing them: ${((writeRun.cpu.source / backlogRows) * 1e6).toFixed(1)} us): ${fmt(replay.value.rowsApplied / busiest)} rows/s ` +
+          `with a core each (the busier bounds it), load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
+      );
+      if (offered > 0)
+        console.log(
+          `applier / sysbench row-change rate: ${(backlogRate / offered).toFixed(2)}x at full speed (target >= 3x); ` +
+            `under the live load it kept up: ${fmt(sustained)} rows/s applied over load + drain`,
+        );
+    }
 
     // 3. One big source transaction.
-    const bigRows = Math.min(tableSize, Number(process.env.BENCH_BIG_TX_ROWS ?? 1_000_000));
-    if (bigRows < Number(process.env.BENCH_BIG_TX_ROWS ?? 1_000_000)) {
-      await src.query(
-        `INSERT INTO sbtest1 (id, k, c, pad) SELECT ${tableSize} + seq, seq, 'c', 'p' FROM seq_1_to_${Number(process.env.BENCH_BIG_TX_ROWS ?? 1_000_000) - tableSize}`,
+    if (parts.has('big')) {
+      const bigRows = Math.min(tableSize, Number(process.env.BENCH_BIG_TX_ROWS ?? 1_000_000));
+      if (bigRows < Number(process.env.BENCH_BIG_TX_ROWS ?? 1_000_000)) {
+        await src.query(
+          `INSERT INTO sbtest1 (id, k, c, pad) SELECT ${tableSize} + seq, seq, 'c', 'p' FROM seq_1_to_${Number(process.env.BENCH_BIG_TX_ROWS ?? 1_000_000) - tableSize}`,
+        );
+        const catchUp = await currentPosition('source');
+        await runSync({ ...spec, stopAt: catchUp }, {});
+      }
+      await src.query('UPDATE sbtest1 SET k = k + 1');
+      const [[cnt]] = await src.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM sbtest1');
+      const bigStop = await currentPosition('source');
+      global.gc?.();
+      const rss0 = rssMb();
+      let peak = rss0;
+      const probe = setInterval(() => (peak = Math.max(peak, rssMb())), 50);
+      const big = await timed(() => runSync({ ...spec, stopAt: bigStop }, {}));
+      clearInterval(probe);
+      console.log(
+        `one source transaction of ${fmt(Number(cnt.n))} rows: applied in ${big.secs.toFixed(1)} s, worker RSS ${rss0.toFixed(0)} -> peak ${peak.toFixed(0)} MB`,
       );
-      const catchUp = await currentPosition('source');
-      await runSync({ ...spec, stopAt: catchUp }, {});
     }
-    await src.query('UPDATE sbtest1 SET k = k + 1');
-    const [[cnt]] = await src.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM sbtest1');
-    const bigStop = await currentPosition('source');
-    global.gc?.();
-    const rss0 = rssMb();
-    let peak = rss0;
-    const probe = setInterval(() => (peak = Math.max(peak, rssMb())), 50);
-    const big = await timed(() => runSync({ ...spec, stopAt: bigStop }, {}));
-    clearInterval(probe);
-    console.log(
-      `one source transaction of ${fmt(Number(cnt.n))} rows: applied in ${big.secs.toFixed(1)} s, worker RSS ${rss0.toFixed(0)} -> peak ${peak.toFixed(0)} MB`,
-    );
   } finally {
     await closePools();
     await src.end();

@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition } from '../contracts.js';
 
 /**
@@ -118,4 +118,35 @@ export async function writeCheckpoint(
       stream,
     ],
   );
+}
+
+/**
+ * Moves a stream's checkpoint from `from` to `to` inside the caller's transaction, only if it is still
+ * at `from` (file/offset): takes the row's X lock and checks for a concurrent applier in one statement.
+ * Returns false when the checkpoint was elsewhere (nothing changed).
+ */
+export async function moveCheckpoint(
+  conn: PoolConnection,
+  stream: string,
+  from: BinlogPosition,
+  to: BinlogPosition,
+  delta: { transactions: number; rows: number; sourceTimestamp: number | null },
+): Promise<boolean> {
+  const [res] = await conn.query<ResultSetHeader>(
+    `UPDATE \`${CHECKPOINT_TABLE}\` SET file = ?, pos = ?, gtid = ?, transactions = transactions + ?,
+            rows_applied = rows_applied + ?, source_ts = COALESCE(?, source_ts)
+      WHERE stream = ? AND file = ? AND pos = ?`,
+    [
+      to.file,
+      to.pos,
+      to.gtid ?? null,
+      delta.transactions,
+      delta.rows,
+      delta.sourceTimestamp,
+      stream,
+      from.file,
+      from.pos,
+    ],
+  );
+  return res.affectedRows === 1;
 }

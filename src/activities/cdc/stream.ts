@@ -43,6 +43,8 @@ export interface BinlogStreamOptions {
    * rows wait for the consumer. Default 10,000.
    */
   fragmentRows?: number;
+  /** Pause the socket while this many rows wait for the consumer (resume below half). Default 2 x fragmentRows. */
+  bufferRows?: number;
   /**
    * Attach to each row change the text of the statement that made it (`RowChange.statement`): MariaDB
    * ANNOTATE_ROWS events (requested from the server), MySQL Rows_query events
@@ -102,6 +104,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const highWater = opts.highWaterMark ?? 256;
   const fragmentRows = Math.max(1, opts.fragmentRows ?? 10_000);
+  const bufferRows = Math.max(2 * fragmentRows, opts.bufferRows ?? 0);
   const serverId = opts.serverId ?? 100_000 + Math.floor(Math.random() * 1_000_000_000);
 
   // A position the server no longer holds is a fatal error (position.ts), not a silent reconnect loop.
@@ -226,7 +229,7 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
     const enqueue = (item: BinlogTransaction) => {
       queue.push(item);
       queuedRows += item.changes.length;
-      if ((queue.length >= highWater || queuedRows >= fragmentRows * 2) && !paused && z.connection) {
+      if ((queue.length >= highWater || queuedRows >= bufferRows) && !paused && z.connection) {
         paused = true;
         z.connection.pause();
       }
@@ -462,7 +465,12 @@ export async function openBinlogStream(opts: BinlogStreamOptions): Promise<Binlo
             const tx = queue.shift();
             if (tx) {
               queuedRows -= tx.changes.length;
-              if (paused && queue.length < highWater / 2 && queuedRows < fragmentRows && zongji?.connection) {
+              if (
+                paused &&
+                queue.length < highWater / 2 &&
+                queuedRows < bufferRows / 2 &&
+                zongji?.connection
+              ) {
                 paused = false;
                 lastActivity = Date.now();
                 zongji.connection.resume();

@@ -5,7 +5,13 @@ import { prepareWriterSession } from '../copier/rows.js';
 import { resolveMapping, type TableMapping } from '../schema/mapping.js';
 import { applyChanges } from './apply.js';
 import { sinkForeignKeys } from './foreign-keys.js';
-import { assertStreamId, insertCheckpointIfAbsent, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import {
+  assertStreamId,
+  insertCheckpointIfAbsent,
+  moveCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
 import type { BinlogTransaction, RowChange } from './events.js';
 import { rereadChanges } from './reread.js';
 import { binlogFileSizes, bytesBetween, comparePositions, headPosition } from './position.js';
@@ -25,7 +31,7 @@ export class ConcurrentApplierError extends Error {
 const running = new Set<string>();
 
 export interface SyncOptions {
-  /** Source transactions folded into one target transaction at most (never splitting one). Default 200. */
+  /** Source transactions folded into one target transaction at most (never splitting one). Default 2000. */
   maxBatchTransactions?: number;
   /** Rows per target transaction at most (a bigger source transaction still goes in one). Default 5000. */
   maxBatchRows?: number;
@@ -113,7 +119,7 @@ export async function runSync(
     comparePositions(progress.applied, spec.stopAt) >= 0;
   if (reached()) return progress;
 
-  const maxTx = options.maxBatchTransactions ?? 200;
+  const maxTx = options.maxBatchTransactions ?? 2000;
   const maxRows = options.maxBatchRows ?? 5000;
   const idleMs = options.idleCheckpointMs ?? 1000;
   const abort = new AbortController();
@@ -126,6 +132,32 @@ export async function runSync(
   let expected = checkpoint.position;
   let lastWrite = Date.now();
   let pendingEmpty: BinlogTransaction | null = null;
+  /**
+   * One sink session for the whole run, prepared once (writer settings, autocommit off: each batch's
+   * first statement opens its transaction), so a batch costs its statements and nothing more.
+   * Dropped after any error (its state is unknown); the next batch opens a fresh one.
+   */
+  let session: PoolConnection | null = null;
+  const sinkSession = async (): Promise<PoolConnection> => {
+    if (session) return session;
+    const conn = await sink.getConnection();
+    try {
+      await prepareWriterSession(conn);
+      await conn.query('SET SESSION autocommit = 0');
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+    return (session = conn);
+  };
+  const dropSession = async () => {
+    const conn = session;
+    session = null;
+    if (!conn) return;
+    await conn.query('ROLLBACK').catch(() => undefined);
+    conn.destroy(); // not back to the pool: its session settings are the applier's
+  };
+
   try {
     binlog = await openBinlogStream({
       connection: spec.from,
@@ -134,6 +166,9 @@ export async function runSync(
       from: checkpoint.position,
       heartbeatMs: options.heartbeatMs,
       fragmentRows: options.fragmentRows,
+      // Decoding runs ahead of the sink by about two batches, so it overlaps the sink's work.
+      highWaterMark: 2 * maxTx,
+      bufferRows: Math.max(2 * (options.fragmentRows ?? 10_000), 3 * maxRows),
       signal: abort.signal,
       onReconnect: options.onReconnect,
     });
@@ -143,29 +178,25 @@ export async function runSync(
     const apply = (conn: PoolConnection, changes: readonly RowChange[]) =>
       spec.reread ? rereadChanges(spec, changes, mappings) : applyChanges(conn, changes, mappings, fks);
 
-    /** Opens a sink transaction holding the checkpoint row's X lock, checking no other applier moved it. */
-    const begin = async (conn: PoolConnection) => {
-      await prepareWriterSession(conn);
-      await conn.query('START TRANSACTION');
-      const cp = await readCheckpoint(conn, stream, 'update');
-      if (!cp || cp.position.file !== expected.file || cp.position.pos !== expected.pos) {
-        await conn.query('ROLLBACK');
-        throw new ConcurrentApplierError(
-          `checkpoint of stream "${stream}" moved under this applier (expected ${expected.file}:${expected.pos}, ` +
-            `found ${cp ? `${cp.position.file}:${cp.position.pos}` : 'none'}): another applier runs the same stream`,
-        );
-      }
+    const concurrentApplier = async (conn: PoolConnection): Promise<never> => {
+      const cp = await readCheckpoint(conn, stream);
+      await conn.query('ROLLBACK');
+      throw new ConcurrentApplierError(
+        `checkpoint of stream "${stream}" moved under this applier (expected ${expected.file}:${expected.pos}, ` +
+          `found ${cp ? `${cp.position.file}:${cp.position.pos}` : 'none'}): another applier runs the same stream`,
+      );
     };
 
-    /** Moves the checkpoint to the end of `batch` and commits; then records progress. */
-    const finish = async (conn: PoolConnection, batch: BinlogTransaction[], rows: number) => {
+    /** Opens a sink transaction holding the checkpoint row's X lock, checking no other applier moved it. */
+    const begin = async (conn: PoolConnection) => {
+      const cp = await readCheckpoint(conn, stream, 'update');
+      if (!cp || cp.position.file !== expected.file || cp.position.pos !== expected.pos)
+        await concurrentApplier(conn);
+    };
+
+    /** Records a committed batch (`last` is its last source transaction). */
+    const committed = (batch: BinlogTransaction[], rows: number) => {
       const last = batch[batch.length - 1];
-      await writeCheckpoint(conn, stream, last.position, {
-        transactions: batch.length,
-        rows,
-        sourceTimestamp: last.timestamp,
-      });
-      await conn.query('COMMIT');
       expected = last.position;
       lastWrite = Date.now();
       progress.applied = last.position;
@@ -177,20 +208,34 @@ export async function runSync(
       options.onApplied?.(batch);
     };
 
+    /**
+     * Applies whole source transactions in one sink transaction. Its first statement moves the
+     * checkpoint to the batch's end if it is still where this applier left it: that takes the row's X
+     * lock first (as copier chunks expect, copier/README.md) and checks for a concurrent applier in the
+     * same round trip; the rows follow, then COMMIT. Nothing is visible before the commit, so the
+     * checkpoint only ever names applied transactions.
+     */
     const commitBatch = async (batch: BinlogTransaction[]) => {
       const changes = batch.flatMap((t) => t.changes);
+      const last = batch[batch.length - 1];
       for (let attempt = 1; ; attempt++) {
-        const conn = await sink.getConnection();
+        const conn = await sinkSession();
         try {
-          await begin(conn);
-          await finish(conn, batch, await apply(conn, changes));
-          return;
+          const moved = await moveCheckpoint(conn, stream, expected, last.position, {
+            transactions: batch.length,
+            rows: changes.length,
+            sourceTimestamp: last.timestamp,
+          });
+          if (!moved) await concurrentApplier(conn);
+          await apply(conn, changes);
+          await conn.query('COMMIT');
         } catch (err) {
-          await conn.query('ROLLBACK').catch(() => undefined);
+          await dropSession();
           if (attempt >= 5 || !isRetryableApply(err)) throw err;
-        } finally {
-          conn.release();
+          continue;
         }
+        committed(batch, changes.length);
+        return;
       }
     };
 
@@ -202,7 +247,7 @@ export async function runSync(
      * stream ended first (cancelled): nothing was committed.
      */
     const applyFragments = async (first: BinlogTransaction): Promise<boolean> => {
-      const conn = await sink.getConnection();
+      const conn = await sinkSession();
       try {
         await begin(conn);
         let rows = await apply(conn, first.changes);
@@ -216,13 +261,17 @@ export async function runSync(
           item = n.value;
           rows += await apply(conn, item.changes);
         }
-        await finish(conn, [item], rows);
+        await writeCheckpoint(conn, stream, item.position, {
+          transactions: 1,
+          rows,
+          sourceTimestamp: item.timestamp,
+        });
+        await conn.query('COMMIT');
+        committed([item], rows);
         return true;
       } catch (err) {
-        await conn.query('ROLLBACK').catch(() => undefined);
+        await dropSession();
         throw err;
-      } finally {
-        conn.release();
       }
     };
 
@@ -278,6 +327,7 @@ export async function runSync(
     }
     if (pendingEmpty && !abort.signal.aborted) await commitBatch([pendingEmpty]);
   } finally {
+    await dropSession();
     ctx.signal?.removeEventListener('abort', onAbort);
     running.delete(stream);
     await binlog?.close();
