@@ -14,6 +14,8 @@ function hostPort(address: string): { host: string; port: number } {
 
 interface Handshake {
   ok: boolean;
+  /** The handshake completed (a failure after it is the server refusing us, as TLS 1.3 does). */
+  secured?: boolean;
   code?: string;
   message?: string;
 }
@@ -22,16 +24,20 @@ function handshake(address: string, options: tls.ConnectionOptions, timeoutMs: n
   const { host, port } = hostPort(address);
   return new Promise((resolve) => {
     let done = false;
+    let secured = false;
     const finish = (h: Handshake) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(h);
+      resolve({ ...h, secured });
     };
     const socket = tls.connect({ host, port, ALPNProtocols: ['h2'], ...options });
     // With TLS 1.3 the server refuses a client certificate after the handshake: wait a moment for its alert.
-    socket.once('secureConnect', () => setTimeout(() => finish({ ok: true }), 300));
+    socket.once('secureConnect', () => {
+      secured = true;
+      setTimeout(() => finish({ ok: true }), 300);
+    });
     socket.on('data', () => undefined);
     socket.once('error', (err: NodeJS.ErrnoException) =>
       finish({ ok: false, code: err.code, message: err.message }),
@@ -96,10 +102,19 @@ export async function diagnoseConnection(
       `TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (client_cert_path / client_key_path in the profile)`
     );
   }
-  if (/UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|unknown ca|bad certificate/i.test(text)) {
-    return `the server at ${o.address} refused the client certificate (${h.message?.split('\n')[0]}): use a certificate signed by the CA the server trusts for clients`;
+  if (
+    /UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|unknown ca|bad certificate/i.test(text) ||
+    (h.secured && t.clientCertPair)
+  ) {
+    return (
+      `the server at ${o.address} refused the client certificate (${h.code}: it closed the connection after the handshake): ` +
+      `set TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH to a certificate signed by the CA the server trusts for clients`
+    );
   }
-  if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|ECONNRESET|CLOSED/i.test(text)) {
+  if (
+    !h.secured &&
+    /WRONG_VERSION_NUMBER|wrong version number|packet length too long|ECONNRESET|CLOSED/i.test(text)
+  ) {
     return `the server at ${o.address} does not answer TLS (${h.code}): it may be plaintext; then set TEMPORAL_TLS=false and unset the TLS settings`;
   }
   return undefined;

@@ -111,16 +111,20 @@ after(async () => {
 });
 
 /**
- * A worker connected with `env`, then `migrate start` (its own process) and `migrate status`: the
+ * A worker connected with `env`, then `migrate start` (by default its own process) and `migrate status`: the
  * worker runs the workflow's PRECHECK, which stops at its failed gate (connection "nowhere" is not
  * configured), and the status query answered by the worker says so.
  */
-async function runMigrationThrough(env: Record<string, string>, id: string): Promise<MigrationStatus> {
+async function runMigrationThrough(
+  env: Record<string, string>,
+  id: string,
+  cli: typeof migrate = migrate,
+): Promise<MigrationStatus> {
   const worker = await runWorker({ env, workflowBundle: bundle, identity: `tls-test-${id}` });
   workers.push(worker);
   const plan = join(dir, `${id}.yaml`);
   writeFileSync(plan, `id: ${id}\nsource: nowhere\ntables: [{ name: orders }]\n`);
-  const started = await migrate(['start', '--plan', plan], env);
+  const started = await cli(['start', '--plan', plan], env);
   assert.equal(started.code, 0, show(started));
   assert.match(started.stdout, new RegExp(`started migration ${id}`));
   const deadline = Date.now() + 20_000;
@@ -178,7 +182,8 @@ test('API key through TEMPORAL_* variables: worker and CLI run and observe a mig
     TEMPORAL_API_KEY: API_KEY,
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: keyed.tls.ca,
   });
-  const status = await runMigrationThrough(env, 'tls-key');
+  // `migrate` in this process this time (same code path as the binary, a few seconds less).
+  const status = await runMigrationThrough(env, 'tls-key', migrateInProcess);
   assert.match(status.error ?? '', /connection "nowhere" is not configured/);
   assert.match(workers.at(-1)!.temporalSummary, /over TLS with an API key, settings from the environment/);
   assert.doesNotMatch(workers.at(-1)!.temporalSummary, new RegExp(API_KEY));
@@ -206,7 +211,7 @@ test('API key through TEMPORAL_* variables: worker and CLI run and observe a mig
 });
 
 test('refused with the setting to fix: no client certificate, wrong CA, wrong or missing API key', async () => {
-  const cases: { name: string; env: Record<string, string>; says: RegExp }[] = [
+  const cases: { name: string; env: Record<string, string>; says: RegExp; cliOnly?: boolean }[] = [
     {
       name: 'mTLS server, no client certificate',
       env: { TEMPORAL_ADDRESS: mtls.address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: mtls.tls.ca },
@@ -221,6 +226,23 @@ test('refused with the setting to fix: no client certificate, wrong CA, wrong or
         TEMPORAL_TLS_CLIENT_KEY_PATH: mtls.tls.clientKey,
       },
       says: /not signed by a CA this client trusts .*: set TEMPORAL_TLS_SERVER_CA_CERT_PATH/,
+    },
+    {
+      name: 'client certificate of another CA',
+      env: {
+        TEMPORAL_ADDRESS: mtls.address,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: mtls.tls.ca,
+        TEMPORAL_TLS_CLIENT_CERT_PATH: mtls.tls.otherCa,
+        TEMPORAL_TLS_CLIENT_KEY_PATH: mtls.tls.otherCa.replace(/\.pem$/, '-key.pem'),
+      },
+      says: /refused the client certificate .*: set TEMPORAL_TLS_CLIENT_CERT_PATH/,
+      cliOnly: true,
+    },
+    {
+      name: 'plaintext to a TLS port',
+      env: { TEMPORAL_ADDRESS: mtls.address },
+      says: /speaks TLS and this connection is plaintext: set TEMPORAL_TLS=true/,
+      cliOnly: true,
     },
     {
       name: 'wrong API key',
@@ -243,6 +265,7 @@ test('refused with the setting to fix: no client certificate, wrong CA, wrong or
     const cli = await migrateInProcess(['list'], env);
     assert.equal(cli.code, 2, `${c.name}: ${show(cli)}`);
     assert.match(cli.stderr, c.says, `${c.name} (CLI)`);
+    if (c.cliOnly) continue; // the worker shares the diagnosis (src/temporal/diagnose.ts)
     await assert.rejects(
       runWorker({ env, workflowBundle: bundle, connectTimeoutMs: 1000 }),
       (err: Error) => (assert.match(err.message, c.says, `${c.name} (worker)`), true),
