@@ -119,7 +119,11 @@ const v = (x: { mismatches: number; repaired: number } | null) =>
 console.log('\n=== what the product had to repair (lost, then fixed: not the same as never lost) ===');
 console.log(`catch-up verification: ${v(rep.catchUp)}; before target-first: ${v(rep.preTargetFirst)}`);
 console.log(
-  `repair loop: ${rep.loop['source->target']} rows source->target, ${rep.loop['target->source']} target->source; ` +
+  `rows found wrong under lock and repaired, by phase: ${
+    rep.byPhase
+      .map((p) => `${p.phase} loop ${p.loop} / verification ${p.verification} / drain ${p.drain}`)
+      .join('; ') || 'none'
+  } (${rep.afterCatchUp} once routers dual wrote); ` +
     `scheduled verifications: ${rep.scheduledRuns} runs, ${rep.scheduledMismatches} mismatches reported`,
 );
 const r = result.router;

@@ -1,4 +1,4 @@
-import type { MigrationStatus, VerificationSummary } from '../../src/workflows/api.js';
+import type { MigrationStatus, Phase, PhaseRepairs, VerificationSummary } from '../../src/workflows/api.js';
 
 /** What the product's own verification and repair had to fix during the run ("lost, then fixed"). */
 export interface RepairReport {
@@ -6,39 +6,39 @@ export interface RepairReport {
   catchUp: { mismatches: number; repaired: number } | null;
   /** The verification with repair before the target becomes authoritative. */
   preTargetFirst: { mismatches: number; repaired: number } | null;
-  /** Rows the repair loop repaired, by direction (summed across loop restarts). */
-  loop: { 'source->target': number; 'target->source': number };
+  /** Rows the product found wrong under lock and repaired, by phase and mechanism (status.repair.byPhase). */
+  byPhase: PhaseRepairs[];
+  /** Of those, repaired once the routers dual wrote (from DUAL_WRITE_SOURCE_FIRST on). */
+  afterCatchUp: number;
   /** Scheduled verification runs seen, and the mismatches they reported (report only in the demo). */
   scheduledRuns: number;
   scheduledMismatches: number;
 }
 
-const total = (m: { missing: number; extra: number; different: number }) => m.missing + m.extra + m.different;
+/** Phases before the routers dual write: CDC feeds the target, a repair there may be CDC lag. */
+const BEFORE_DUAL_WRITES: readonly Phase[] = [
+  'PRECHECK',
+  'PREPARE_TARGET',
+  'START_SYNC',
+  'BULK_COPY',
+  'CATCH_UP_VERIFY',
+];
 
-/**
- * Follows the statuses the demo polls and keeps every verification it saw and the repair loop's counters
- * (which restart at 0 when the loop's activity restarts: increments are summed).
- */
+/** Follows the statuses the demo polls and keeps every verification it saw and the latest repair tally. */
 export class RepairWatch {
   private readonly seen = new Map<string, VerificationSummary>();
-  private lastRepaired = 0;
-  private readonly loop = { 'source->target': 0, 'target->source': 0 };
+  private byPhase: PhaseRepairs[] = [];
 
   observe(s: MigrationStatus): void {
     for (const v of [s.lastVerification, s.lastScheduledVerification]) {
       if (v) this.seen.set(`${v.origin}|${v.finishedAt}`, v);
     }
-    // One progress record serves both directions (the loop's stream is the same): a counter that went
-    // down was restarted from zero, otherwise only its increase is new.
-    const direction = s.repair.direction;
-    const repaired = total(s.repair.repaired);
-    if (direction) this.loop[direction] += repaired - (repaired >= this.lastRepaired ? this.lastRepaired : 0);
-    this.lastRepaired = repaired;
+    this.byPhase = s.repair.byPhase;
   }
 
-  /** Rows the repair loop has repaired so far (both directions). */
+  /** Rows the repair loop has repaired so far (the workflow's tally, across loop restarts). */
   get loopRepaired(): number {
-    return this.loop['source->target'] + this.loop['target->source'];
+    return this.byPhase.reduce((n, p) => n + p.loop, 0);
   }
 
   report(): RepairReport {
@@ -51,7 +51,10 @@ export class RepairWatch {
     return {
       catchUp: one('catch-up'),
       preTargetFirst: one('pre-target-first'),
-      loop: { ...this.loop },
+      byPhase: this.byPhase,
+      afterCatchUp: this.byPhase
+        .filter((p) => !BEFORE_DUAL_WRITES.includes(p.phase))
+        .reduce((n, p) => n + p.loop + p.verification + p.drain, 0),
       scheduledRuns: scheduled.length,
       scheduledMismatches: scheduled.reduce((n, v) => n + v.totalMismatches, 0),
     };

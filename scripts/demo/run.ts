@@ -327,14 +327,12 @@ function repairFailures(r: RepairReport, router: RouterStats): string[] {
   const out: string[] = [];
   if (r.catchUp && r.catchUp.mismatches > 0)
     out.push(`the catch-up verification found ${r.catchUp.mismatches} mismatches (the bar is zero)`);
-  const afterCatchUp =
-    r.loop['source->target'] + r.loop['target->source'] + (r.preTargetFirst?.repaired ?? 0);
   const reported = router.dualWriteFailures + router.tableLevelRepairs;
-  if (afterCatchUp > reported)
+  if (r.afterCatchUp > reported)
     out.push(
-      `the product repaired ${afterCatchUp} rows during dual writes (loop ${r.loop['source->target']} source->target, ` +
-        `${r.loop['target->source']} target->source, pre-target-first ${r.preTargetFirst?.repaired ?? 0}) ` +
-        `but the routers reported only ${reported} failed writes: rows were lost, then fixed`,
+      `the product repaired ${r.afterCatchUp} rows during dual writes (${r.byPhase
+        .map((p) => `${p.phase}: loop ${p.loop}, verification ${p.verification}, drain ${p.drain}`)
+        .join('; ')}) but the routers reported only ${reported} failed writes: rows were lost, then fixed`,
     );
   return out;
 }
