@@ -24,7 +24,7 @@ import {
   type TemporalConnectionConfig,
   type TemporalFlags,
 } from './temporal/connection.js';
-import { diagnoseConnection } from './temporal/diagnose.js';
+import { diagnoseConnection, TemporalConnectError } from './temporal/diagnose.js';
 
 export interface RunWorkerOptions {
   /** Override the profile and TEMPORAL_* settings (as the CLI's flags do). */
@@ -74,7 +74,9 @@ async function connectOrExplain(temporal: TemporalConnectionConfig, timeoutMs: n
     const why =
       (await diagnoseConnection(temporal).catch(() => undefined)) ??
       (err instanceof Error ? rootCause(err) : String(err));
-    throw new Error(`cannot connect to Temporal at ${temporal.summary}: ${why}`, { cause: err });
+    throw new TemporalConnectError(`cannot connect to Temporal at ${temporal.summary}: ${why}`, {
+      cause: err,
+    });
   }
 }
 
@@ -162,9 +164,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const w = await runWorker({ handleSignals: true }).catch((err: unknown) => {
-    if (!(err instanceof TemporalConfigError)) throw err;
+    // One line, not a stack: 2 for a setting to fix, 4 for a server that cannot be reached.
+    if (!(err instanceof TemporalConfigError || err instanceof TemporalConnectError)) throw err;
     console.error(`worker: ${err.message}`);
-    process.exit(2);
+    process.exit(err instanceof TemporalConfigError ? 2 : 4);
   });
   console.log(`worker running on task queue ${w.worker.options.taskQueue}, Temporal ${w.temporalSummary}`);
   await w.done;

@@ -7,6 +7,11 @@ import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { TemporalConnectionConfig } from './connection.js';
 
+/** Temporal could not be reached or refused us; the message says why (the worker exits 4 with it). */
+export class TemporalConnectError extends Error {
+  override name = 'TemporalConnectError';
+}
+
 function hostPort(address: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
   return m ? { host: m[1]!, port: Number(m[2]) } : { host: address, port: 7233 };
