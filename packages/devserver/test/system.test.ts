@@ -51,7 +51,8 @@ test('a failing workflow task is retried without filling history, then completes
   const handle = await env.client.workflow.start(failingTaskWorkflow, {
     taskQueue,
     workflowId: uid('wft'),
-    args: [Date.now() + 2500],
+    // Long enough that the first task runs before it even on a loaded machine (its clock is the task's start).
+    args: [Date.now() + 6000],
     workflowTaskTimeout: '1s',
   });
   assert.equal(await handle.result(), 'recovered');
