@@ -96,6 +96,7 @@ async function tlsOptions(): Promise<TlsOptions | undefined> {
 }
 
 const apiKeys = [...opts.apiKey, ...(process.env.DEVSERVER_API_KEY ? [process.env.DEVSERVER_API_KEY] : [])];
+
 /** "90s", "30m", "24h", "7d" (or plain milliseconds) to milliseconds. */
 function durationMs(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
