@@ -219,8 +219,19 @@ async function roundTrips(stack: Stack, store: SwitchStore, id: string): Promise
   await router.end();
 }
 
-async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
-  const id = 'bench-overhead';
+const ALL_MODES: [WriteMode, number][] = [
+  ['SOURCE_ONLY', 0],
+  ['DUAL_SOURCE_FIRST', 0],
+  ['DUAL_SOURCE_FIRST', 50],
+  ['DUAL_TARGET_FIRST', 100],
+  ['TARGET_ONLY', 100],
+];
+
+async function overhead(
+  stack: Stack,
+  store: SwitchStore,
+  { modes = ALL_MODES, ops = OPS, id = 'bench-overhead' } = {},
+): Promise<void> {
   for (const side of [stack.source, stack.target]) {
     const admin = await side.rootConnection('app');
     await admin.query(
@@ -238,17 +249,10 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
     redis: stack.redis.url,
   });
   const kinds = ['select', 'insert', 'update'] as const;
-  const modes: [WriteMode, number][] = [
-    ['SOURCE_ONLY', 0],
-    ['DUAL_SOURCE_FIRST', 0],
-    ['DUAL_SOURCE_FIRST', 50],
-    ['DUAL_TARGET_FIRST', 100],
-    ['TARGET_ONLY', 100],
-  ];
   const widths = [38, 26, 26, 26];
   const line = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join(' '));
   console.log(
-    `per-query latency, sequential; bare pool and router measured in alternating rounds (${ROUNDS} x ${OPS / ROUNDS} ops each):`,
+    `per-query latency, sequential; bare pool and router measured in alternating rounds (${ROUNDS} x ${ops / ROUNDS} ops each):`,
   );
   line(['', 'SELECT by PK', 'INSERT 1 row', 'UPDATE by PK']);
   await timeOps(bare, 'select', 'warm');
@@ -266,8 +270,8 @@ async function overhead(stack: Stack, store: SwitchStore): Promise<void> {
       let bareCpu = 0;
       let routerCpu = 0;
       for (let r = 0; r < ROUNDS; r++) {
-        const b = await timeOps(bare, k, `b${serial++}`, OPS / ROUNDS);
-        const o = await timeOps(router, k, `r${serial++}`, OPS / ROUNDS);
+        const b = await timeOps(bare, k, `b${serial++}`, ops / ROUNDS);
+        const o = await timeOps(router, k, `r${serial++}`, ops / ROUNDS);
         bareUs += b.us;
         routerUs += o.us;
         bareCpu += b.cpuUs;
@@ -311,5 +315,26 @@ export async function run(): Promise<void> {
   } finally {
     await store.close();
     await stack.stop();
+  }
+  if (only && only !== 'durable') return;
+  // The stack's servers skip the log flush at commit (innodb_flush_log_at_trx_commit=2, sync_binlog=0):
+  // commits are cheap and round trips dominate. Servers that flush at every commit (MariaDB's default
+  // for the redo log, and sync_binlog=1 as MySQL's default) make a commit cost a flush on each side.
+  console.log(
+    '\nsame, on servers that flush at every commit (innodb_flush_log_at_trx_commit=1, sync_binlog=1):',
+  );
+  const durable = await startStack({
+    mariadbArgs: ['--innodb-flush-log-at-trx-commit=1', '--sync-binlog=1'],
+  });
+  const durableStore = new SwitchStore(durable.redis.url);
+  try {
+    await overhead(durable, durableStore, {
+      modes: [['DUAL_SOURCE_FIRST', 0]],
+      ops: 400,
+      id: 'bench-durable',
+    });
+  } finally {
+    await durableStore.close();
+    await durable.stop();
   }
 }

@@ -34,7 +34,7 @@ import { RouterMappings } from './mapping.js';
 import { checkMirrorable, unparsedMayWrite } from './refusals.js';
 import { SideStatements, type SideCall } from './side-statements.js';
 import { RefusedStatementError, UnmappableStatementError } from './errors.js';
-import { identifierWords } from './sql/lexer.js';
+import { hasSemicolon, identifierWords } from './sql/lexer.js';
 import { rowCount, sameResult } from './shadow.js';
 import { AnalysisCache, analyzeTemplate } from './sql/analyze.js';
 import { analysisTables, isWrite, type Analysis } from './sql/analysis.js';
@@ -469,10 +469,13 @@ export class Router {
   private async planBatch(a: Analysis, call: NormalisedCall, side: Side): Promise<PlannedRead[] | undefined> {
     if (a.kind !== 'insert' && a.kind !== 'update' && a.kind !== 'delete') return undefined;
     // Options that shape a result (typeCast, rowsAsArray, ...) would apply to the image reads too; a
-    // RETURNING clause makes the statement return rows.
+    // RETURNING clause makes the statement return rows (the batch expects a header).
     if (Object.keys(call.options).some((k) => k !== 'sql' && k !== 'values' && k !== 'timeout'))
       return undefined;
-    if (identifierWords(call.options.sql).has('returning')) return undefined;
+    if (/returning/i.test(call.options.sql) && identifierWords(call.options.sql).has('returning'))
+      return undefined;
+    // A trailing `;` would leave an empty statement in the batch (a syntax error after the statement ran).
+    if (hasSemicolon(call.options.sql)) return undefined;
     const table = a.kind === 'insert' ? a.table : a.table.table;
     const meta = await this.tableMeta(side, table);
     const settings = a.kind === 'insert' && meta.autoIncrement ? await this.autoIncSettings(side) : undefined;

@@ -56,20 +56,38 @@ export async function readRows(db: Queryable, meta: TableMeta, where: Bound): Pr
 
 /** The query readRows sends (a dual write may send it in the statement's round trip: router.ts). */
 export function readRowsQuery(meta: TableMeta, where: Bound): QueryOptions {
-  return {
-    sql: `SELECT ${meta.writable.map((c) => readExpr(meta, c)).join(', ')} FROM ${q(meta.name)} WHERE ${where.sql}`,
-    values: where.values,
-    rowsAsArray: true,
-    typeCast: cellCast(meta),
-  };
+  const t = texts(meta);
+  return { sql: t.select + where.sql, values: where.values, rowsAsArray: true, typeCast: t.cast };
 }
 
-/** Every value as text, binary columns as bytes. */
-export function cellCast(meta: TableMeta): NonNullable<QueryOptions['typeCast']> {
-  return (field, next) => {
-    void next;
-    return meta.binary.has(field.name) ? field.buffer() : field.string('utf8');
-  };
+type TypeCast = NonNullable<QueryOptions['typeCast']>;
+
+/** The per-table SQL texts of the mirror, built once per table (every dual write uses them). */
+const textCache = new WeakMap<TableMeta, { select: string; cast: TypeCast; upsert: string[] }>();
+
+function texts(meta: TableMeta) {
+  let t = textCache.get(meta);
+  if (!t) {
+    const cols = meta.writable;
+    const nonKey = cols.filter((c) => !meta.key.includes(c));
+    const update = (nonKey.length > 0 ? nonKey : meta.key).map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ');
+    t = {
+      select: `SELECT ${cols.map((c) => readExpr(meta, c)).join(', ')} FROM ${q(meta.name)} WHERE `,
+      // Every value as text, binary columns as bytes.
+      cast: (field, next) => {
+        void next;
+        return meta.binary.has(field.name) ? field.buffer() : field.string('utf8');
+      },
+      // INSERT / REPLACE head, one row's tuple, ON DUPLICATE KEY UPDATE tail.
+      upsert: [
+        ` INTO ${q(meta.name)} (${cols.map(q).join(', ')}) VALUES `,
+        `(${cols.map((c) => writePlaceholder(meta, c)).join(', ')})`,
+        ` ON DUPLICATE KEY UPDATE ${update}`,
+      ],
+    };
+    textCache.set(meta, t);
+  }
+  return t;
 }
 
 /** Rows of the given keys, read in chunks. */
@@ -95,17 +113,11 @@ export function keyOf(meta: TableMeta, row: readonly Cell[]): Cell[] {
 
 /** Statements that make the other side hold exactly these row images (upsert, or REPLACE). */
 export function upsertStatements(meta: TableMeta, rows: readonly Cell[][], replace: boolean): Bound[] {
-  const cols = meta.writable;
-  const nonKey = cols.filter((c) => !meta.key.includes(c));
-  const update = (nonKey.length > 0 ? nonKey : meta.key).map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ');
-  return chunks(rows).map((part) => {
-    const tuple = `(${cols.map((c) => writePlaceholder(meta, c)).join(', ')})`;
-    const head = `${replace ? 'REPLACE' : 'INSERT'} INTO ${q(meta.name)} (${cols.map(q).join(', ')}) VALUES `;
-    return {
-      sql: head + part.map(() => tuple).join(', ') + (replace ? '' : ` ON DUPLICATE KEY UPDATE ${update}`),
-      values: part.flat(),
-    };
-  });
+  const [into, tuple, odku] = texts(meta).upsert;
+  return chunks(rows).map((part) => ({
+    sql: (replace ? 'REPLACE' : 'INSERT') + into + part.map(() => tuple).join(', ') + (replace ? '' : odku),
+    values: part.flat(),
+  }));
 }
 
 export function deleteStatements(meta: TableMeta, keys: readonly unknown[][]): Bound[] {

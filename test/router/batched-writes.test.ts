@@ -190,3 +190,21 @@ test('connections go back to the application pool with multi-statements off (idl
     await Promise.all([p.source.end(), p.target.end()]);
   }
 });
+
+test('a statement with RETURNING is not batched: the application gets its rows', async () => {
+  await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [router]);
+  const [rows] = await router.query('INSERT INTO items (sku, qty) VALUES (?, ?) RETURNING sku, qty', [
+    'ret',
+    7,
+  ]);
+  assert.deepEqual(rows, [{ sku: 'ret', qty: 7 }]);
+});
+
+test('a statement ending with a semicolon (and a comment) is written and mirrored as without', async () => {
+  await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [router]);
+  const [h] = await router.query('INSERT INTO items (sku, qty) VALUES (?, ?); -- done', ['semi', 1]);
+  await router.query('UPDATE items SET qty = 2 WHERE id = ?;', [(h as ResultSetHeader).insertId]);
+  const [s, t] = await Promise.all([dump(stack, 'source', 'items'), dump(stack, 'target', 'items')]);
+  assert.deepEqual(t, s);
+  assert.equal(s.find((r) => r.sku === 'semi')?.qty, 2);
+});

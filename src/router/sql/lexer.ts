@@ -255,3 +255,13 @@ export function identifierWords(sql: string): Set<string> {
   for (const m of sql.matchAll(/`((?:[^`]|``)+)`/g)) out.add(m[1].replace(/``/g, '`').toLowerCase());
   return out;
 }
+
+/** Whether a `;` occurs outside quotes and comments (between statements, or a trailing one). */
+export function hasSemicolon(sql: string): boolean {
+  if (!sql.includes(';')) return false;
+  let found = false;
+  scan(sql, (i) => {
+    if (sql[i] === ';') found = true;
+  });
+  return found;
+}
