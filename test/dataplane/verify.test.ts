@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type mysql from 'mysql2/promise';
 import type { Stack } from '../../scripts/localstack/index.js';
+import { loadPair } from '../../src/activities/verify/pair.js';
 import { verifyTable } from '../../src/activities/verify/verifyTable.js';
 import type { VerifyInput, VerifyProgress } from '../../src/activities/contracts.js';
 import { rootConnections, startPair, stopPair } from './copy-fixtures.js';
@@ -82,12 +83,18 @@ test('finds changed, missing, extra, NULL vs empty, trailing-space and case-only
   );
 });
 
-test('a differing chunk is narrowed to its differing parts before rows are listed (concatenated and XOR digests, composite key)', async () => {
-  // LONGTEXT makes the chunk digest the per-row XOR kind; the composite key cuts parts on two columns.
-  for (const [table, body] of [
-    ['parts_cat', 'VARCHAR(20)'],
-    ['parts_xor', 'LONGTEXT'],
-  ]) {
+test('a differing chunk is narrowed to its differing parts before rows are listed (CRC, concatenated MD5 and XOR digests, composite key)', async () => {
+  // MariaDB >= 10.8 on both sides: the CRC digest; MIGRATOR_VERIFY_DIGEST=md5 forces the MD5 kinds
+  // (what MySQL gets), where LONGTEXT makes the chunk digest the per-row XOR kind. The composite key cuts
+  // parts on two columns.
+  const cases: [string, string, 'md5' | undefined][] = [
+    ['parts_crc', 'LONGTEXT', undefined],
+    ['parts_cat', 'VARCHAR(20)', 'md5'],
+    ['parts_xor', 'LONGTEXT', 'md5'],
+  ];
+  for (const [table, body, digest] of cases) {
+    if (digest) process.env.MIGRATOR_VERIFY_DIGEST = digest;
+    else delete process.env.MIGRATOR_VERIFY_DIGEST;
     await both(
       `CREATE TABLE ${table} (a INT NOT NULL, b VARCHAR(10) COLLATE utf8mb4_general_ci NOT NULL, ` +
         `body ${body} NULL, PRIMARY KEY (a, b)) ENGINE=InnoDB`,
@@ -107,7 +114,10 @@ test('a differing chunk is narrowed to its differing parts before rows are liste
     // 4 chunks differ; listing them whole would be about 8000 rows (both sides), one part each is ~100.
     assert.equal(stats.drilled, 4, table);
     assert.ok(stats.listed > 0 && stats.listed <= 4 * 2 * 60, `${table}: listed ${stats.listed} rows`);
+    const { source } = await loadPair({ source: 'source', target: 'target' }, { name: table });
+    assert.match(source.chunk.select, digest ? /MD5/ : /CRC32C/, table);
   }
+  delete process.env.MIGRATOR_VERIFY_DIGEST;
 });
 
 test('no false positives when the same values sit in columns of different charset or collation', async () => {

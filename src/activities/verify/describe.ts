@@ -1,4 +1,5 @@
 import type mysql from 'mysql2/promise';
+import { parseServerVersion, type ServerInfo } from '../db/server.js';
 import { describeTable, type TableInfo } from '../schema/index.js';
 
 /**
@@ -9,6 +10,8 @@ import { describeTable, type TableInfo } from '../schema/index.js';
 export interface DescribedTable extends TableInfo {
   jsonColumns: Set<string>;
   mariadb: boolean;
+  /** Flavour and version (which chunk digest both sides can compute: hashsql.digestKindFor). */
+  server: ServerInfo;
 }
 
 export async function describeForVerify(
@@ -19,7 +22,8 @@ export async function describeForVerify(
 ): Promise<DescribedTable> {
   const info = await describeTable(pool, schema, table, key);
   const [[version]] = await pool.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
-  const mariadb = /mariadb/i.test(String(version.v));
+  const server = parseServerVersion(String(version.v));
+  const mariadb = server.flavor === 'mariadb';
   const jsonColumns = new Set(info.columns.filter((c) => c.dataType === 'json').map((c) => c.name));
   if (mariadb) {
     const [checks] = await pool.query<mysql.RowDataPacket[]>(
@@ -31,5 +35,5 @@ export async function describeForVerify(
       if (m) jsonColumns.add(m[1].replace(/``/g, '`'));
     }
   }
-  return { ...info, jsonColumns, mariadb };
+  return { ...info, jsonColumns, mariadb, server };
 }

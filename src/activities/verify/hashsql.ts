@@ -14,6 +14,27 @@ export interface SideFlavour {
   mariadb: boolean;
 }
 
+/**
+ * How chunks are digested for a pair of servers: 'crc' (two CRC chains per row, summed; both sides
+ * MariaDB >= 10.8, which has CRC32C() and the two-argument CRC32(seed, expr) / CRC32C(seed, expr)), else
+ * 'md5' (MySQL has a one-argument CRC32 only, and no CRC32C).
+ */
+export type DigestKind = 'crc' | 'md5';
+
+export interface ServerVersion {
+  flavor: 'mariadb' | 'mysql';
+  version: [number, number, number];
+}
+
+function hasCrcChain(s: ServerVersion): boolean {
+  const [major, minor] = s.version;
+  return s.flavor === 'mariadb' && (major > 10 || (major === 10 && minor >= 8));
+}
+
+export function digestKindFor(source: ServerVersion, target: ServerVersion): DigestKind {
+  return hasCrcChain(source) && hasCrcChain(target) ? 'crc' : 'md5';
+}
+
 const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
 
 /** One column's share of a row's canonical text: its value, and for string-like values their length. */
@@ -99,6 +120,25 @@ export function canonicalRowExpr(
   return `CONCAT_WS('#', ${[...lengths, ...parts.map((p) => p.value)].join(', ')})`;
 }
 
+/**
+ * A row's two 32-bit CRCs multiplied (a BIGINT UNSIGNED below 2^64, no overflow): the row's canonical
+ * stream is the '#'-joined lengths of its string-like values and its other values, with a trailing '#'
+ * (one CONCAT_WS; those fields contain no '#', so the header's end is known), followed by each
+ * string-like value's bytes, fed to CRC32C(seed, value) in turn instead of being concatenated. The same
+ * stream goes through CRC-32C and CRC-32 (IEEE), whose polynomials differ. See the README for the margin.
+ */
+export function crcRowExpr(pairs: ColumnPair[], side: 'source' | 'target', flavour: SideFlavour): string {
+  const parts = pairs.map((p) => canonicalParts(p, side, flavour));
+  const header = `CONCAT_WS('#', ${[
+    ...parts.flatMap((p) => (p.length ? [p.length] : [])),
+    ...parts.flatMap((p) => (p.length ? [] : [p.value])),
+    "''",
+  ].join(', ')})`;
+  const strings = parts.flatMap((p) => (p.length ? [p.value] : []));
+  const chain = (fn: string) => strings.reduce((acc, v) => `${fn}(${acc}, ${v})`, `${fn}(${header})`);
+  return `(${chain('CRC32C')} * ${chain('CRC32')})`;
+}
+
 /** MD5 (hex) of a row's canonical text. */
 export function rowHashExpr(pairs: ColumnPair[], side: 'source' | 'target', flavour: SideFlavour): string {
   return `MD5(${canonicalRowExpr(pairs, side, flavour)})`;
@@ -154,14 +194,20 @@ export interface ChunkDigest {
  * order (`GROUP_CONCAT` over the key's index): one hash call per chunk instead of one per row, and a
  * 128-bit digest of the exact sequence of rows. Rows are separated by '|', and each row's text is
  * uniquely decodable, so different chunk contents give different texts. Otherwise count + XOR of the
- * first 64 bits of each row's MD5.
+ * first 64 bits of each row's MD5. With kind 'crc': count + SUM of crcRowExpr (one pass, no text built).
  */
 export function chunkAggregate(
   pairs: ColumnPair[],
   side: 'source' | 'target',
   flavour: SideFlavour,
   chunkSize: number,
+  kind: DigestKind = 'md5',
 ): ChunkDigest {
+  if (kind === 'crc') {
+    // Order-free and unbounded: no GROUP_CONCAT, no length cap, no ORDER BY for grouped reads.
+    const select = `COUNT(*) AS n, COALESCE(SUM(${crcRowExpr(pairs, side, flavour)}), 0) AS x`;
+    return { select, wrap: (s) => s, maxRows: Infinity, groupSelect: () => select };
+  }
   let rowBytes = pairs.length;
   for (const p of pairs) rowBytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
   const bytes = rowBytes * chunkSize;

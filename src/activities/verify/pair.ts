@@ -4,7 +4,7 @@ import { getPool, resolveConnection } from '../db/connections.js';
 import { assertIdentifier, quoteIdent, quoteTable } from '../db/identifiers.js';
 import type { ColumnInfo } from '../schema/types.js';
 import { describeForVerify, type DescribedTable } from './describe.js';
-import { chunkAggregate, rowHashExpr, type ChunkDigest, type ColumnPair } from './hashsql.js';
+import { chunkAggregate, digestKindFor, rowHashExpr, type ChunkDigest, type ColumnPair } from './hashsql.js';
 import { exactReadExpr } from '../schema/read-expr.js';
 import { KeyPredicates } from './keys.js';
 
@@ -20,7 +20,7 @@ export interface TableSide {
   info: DescribedTable;
   /** Key columns (this side's names and definitions). */
   key: KeyPredicates;
-  /** MD5 hex of the canonical row text. */
+  /** MD5 hex of the canonical row text (listings, point lookups, repair: one row, both sides). */
   hash: string;
   /** How a chunk's rows are summed up (the same kind on both sides). */
   chunk: ChunkDigest;
@@ -64,7 +64,7 @@ export function loadPair(
   spec: TableSpec,
   opts: { fresh?: boolean } = {},
 ): Promise<TablePair> {
-  const id = JSON.stringify([ep, spec]);
+  const id = JSON.stringify([ep, spec, process.env.MIGRATOR_VERIFY_DIGEST]);
   let p = cache.get(id);
   if (!p || opts.fresh) {
     p = buildPair(ep, spec);
@@ -110,6 +110,8 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
     if (!p) throw new IncompatibleTablesError(`${spec.name}: key column ${k} is not a compared column`);
     return p;
   });
+  // MIGRATOR_VERIFY_DIGEST=md5 forces the MD5 digest where both sides could do CRC (tests, comparisons).
+  const digest = process.env.MIGRATOR_VERIFY_DIGEST === 'md5' ? 'md5' : digestKindFor(s.server, t.server);
   const side = (
     which: Side,
     info: DescribedTable,
@@ -128,7 +130,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
       info,
       key: new KeyPredicates(keyPairs.map((p) => p[which])),
       hash: rowHashExpr(pairs, which, info),
-      chunk: chunkAggregate(pairs, which, info, spec.chunkSize ?? DEFAULT_CHUNK),
+      chunk: chunkAggregate(pairs, which, info, spec.chunkSize ?? DEFAULT_CHUNK, digest),
       keyIndex: `FORCE INDEX (${info.key.index === 'PRIMARY' ? 'PRIMARY' : quoteIdent(info.key.index, 'index')})`,
       keyHash: rowHashExpr(keyPairs, which, info),
       columns: cols.map((c) => quoteIdent(c.name, 'column')),
