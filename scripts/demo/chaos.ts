@@ -95,27 +95,42 @@ export function chaosSteps(c: ChaosContext): ChaosStep[] {
     s.phase === 'BULK_COPY' && s.tables.some((t) => t.rowsCopied > 0 && t.state !== 'done');
   const copyDone = (s: MigrationStatus) => s.tables.every((t) => t.state === 'done');
 
-  // -- the source, once, while the copy and CDC run (SOURCE_ONLY: the application's writes fail meanwhile)
-  let sourceBackAt = 0;
-  const sourceCrash: ChaosStep = {
-    label: 'source MariaDB SIGKILLed while CDC runs (catch-up)',
-    // During catch-up (CDC alone). A crash of the source in the middle of the copy once left the copy
-    // without progress for 3 minutes (not understood yet; see the closing note of that session).
-    when: (s) => s.phase === 'CATCH_UP_VERIFY' && s.sync.some((v) => v.direction === 'forward'),
-    act: async () => {
-      log('chaos: SIGKILL the source MariaDB (the application loses its only database until it is back)');
-      const from = Date.now();
-      await stack.source.restart('SIGKILL');
-      sourceBackAt = Date.now();
-      c.outage({ what: 'source MariaDB down', from, to: sourceBackAt + RECONNECT_GRACE_MS });
-      log('chaos: the source MariaDB is back (same data directory and port)');
-      return { happened: true };
-    },
-    recovered: (s) => {
-      const lag = forwardLag(s, sourceBackAt);
-      return lag && copyDone(s) ? `copy complete, ${lag}` : null;
-    },
+  // -- the source, twice: in the middle of the copy, then while CDC catches up alone (SOURCE_ONLY: the
+  // application's writes fail meanwhile). A crash while a chunk's rows were streaming used to leave the
+  // copy stalled for good (copier/README.md, test/dataplane/copy-source-crash.test.ts).
+  const sourceCrash = (label: string, when: ChaosStep['when'], copy: boolean): ChaosStep => {
+    let backAt = 0;
+    return {
+      label,
+      when: (s) => when(s) && s.sync.some((v) => v.direction === 'forward'),
+      act: async () => {
+        log('chaos: SIGKILL the source MariaDB (the application loses its only database until it is back)');
+        const from = Date.now();
+        await stack.source.restart('SIGKILL');
+        backAt = Date.now();
+        c.outage({ what: 'source MariaDB down', from, to: backAt + RECONNECT_GRACE_MS });
+        log('chaos: the source MariaDB is back (same data directory and port)');
+        return { happened: true };
+      },
+      recovered: (s) => {
+        const lag = forwardLag(s, backAt);
+        if (!lag) return null;
+        if (!copy) return lag;
+        return copyDone(s) ? `copy complete, ${lag}` : null;
+      },
+    };
   };
+  // (A copy too quick to be caught is crashed into at catch-up instead.)
+  const sourceDuringCopy = sourceCrash(
+    'source MariaDB SIGKILLed while CDC runs (copy)',
+    (s) => copying(s) || s.phase === 'CATCH_UP_VERIFY',
+    true,
+  );
+  const sourceDuringCatchUp = sourceCrash(
+    'source MariaDB SIGKILLed while CDC runs (catch-up)',
+    (s) => s.phase === 'CATCH_UP_VERIFY',
+    false,
+  );
 
   // -- the worker, three times
   let copiedBefore = 0;
@@ -267,7 +282,8 @@ export function chaosSteps(c: ChaosContext): ChaosStep[] {
 
   return [
     workerDuringCopy,
-    sourceCrash,
+    sourceDuringCopy,
+    sourceDuringCatchUp,
     workerDuringCdc,
     temporalCrash,
     workerDuringLoop,

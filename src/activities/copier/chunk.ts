@@ -3,6 +3,7 @@ import type { Pool, PoolConnection, RowDataPacket, TypeCast } from 'mysql2/promi
 import type { EncodedKey, KeyRange } from '../contracts.js';
 import { readCheckpoint } from '../cdc/checkpoint.js';
 import { quoteTable } from '../db/identifiers.js';
+import { trackStatement } from '../db/watchdog.js';
 import { encodeKey } from '../schema/keycodec.js';
 import { keysetSelect, type SqlFragment } from '../schema/keyset.js';
 import { exactReadExpr } from '../schema/read-expr.js';
@@ -34,6 +35,7 @@ export interface ChunkOutcome {
 
 export interface ChunkContext {
   source: Pool;
+  /** The target's row-writer pool (getPool(target, 'rowWriter')): its sessions never serve other code. */
   target: Pool;
   targetName: string;
   mapping: TableMapping;
@@ -152,9 +154,13 @@ async function readInSnapshot(
         range: job.range,
         limit: job.limit,
       });
-      return { ...(await body(sconn, q)), snapshot };
-    } finally {
+      const read = await body(sconn, q);
       await sconn.query('COMMIT');
+      return { ...read, snapshot };
+    } catch (err) {
+      // A lost connection fails the COMMIT too: report what failed first.
+      await sconn.query('COMMIT').catch(() => undefined);
+      throw err;
     }
   } finally {
     sconn.release();
@@ -219,7 +225,13 @@ async function streamRows(
     loadError = err;
     source.resume(); // let the read run to its end, discarding rows
   });
-  const read = new Promise<void>((resolve, reject) => {
+  // The driver tells a streaming query (no callback) nothing when the connection is lost (a SIGKILLed
+  // source): only the connection emits 'error', and the query would wait forever, holding the
+  // checkpoint's S lock (so the applier and every other chunk wait too). So the read listens to both.
+  let lost: ((err: Error) => void) | undefined;
+  const reading = new Promise<void>((resolve, reject) => {
+    lost = reject;
+    source.once('error', lost);
     const query = source.query({ sql: q.sql, values: q.params, rowsAsArray: true, typeCast: rawBytes });
     query.on('result', (row: unknown) => {
       if (loadFailed) return;
@@ -228,16 +240,21 @@ async function streamRows(
     });
     query.on('error', reject);
     query.on('end', resolve);
+  }).finally(() => source.removeListener('error', lost!));
+  // Watched like any statement (db/watchdog.ts): a read hung past the stall limit stops the heartbeats.
+  const read = trackStatement(q.sql, reading);
+  let readFailed = false;
+  let readError: unknown;
+  await read.catch((err: unknown) => {
+    readFailed = true;
+    readError = err;
   });
-  try {
-    await read;
-  } catch (err) {
-    tsv.destroy(err as Error);
-    await load;
-    throw err;
-  }
+  // The rows end either way, so the LOAD ends: one that has not asked for its data yet (waiting for a
+  // lock) would never hear of a destroyed stream and wait for the server's net_read_timeout. After a
+  // failed read the caller rolls the chunk back: its rows so far are never committed.
   tsv.finish();
   await load;
+  if (readFailed) throw readError;
   if (loadFailed) throw loadError;
   const row = last;
   return {

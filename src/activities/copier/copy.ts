@@ -60,7 +60,14 @@ export async function copyTable(
   const attempts = options.attempts ?? 6;
   const bucket = rowsPerSecond(spec.maxRowsPerSecond);
 
-  const chunkCtx: ChunkContext = { source, target, targetName: input.target, mapping, stream: input.stream };
+  const chunkCtx: ChunkContext = {
+    source,
+    // Chunks write with foreign_key_checks=0: on connections of their own (db/sessions.ts).
+    target: getPool(input.target, 'rowWriter'),
+    targetName: input.target,
+    mapping,
+    stream: input.stream,
+  };
 
   const rangeUpper = input.range?.upper;
   const progress: CopyProgress = {

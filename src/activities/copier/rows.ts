@@ -1,17 +1,14 @@
 import type { PoolConnection } from 'mysql2/promise';
 import { quoteIdent, quoteTable } from '../db/identifiers.js';
+import { ROW_WRITER_SESSION_SQL } from '../db/sessions.js';
 
 /**
- * Session settings for every connection that writes rows: values exactly as given (STRICT: a value the
- * target column cannot hold fails loudly instead of being truncated), an explicit 0 in an
- * AUTO_INCREMENT column stays 0, no foreign-key checks or cascades (rows arrive out of parent/child
- * order, and REPLACE must not cascade-delete children), UTC.
+ * The row writers' session settings (db/sessions.ts), set again on a connection taken from a
+ * `rowWriter` pool (getPool(name, 'rowWriter')): only connections of that pool may be passed here, the
+ * settings (foreign_key_checks=0 above all) must never reach a connection other code takes.
  */
 export async function prepareWriterSession(conn: PoolConnection): Promise<void> {
-  await conn.query(
-    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', " +
-      "foreign_key_checks = 0, time_zone = '+00:00', innodb_lock_wait_timeout = 30",
-  );
+  await conn.query(ROW_WRITER_SESSION_SQL);
 }
 
 /** Driver value -> bound parameter; undefined (e.g. an undecodable ENUM index) becomes NULL. */

@@ -5,10 +5,12 @@ import mysql from 'mysql2/promise';
 import { PRODUCT_TAG, tagSql } from '../../shared/write-tags.js';
 import { ConnectionNotConfiguredError } from './errors.js';
 import { assertIdentifier } from './identifiers.js';
+import { sessionSetup, type SessionKind } from './sessions.js';
 import { mysqlSsl, nodeTlsOptions, takeTlsSettings, type TlsSettings } from './tls.js';
 import { statementTimeoutMs, trackStatement } from './watchdog.js';
 
 export { ConnectionNotConfiguredError };
+export type { SessionKind };
 
 /**
  * Connections are referred to by name everywhere a value could be recorded (workflow inputs, activity
@@ -136,12 +138,14 @@ export function poolOptions(conn: ResolvedConnection, extra: mysql.PoolOptions =
 const pools = new Map<string, mysql.Pool>();
 
 /**
- * Session set-up of every pooled connection: UTC, and the statement timeout (MariaDB
- * max_statement_time covers every statement, lock waits included; MySQL's max_execution_time covers
- * SELECT only, writes are bounded by innodb_lock_wait_timeout / lock_wait_timeout).
+ * Session set-up of every pooled connection: UTC, the statement timeout (MariaDB max_statement_time
+ * covers every statement, lock waits included; MySQL's max_execution_time covers SELECT only, writes are
+ * bounded by innodb_lock_wait_timeout / lock_wait_timeout), then what its kind needs (sessions.ts). The
+ * driver runs a connection's commands in order, so all of this precedes the first user's statement.
  */
-function setUpSession(c: CorePoolConnection, timeoutMs: number): void {
+function setUpSession(c: CorePoolConnection, timeoutMs: number, kind: SessionKind): void {
   c.query("SET time_zone = '+00:00'");
+  for (const sql of sessionSetup(kind)) c.query(sql);
   if (timeoutMs <= 0) return;
   c.query('SET SESSION max_statement_time = ?', [timeoutMs / 1000], (err: { errno?: number } | null) => {
     if (err?.errno === 1193) {
@@ -179,18 +183,20 @@ function tracked<T extends object>(target: T): T {
 }
 
 /**
- * A process-wide pool per connection name. Every new connection sets the session time zone to UTC and
- * the statement timeout; statements are tracked for hung-work detection (watchdog.ts).
+ * A process-wide pool per connection name and session kind (sessions.ts: a kind's settings never reach
+ * another kind's users). Every new connection sets the session time zone to UTC, the statement timeout
+ * and its kind's settings; statements are tracked for hung-work detection (watchdog.ts).
  */
-export function getPool(name: string): mysql.Pool {
-  let pool = pools.get(name);
+export function getPool(name: string, kind: SessionKind = 'default'): mysql.Pool {
+  const id = kind === 'default' ? name : `${name}#${kind}`;
+  let pool = pools.get(id);
   if (!pool) {
     const raw = mysql.createPool(poolOptions(resolveConnection(name)));
     const timeoutMs = statementTimeoutMs();
     // The event hands over the driver's callback connection (mysql2/promise re-emits it as is).
-    raw.on('connection', (c) => setUpSession(c as unknown as CorePoolConnection, timeoutMs));
+    raw.on('connection', (c) => setUpSession(c as unknown as CorePoolConnection, timeoutMs, kind));
     pool = tracked(raw);
-    pools.set(name, pool);
+    pools.set(id, pool);
   }
   return pool;
 }
