@@ -3,7 +3,7 @@
 // repair that deletes a parent row on the target, which must cascade to its children as the source did.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Stack } from '../../scripts/localstack/index.js';
 import type { TableSpec } from '../../src/activities/contracts.js';
 import { copyTable } from '../../src/activities/copier/copy.js';
@@ -13,7 +13,7 @@ import {
   runSync,
   waitForSyncPosition,
 } from '../../src/activities/cdc/sync.js';
-import { getPool } from '../../src/activities/db/connections.js';
+import { getPool, poolOptions, resolveConnection } from '../../src/activities/db/connections.js';
 import { repairKeys } from '../../src/activities/repair/repairKeys.js';
 import { encodeKey } from '../../src/activities/schema/keycodec.js';
 import { prepareTarget } from '../../src/activities/schema/prepare.js';
@@ -58,15 +58,29 @@ test('writer sessions (foreign_key_checks=0) do not leak: a repair delete of a p
   assert.ok(drained.reached, 'sync did not drain');
   abort.abort();
   await sync;
+  // One more chunk once the applier is gone (it destroys its own session at the end of its run).
+  await copyTable(
+    { source: 'source', target: 'target', table: tables[1], deferSecondaryKeys: false },
+    {},
+    { concurrency: 1 },
+  );
 
-  // The next connection the target's pool hands out has none of the writers' settings.
-  const [[session]] = await getPool('target').query<RowDataPacket[]>(
-    "SELECT @@session.foreign_key_checks AS fk, FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@session.sql_mode) AS noAutoValue",
-  );
-  assert.deepEqual(
-    { fk: Number(session.fk), noAutoValue: Number(session.noAutoValue) },
-    { fk: 1, noAutoValue: 0 },
-  );
+  // Every connection of the target's default pool (taken all at once: as many as the pool may hold)
+  // has none of the writers' settings.
+  const pool = getPool('target');
+  const limit = poolOptions(resolveConnection('target')).connectionLimit ?? 10;
+  const conns = await Promise.all(Array.from({ length: limit }, () => pool.getConnection()));
+  const leaked: PoolConnection[] = [];
+  const clean: PoolConnection[] = [];
+  for (const conn of conns) {
+    const [[session]] = await conn.query<RowDataPacket[]>(
+      "SELECT @@session.foreign_key_checks AS fk, FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@session.sql_mode) AS noAutoValue",
+    );
+    (Number(session.fk) !== 1 || Number(session.noAutoValue) !== 0 ? leaked : clean).push(conn);
+  }
+  // Released leaked ones last: the pool hands out the last released first, to the repair below.
+  for (const conn of [...clean, ...leaked]) conn.release();
+  assert.equal(leaked.length, 0, `${leaked.length} of ${limit} default connections carry writer settings`);
 
   // The source deletes parent 1 (cascading to its children); the repair removes it from the target.
   await rootExec(stack.source, 'DELETE FROM sk_parent WHERE id = 1');

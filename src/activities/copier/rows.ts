@@ -3,9 +3,9 @@ import { quoteIdent, quoteTable } from '../db/identifiers.js';
 import { ROW_WRITER_SESSION_SQL } from '../db/sessions.js';
 
 /**
- * The row writers' session settings (db/sessions.ts), set again on a connection taken from a
- * `rowWriter` pool (getPool(name, 'rowWriter')): only connections of that pool may be passed here, the
- * settings (foreign_key_checks=0 above all) must never reach a connection other code takes.
+ * The row writers' session settings (db/sessions.ts). Only for a connection of a `rowWriter` pool
+ * (getPool(name, 'rowWriter')) or one the caller destroys after use: the settings (foreign_key_checks=0
+ * above all) must never reach a connection other code takes.
  */
 export async function prepareWriterSession(conn: PoolConnection): Promise<void> {
   await conn.query(ROW_WRITER_SESSION_SQL);

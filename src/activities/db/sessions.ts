@@ -3,13 +3,14 @@
  * the next: a setting one user needs (the row writers' foreign_key_checks=0) must never reach another
  * (a repair's DELETE of a parent, which must cascade). So every kind of session has its own pool
  * (getPool(name, kind)), whose connections are set up for that kind when they open and serve nothing
- * else. Users still set what they rely on when they take a connection (prepareWriterSession): cheap,
- * and it undoes a temporary change a previous user of the same kind failed to restore.
+ * else; or the user destroys the connection instead of releasing it. Users still set what they rely on
+ * when they take a connection (prepareWriterSession): cheap, and it undoes a temporary change a previous
+ * user of the same kind failed to restore.
  */
 export type SessionKind = 'default' | 'rowWriter';
 
 /**
- * Row writers (copier chunks, the CDC applier's transactions): values exactly as given (STRICT: a value
+ * Row writers (copier chunks; the CDC applier's own session, destroyed after its run): values exactly as given (STRICT: a value
  * the target column cannot hold fails loudly instead of being truncated), an explicit 0 in an
  * AUTO_INCREMENT column stays 0, no foreign-key checks or cascades (rows arrive out of parent/child
  * order, and REPLACE must not cascade-delete children), UTC, bounded lock waits.
