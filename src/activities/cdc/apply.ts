@@ -226,7 +226,7 @@ export function planRuns(
   for (const [m, byKey] of latest) {
     const dels: unknown[][] = [];
     const puts: unknown[][] = [];
-    for (const op of byKey.values()) {
+    for (const op of inKeyOrder(byKey)) {
       // 'upd' and 'pdel' only arise in binlog-order batches (cascade parents).
       if (op.kind === 'del' || op.kind === 'pdel') dels.push(op.key);
       else puts.push(op.values);
@@ -235,6 +235,24 @@ export function planRuns(
     if (puts.length) runs.push({ m, kind: 'put', items: puts });
   }
   return [...runs, ...ordered];
+}
+
+/**
+ * A table's last operations, in key order when the key is one integer column (else as they came):
+ * the sink then walks its primary key in order, which costs it less CPU than random order (measured:
+ * LOAD DATA REPLACE of 5000 random keys sorted 21-24 us a row on the sink against 27-31 unsorted).
+ * Order between keys does not matter for the result (planRuns).
+ */
+function inKeyOrder(byKey: Map<number | string, Op>): Iterable<Op> {
+  let numeric = true;
+  for (const id of byKey.keys()) {
+    if (typeof id !== 'number') {
+      numeric = false;
+      break;
+    }
+  }
+  if (!numeric || byKey.size < 2) return byKey.values();
+  return [...byKey.entries()].sort((a, b) => (a[0] as number) - (b[0] as number)).map(([, op]) => op);
 }
 
 /**
