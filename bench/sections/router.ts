@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { SwitchStore, fencedChange, type WriteMode } from '../../src/switches/index.js';
+import { isDual } from '../../src/shared/switches.js';
 import { createRouter, type Router } from '../../src/router/index.js';
 
 const ROUTERS = 8;
@@ -248,8 +249,18 @@ async function overhead(
     target: pool(stack, 'target'),
     redis: stack.redis.url,
   });
+  // The same router without the one-round-trip batch (5 round trips per dual write, as before it),
+  // measured in the same rounds: the batch's effect under the same load.
+  const unbatched = createRouter({
+    migrationId: id,
+    routerId: 'bench-unbatched',
+    source: pool(stack, 'source'),
+    target: pool(stack, 'target'),
+    redis: stack.redis.url,
+    batchDualWrites: false,
+  });
   const kinds = ['select', 'insert', 'update'] as const;
-  const widths = [38, 26, 26, 26];
+  const widths = [46, 26, 26, 26];
   const line = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd(widths[i])).join(' '));
   console.log(
     `per-query latency, sequential; bare pool and router measured in alternating rounds (${ROUNDS} x ${ops / ROUNDS} ops each):`,
@@ -260,32 +271,41 @@ async function overhead(
   const cpu: string[] = [];
   for (const [mode, readPercent] of modes) {
     const s = await store.set(id, { writeMode: mode, readPercent }, 'bench');
-    await waitUntil(() => router.switches.version === s.version);
-    await timeOps(router, 'select', `warm-${mode}-${readPercent}`, 200);
-    await timeOps(router, 'update', `warm-${mode}-${readPercent}`, 200);
-    const cells: string[] = [];
+    const compare = isDual(mode) && (readPercent === 0 || readPercent === 100);
+    const runners: [string, Router][] = [[`${mode}, reads ${readPercent}% to target`, router]];
+    if (compare) runners.push([`  same, batchDualWrites: false`, unbatched]);
+    await waitUntil(() => runners.every(([, r]) => r.switches.version === s.version));
+    for (const [, r] of runners) {
+      await timeOps(r, 'select', `warm-${mode}-${readPercent}`, 200);
+      await timeOps(r, 'update', `warm-${mode}-${readPercent}`, 200);
+    }
+    const cells: string[][] = runners.map(() => []);
     for (const k of kinds) {
       let bareUs = 0;
-      let routerUs = 0;
       let bareCpu = 0;
-      let routerCpu = 0;
-      for (let r = 0; r < ROUNDS; r++) {
+      const us = runners.map(() => 0);
+      const cpuUs = runners.map(() => 0);
+      for (let round = 0; round < ROUNDS; round++) {
         const b = await timeOps(bare, k, `b${serial++}`, ops / ROUNDS);
-        const o = await timeOps(router, k, `r${serial++}`, ops / ROUNDS);
         bareUs += b.us;
-        routerUs += o.us;
         bareCpu += b.cpuUs;
-        routerCpu += o.cpuUs;
+        for (let i = 0; i < runners.length; i++) {
+          const o = await timeOps(runners[i][1], k, `r${serial++}`, ops / ROUNDS);
+          us[i] += o.us;
+          cpuUs[i] += o.cpuUs;
+        }
       }
-      cells.push(
-        `${(routerUs / ROUNDS).toFixed(0)} vs ${(bareUs / ROUNDS).toFixed(0)} us (x${(routerUs / bareUs).toFixed(2)})`,
+      runners.forEach((_, i) =>
+        cells[i].push(
+          `${(us[i] / ROUNDS).toFixed(0)} vs ${(bareUs / ROUNDS).toFixed(0)} us (x${(us[i] / bareUs).toFixed(2)})`,
+        ),
       );
       if (mode === 'DUAL_SOURCE_FIRST' && readPercent === 0 && k !== 'select')
         cpu.push(
-          `${k.toUpperCase()} ${(routerCpu / ROUNDS).toFixed(0)} vs ${(bareCpu / ROUNDS).toFixed(0)} us`,
+          `${k.toUpperCase()} ${(cpuUs[0] / ROUNDS).toFixed(0)} (unbatched ${(cpuUs[1] / ROUNDS).toFixed(0)}) vs ${(bareCpu / ROUNDS).toFixed(0)} us`,
         );
     }
-    line([`${mode}, reads ${readPercent}% to target`, ...cells]);
+    runners.forEach(([label], i) => line([label, ...cells[i]]));
   }
   const st = router.stats();
   console.log(
@@ -298,7 +318,7 @@ async function overhead(
     `one round trip (SELECT 1) ${rtt.us.toFixed(0)} us, a bare autocommit INSERT ${write.us.toFixed(0)} us; ` +
       `node CPU per op (incl. loopback socket work), DUAL_SOURCE_FIRST router vs bare: ${cpu.join(', ')}`,
   );
-  await router.end();
+  await Promise.all([router.end(), unbatched.end()]);
   await bare.end();
   await roundTrips(stack, store, id);
 }

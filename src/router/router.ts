@@ -76,6 +76,12 @@ export interface RouterOptions {
   mirrorTimeoutMs?: number;
   /** Above this many rows touched by one statement, log a table-level repair entry instead (default 10000). */
   maxMirrorRows?: number;
+  /**
+   * Send a dual write's START TRANSACTION, statement and image read as one multi-statement round trip
+   * (default true; README "Cost of a dual write"). False keeps them separate, e.g. behind a proxy that
+   * does not pass COM_SET_OPTION or multi-statement queries.
+   */
+  batchDualWrites?: boolean;
   /** end() also ends both pools (default true: router.end() replaces pool.end()). */
   endPools?: boolean;
 }
@@ -467,6 +473,7 @@ export class Router {
    * sent ahead of them (undefined: it cannot, or the call carries options of its own).
    */
   private async planBatch(a: Analysis, call: NormalisedCall, side: Side): Promise<PlannedRead[] | undefined> {
+    if (this.options.batchDualWrites === false) return undefined;
     if (a.kind !== 'insert' && a.kind !== 'update' && a.kind !== 'delete') return undefined;
     // Options that shape a result (typeCast, rowsAsArray, ...) would apply to the image reads too; a
     // RETURNING clause makes the statement return rows (the batch expects a header).

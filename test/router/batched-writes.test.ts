@@ -208,3 +208,30 @@ test('a statement ending with a semicolon (and a comment) is written and mirrore
   assert.deepEqual(t, s);
   assert.equal(s.find((r) => r.sku === 'semi')?.qty, 2);
 });
+
+test('batchDualWrites: false keeps START TRANSACTION, the statement, the image read and COMMIT separate', async () => {
+  const log: { side: Side; sql: string }[] = [];
+  const p = pools(stack);
+  const r = createRouter({
+    migrationId: ID,
+    source: counted(p.source, 'source', log),
+    target: counted(p.target, 'target', log),
+    redis: stack.redis.url,
+    batchDualWrites: false,
+  });
+  try {
+    await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [r, router]);
+    await r.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['unbatched-warm', 0]);
+    log.length = 0;
+    await r.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['unbatched', 1]);
+    const onSource = log
+      .filter((l) => l.side === 'source')
+      .map((l) => l.sql.replace(/^\/\*migrator-router\*\/ /, ''));
+    assert.equal(onSource.length, 4, JSON.stringify(onSource));
+    assert.deepEqual([onSource[0], onSource[3]], ['START TRANSACTION', 'COMMIT']);
+    const [s, t] = await Promise.all([dump(stack, 'source', 'items'), dump(stack, 'target', 'items')]);
+    assert.deepEqual(t, s);
+  } finally {
+    await r.end();
+  }
+});
