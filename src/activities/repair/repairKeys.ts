@@ -86,7 +86,11 @@ async function repairBatch(auth: TableSide, other: TableSide, batch: Difference[
     await conn.rollback().catch(() => undefined);
     throw err;
   } finally {
-    conn.release();
+    // The bounded wait was for this read only: the connection goes back with the server's default.
+    await conn
+      .query('SET SESSION innodb_lock_wait_timeout = DEFAULT')
+      .then(() => conn.release())
+      .catch(() => conn.destroy());
   }
   return fixed;
 }
