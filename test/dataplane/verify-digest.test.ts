@@ -13,7 +13,7 @@ import { aggregate } from '../../src/activities/verify/rows.js';
 import { verifyTable } from '../../src/activities/verify/verifyTable.js';
 import { rootConnections, startPair, stopPair } from './copy-fixtures.js';
 
-test('the CRC digest is chosen only when both servers are MariaDB >= 10.8, else MD5', () => {
+test('the CRC digest is possible only when both servers are MariaDB >= 10.8, and used where the concatenated MD5 cannot be', () => {
   const v = (s: string) => parseServerVersion(s);
   const maria1011 = v('10.11.6-MariaDB-0+deb12u1');
   assert.equal(digestKindFor(maria1011, v('10.8.1-MariaDB')), 'crc');
@@ -22,20 +22,28 @@ test('the CRC digest is chosen only when both servers are MariaDB >= 10.8, else 
   assert.equal(digestKindFor(maria1011, v('10.7.8-MariaDB')), 'md5');
   assert.equal(digestKindFor(v('8.0.36-0ubuntu0.22.04.1'), maria1011), 'md5');
   assert.equal(digestKindFor(v('8.4.3'), v('8.4.3')), 'md5');
-  const col = {
-    name: 'c',
-    dataType: 'varchar',
-    columnType: 'varchar(10)',
-    charset: 'utf8mb4',
-    nullable: false,
-  } as ColumnPair['source'];
-  const pairs: ColumnPair[] = [{ source: col, target: col, json: false }];
-  const crc = chunkAggregate(pairs, 'source', { mariadb: true }, 1000, 'crc');
-  assert.match(crc.select, /CRC32C\(/);
-  assert.doesNotMatch(crc.select, /GROUP_CONCAT|MD5/);
-  const md5 = chunkAggregate(pairs, 'source', { mariadb: false }, 1000, 'md5');
-  assert.match(md5.select, /MD5\(GROUP_CONCAT/);
-  assert.doesNotMatch(md5.select, /CRC32/);
+  const col = (dataType: string, columnType: string) =>
+    ({ name: 'c', dataType, columnType, charset: 'utf8mb4', nullable: false }) as ColumnPair['source'];
+  const pair = (c: ColumnPair['source']): ColumnPair[] => [{ source: c, target: c, json: false }];
+  const bounded = pair(col('varchar', 'varchar(10)'));
+  const unbounded = pair(col('longtext', 'longtext'));
+  const select = (pairs: ColumnPair[], servers: 'crc' | 'md5', force?: 'crc' | 'md5') =>
+    chunkAggregate(pairs, 'source', { mariadb: true }, 1000, servers, force).select;
+  // Bounded chunk text: the concatenated MD5 (builds each row's text once), unless CRC is forced.
+  assert.match(select(bounded, 'crc'), /^COUNT\(\*\) AS n, COALESCE\(MD5\(GROUP_CONCAT/);
+  assert.match(select(bounded, 'md5'), /MD5\(GROUP_CONCAT/);
+  assert.match(select(bounded, 'crc', 'crc'), /SUM\(\(CRC32C\(/);
+  assert.match(
+    select(bounded, 'md5', 'crc'),
+    /MD5\(GROUP_CONCAT/,
+    'CRC is never forced on servers without it',
+  );
+  // Unbounded (LONGTEXT, JSON, BLOB): the CRC sum where both servers have it, else per-row MD5 XOR.
+  assert.match(select(unbounded, 'crc'), /SUM\(\(CRC32C\(/);
+  assert.doesNotMatch(select(unbounded, 'crc'), /GROUP_CONCAT|MD5/);
+  assert.match(select(unbounded, 'md5'), /BIT_XOR\(.*MD5\(/);
+  assert.doesNotMatch(select(unbounded, 'md5'), /CRC32/);
+  assert.match(select(unbounded, 'crc', 'md5'), /BIT_XOR\(.*MD5\(/);
 });
 
 let stack: Stack;
@@ -66,6 +74,7 @@ async function digests(): Promise<{ equal: boolean; source: string; target: stri
 
 test('CRC digest: equal across charsets; finds one byte, NULL vs empty, values moved between columns, the same edit in two rows', async () => {
   // latin1 on the source, utf8mb4 on the target: the same values (including é) must digest equal.
+  process.env.MIGRATOR_VERIFY_DIGEST = 'crc'; // the table is bounded: the concatenated MD5 otherwise
   await src.query(DDL('latin1'));
   await tgt.query(DDL('utf8mb4'));
   await src.query(ROWS);
@@ -126,4 +135,5 @@ test('CRC digest: equal across charsets; finds one byte, NULL vs empty, values m
     repair: false,
   });
   assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 3 });
+  delete process.env.MIGRATOR_VERIFY_DIGEST;
 });

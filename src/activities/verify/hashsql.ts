@@ -15,9 +15,9 @@ export interface SideFlavour {
 }
 
 /**
- * How chunks are digested for a pair of servers: 'crc' (two CRC chains per row, summed; both sides
- * MariaDB >= 10.8, which has CRC32C() and the two-argument CRC32(seed, expr) / CRC32C(seed, expr)), else
- * 'md5' (MySQL has a one-argument CRC32 only, and no CRC32C).
+ * Which chunk digests a pair of servers can compute: 'crc' when both are MariaDB >= 10.8 (CRC32C() and
+ * the two-argument CRC32(seed, expr) / CRC32C(seed, expr)), else 'md5' (MySQL has a one-argument CRC32
+ * only and no CRC32C; older MariaDB lacks both forms).
  */
 export type DigestKind = 'crc' | 'md5';
 
@@ -193,25 +193,31 @@ export interface ChunkDigest {
  * at most MAX_DIGEST_BYTES for chunkSize rows), `MD5` of the rows' canonical texts concatenated in key
  * order (`GROUP_CONCAT` over the key's index): one hash call per chunk instead of one per row, and a
  * 128-bit digest of the exact sequence of rows. Rows are separated by '|', and each row's text is
- * uniquely decodable, so different chunk contents give different texts. Otherwise count + XOR of the
- * first 64 bits of each row's MD5. With kind 'crc': count + SUM of crcRowExpr (one pass, no text built).
+ * uniquely decodable, so different chunk contents give different texts. Otherwise, when both servers
+ * can (`servers` 'crc'), count + SUM of crcRowExpr (one pass, no text built, any column type); else
+ * count + XOR of the first 64 bits of each row's MD5. The concatenated MD5 is preferred where it
+ * applies: it builds each row's text once, while the two CRCs each evaluate the header (SQL has no
+ * common subexpressions), and measured no cheaper (README). `force` picks a kind (tests, the bench).
  */
 export function chunkAggregate(
   pairs: ColumnPair[],
   side: 'source' | 'target',
   flavour: SideFlavour,
   chunkSize: number,
-  kind: DigestKind = 'md5',
+  servers: DigestKind = 'md5',
+  force?: DigestKind,
 ): ChunkDigest {
-  if (kind === 'crc') {
+  const crc = () => {
     // Order-free and unbounded: no GROUP_CONCAT, no length cap, no ORDER BY for grouped reads.
     const select = `COUNT(*) AS n, COALESCE(SUM(${crcRowExpr(pairs, side, flavour)}), 0) AS x`;
-    return { select, wrap: (s) => s, maxRows: Infinity, groupSelect: () => select };
-  }
+    return { select, wrap: (s: string) => s, maxRows: Infinity, groupSelect: () => select };
+  };
+  if (servers === 'crc' && force === 'crc') return crc();
   let rowBytes = pairs.length;
   for (const p of pairs) rowBytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
   const bytes = rowBytes * chunkSize;
   if (!Number.isFinite(bytes) || bytes > MAX_DIGEST_BYTES) {
+    if (servers === 'crc' && force !== 'md5') return crc();
     const select = aggregateExprs(rowHashExpr(pairs, side, flavour));
     return { select, wrap: (s) => s, maxRows: Infinity, groupSelect: () => select };
   }

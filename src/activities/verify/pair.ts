@@ -110,8 +110,10 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
     if (!p) throw new IncompatibleTablesError(`${spec.name}: key column ${k} is not a compared column`);
     return p;
   });
-  // MIGRATOR_VERIFY_DIGEST=md5 forces the MD5 digest where both sides could do CRC (tests, comparisons).
-  const digest = process.env.MIGRATOR_VERIFY_DIGEST === 'md5' ? 'md5' : digestKindFor(s.server, t.server);
+  const servers = digestKindFor(s.server, t.server);
+  // MIGRATOR_VERIFY_DIGEST=md5|crc forces a chunk digest kind where the servers allow it (tests, bench).
+  const env = process.env.MIGRATOR_VERIFY_DIGEST;
+  const force = env === 'md5' || env === 'crc' ? env : undefined;
   const side = (
     which: Side,
     info: DescribedTable,
@@ -130,7 +132,7 @@ async function buildPair(ep: PairEndpoints, spec: TableSpec): Promise<TablePair>
       info,
       key: new KeyPredicates(keyPairs.map((p) => p[which])),
       hash: rowHashExpr(pairs, which, info),
-      chunk: chunkAggregate(pairs, which, info, spec.chunkSize ?? DEFAULT_CHUNK, digest),
+      chunk: chunkAggregate(pairs, which, info, spec.chunkSize ?? DEFAULT_CHUNK, servers, force),
       keyIndex: `FORCE INDEX (${info.key.index === 'PRIMARY' ? 'PRIMARY' : quoteIdent(info.key.index, 'index')})`,
       keyHash: rowHashExpr(keyPairs, which, info),
       columns: cols.map((c) => quoteIdent(c.name, 'column')),
