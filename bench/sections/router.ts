@@ -2,6 +2,7 @@
 // fenced write-mode change with 8 writing routers, and the per-query cost of the wrapper in each write
 // mode next to a bare mysql2 pool measured in the same run.
 import { performance } from 'node:perf_hooks';
+import { recordingPool } from '../../test/support/recording-pool.js';
 import mysql from 'mysql2/promise';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { SwitchStore, fencedChange, type WriteMode } from '../../src/switches/index.js';
@@ -177,21 +178,7 @@ async function timeOps(
 
 /** A pool whose statements (pool and connection calls) are counted per side. */
 function counting(p: mysql.Pool, side: string, log: string[]): mysql.Pool {
-  const wrap = <T extends object>(o: T): T =>
-    new Proxy(o, {
-      get(obj, prop, receiver) {
-        const v: unknown = Reflect.get(obj, prop, receiver);
-        if (typeof v !== 'function') return v;
-        if (prop === 'query' || prop === 'execute')
-          return (...args: unknown[]) => {
-            log.push(side);
-            return v.apply(obj, args) as unknown;
-          };
-        if (prop === 'getConnection') return async () => wrap((await v.apply(obj)) as object);
-        return v.bind(obj);
-      },
-    });
-  return wrap(p);
+  return recordingPool(p, () => log.push(side));
 }
 
 /** Statements (= round trips) each side receives for one dual write, counted at the pools. */

@@ -96,30 +96,22 @@ export async function run(): Promise<void> {
           ), // 2: differences found
       );
       const ptStatements = pt.value.split('\n').filter((l) => /^(REPLACE|INSERT|DELETE|UPDATE)\b/.test(l));
-      const vRun = await cpuSplit(pids, () =>
-        timed(() =>
-          verifyTable({
-            source: 'source',
-            target: 'target',
-            table: { name: 'bench_verify', chunkSize },
-            authoritative: 'source',
-            repair: false,
-          }),
-        ),
-      );
+      const runVerify = () =>
+        cpuSplit(pids, () =>
+          timed(() =>
+            verifyTable({
+              source: 'source',
+              target: 'target',
+              table: { name: 'bench_verify', chunkSize },
+              authoritative: 'source',
+              repair: false,
+            }),
+          ),
+        );
+      const vRun = await runVerify();
       const v = vRun.value;
       process.env.MIGRATOR_VERIFY_DIGEST = 'crc';
-      const mRun = await cpuSplit(pids, () =>
-        timed(() =>
-          verifyTable({
-            source: 'source',
-            target: 'target',
-            table: { name: 'bench_verify', chunkSize },
-            authoritative: 'source',
-            repair: false,
-          }),
-        ),
-      ).finally(() => delete process.env.MIGRATOR_VERIFY_DIGEST);
+      const mRun = await runVerify().finally(() => delete process.env.MIGRATOR_VERIFY_DIGEST);
       const mm = mRun.value.value.mismatches;
       if (mm.different !== 10 || mm.missing !== 10 || mm.extra !== 10)
         throw new Error(`verifyTable (crc) found ${JSON.stringify(mm)}, not 10/10/10`);

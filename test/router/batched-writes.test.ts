@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { recordingPool } from '../support/recording-pool.js';
 import mysql from 'mysql2/promise';
 import type { ResultSetHeader } from 'mysql2/promise';
 import type { Stack } from '../../scripts/localstack/index.js';
@@ -33,22 +34,7 @@ type Side = 'source' | 'target';
 
 /** A pool whose statements (pool and connection calls alike) are recorded per side. */
 function counted(pool: mysql.Pool, side: Side, log: { side: Side; sql: string }[]): mysql.Pool {
-  const wrap = <T extends object>(o: T): T =>
-    new Proxy(o, {
-      get(obj, prop, receiver) {
-        const v: unknown = Reflect.get(obj, prop, receiver);
-        if (typeof v !== 'function') return v;
-        if (prop === 'query' || prop === 'execute')
-          return (...args: unknown[]) => {
-            const a = args[0] as string | { sql: string };
-            log.push({ side, sql: typeof a === 'string' ? a : a.sql });
-            return v.apply(obj, args) as unknown;
-          };
-        if (prop === 'getConnection') return async () => wrap((await v.apply(obj)) as object);
-        return v.bind(obj);
-      },
-    });
-  return wrap(pool);
+  return recordingPool(pool, (sql) => log.push({ side, sql }));
 }
 
 const header = (r: unknown) => {
