@@ -19,7 +19,7 @@ function total(c: MismatchCounts): number {
 export function tallyRepairs(s: MigrationState, by: 'loop' | 'verification' | 'drain', n: number): void {
   if (n <= 0) return;
   const phase = currentPhase(s);
-  const list = (s.repair.byPhase ??= []);
+  const list = s.repair.byPhase;
   let row = list.find((r) => r.phase === phase);
   if (!row) {
     row = { phase, loop: 0, verification: 0, drain: 0 } satisfies PhaseRepairs;

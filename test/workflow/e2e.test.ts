@@ -8,15 +8,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DUAL_WRITE_PHASES,
   assertEqualNow,
+  assertNoDualWriteRepairs,
   atGate,
   createSchema,
-  ledgerProblems,
   loadRouters,
-  repairsIn,
-  schemaAmount,
-  diffSides,
   signal,
   startLoad,
   startMigration,
@@ -108,14 +104,9 @@ test(
     assert.deepEqual(load.errors, []);
     assert.ok(load.ops > 50, `load ran ${load.ops} ops`);
     // Writes went to the target only at the end; FINALIZE let the reverse CDC catch up before stopping it.
-    const diffs = await diffSides(env.stack);
-    assert.deepEqual(diffs.slice(0, 10), []);
-    for (const side of [env.stack.source, env.stack.target])
-      assert.deepEqual(await ledgerProblems(side.clientOptions(), load.ledger, schemaAmount), []);
+    await assertEqualNow(env.stack, load, 'after FINALIZE');
     // While the routers dual wrote, nothing had to be repaired: no acknowledged write was lost and fixed.
-    const done = await status(handle);
-    console.log(`repairs by phase: ${JSON.stringify(done.repair.byPhase)}`);
-    assert.deepEqual(repairsIn(done, DUAL_WRITE_PHASES), []);
+    assertNoDualWriteRepairs(await status(handle));
 
     // Audit log: who advanced.
     const final = await status(handle);

@@ -154,13 +154,9 @@ export function startLoad(stack: Stack, migrationId: string, options: LoadOption
 
 /**
  * What the ledger says each side must hold: every acknowledged order and its line, and each order's
- * amount raised by exactly its acknowledged increments (`base` = the amount before the load).
+ * amount raised by exactly its acknowledged increments over the amount `createSchema` gave it.
  */
-export async function ledgerProblems(
-  side: mysql.ConnectionOptions,
-  ledger: LoadLedger,
-  base: (id: number) => number,
-): Promise<string[]> {
+export async function ledgerProblems(side: mysql.ConnectionOptions, ledger: LoadLedger): Promise<string[]> {
   const conn = await mysql.createConnection(side);
   const out: string[] = [];
   try {
@@ -187,7 +183,7 @@ export async function ledgerProblems(
       );
       const amount = new Map(rows.map((r) => [Number(r.id), Math.round(Number(r.amount) * 100)]));
       for (const id of ids) {
-        const want = Math.round((base(id) + (ledger.increments.get(id) ?? 0)) * 100);
+        const want = Math.round((schemaAmount(id) + (ledger.increments.get(id) ?? 0)) * 100);
         if (amount.get(id) !== want)
           out.push(`orders ${id}: amount ${(amount.get(id) ?? NaN) / 100}, acknowledged ${want / 100}`);
       }

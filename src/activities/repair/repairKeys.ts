@@ -52,9 +52,10 @@ async function repairBatch(auth: TableSide, other: TableSide, batch: Difference[
     const present = new Map<string, mysql.RowDataPacket>();
     for (const r of rows) present.set(keyId(auth.key.encode(r)), r);
     const absent = keys.filter((k) => !present.has(keyId(k)));
-    // The other side as it is now that no router write of these keys is in flight.
+    // The other side as it is now that no router write of these keys is in flight (absent and present
+    // together are every requested key once, plus collation twins the lookup returned).
     const now = await hashesForKeys(other, [
-      ...keys,
+      ...absent,
       ...[...present.values()].map((r) => auth.key.encode(r)),
     ]);
     const gone = absent.filter((k) => now.has(keyId(k)));
