@@ -30,17 +30,24 @@ before(async () => {
 });
 after(() => stopPair(stack));
 
-/** Autocommit writes, one transaction each; counts those that changed a row (each is one binlog transaction). */
+/**
+ * Autocommit writes, one transaction each; counts those that changed a row (each is one binlog
+ * transaction), and those whose outcome is unknown: the server went down with the statement sent, so it
+ * may have committed without the client hearing of it.
+ */
 function startLoad() {
   let stop = false;
   let changed = 0;
+  let unknown = 0;
   const run = async () => {
     let conn = await stack.source.rootConnection('app').catch(() => null);
     while (!stop) {
+      let sent = false;
       try {
         conn ??= await stack.source.rootConnection('app');
         const id = Math.floor(Math.random() * 300);
         const r = Math.random();
+        sent = true;
         const [res] = await conn.query(
           r < 0.5
             ? 'INSERT INTO acct VALUES (?, 1, "n") ON DUPLICATE KEY UPDATE bal = bal + 1'
@@ -52,6 +59,7 @@ function startLoad() {
         if ((res as { affectedRows: number }).affectedRows > 0) changed++;
       } catch {
         // the server is restarting: reconnect
+        if (sent) unknown++;
         await conn?.end().catch(() => undefined);
         conn = null;
         await sleep(100);
@@ -63,6 +71,9 @@ function startLoad() {
   return {
     get changed() {
       return changed;
+    },
+    get unknown() {
+      return unknown;
     },
     async stop() {
       stop = true;
@@ -117,7 +128,12 @@ test('a sync killed and restarted, and a source server restarted, lose and dupli
   await run;
   assert.ok(reconnects >= 1, 'the stream reconnected after the source restart');
   assert.equal(new Set(applied).size, applied.length, 'no source transaction applied twice');
-  assert.equal(applied.length, load.changed, 'every changing source transaction applied once');
+  // Every acknowledged change applied once; a write whose acknowledgement the restart cut off may be in
+  // the binlog or not (the target must still equal the source below, whichever it was).
+  assert.ok(
+    applied.length >= load.changed && applied.length <= load.changed + load.unknown,
+    `every changing source transaction applied once: ${applied.length} applied, ${load.changed} acknowledged, ${load.unknown} of unknown outcome`,
+  );
   assert.deepEqual(await dumpTable(stack.target, 'acct', 'id'), await dumpTable(stack.source, 'acct', 'id'));
   assert.equal(await checksum(stack.target, 'acct'), await checksum(stack.source, 'acct'));
 });
