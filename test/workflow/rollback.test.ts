@@ -27,6 +27,8 @@ import {
   type Load,
 } from './helpers.js';
 import type { MigrationStatus, Phase, WriteMode } from '../../src/workflows/api.js';
+import { APP_DATABASE } from '../../scripts/localstack/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let env: Env;
 
@@ -70,6 +72,21 @@ async function sidesConverge(load: Load, what: string): Promise<void> {
   } finally {
     load.release();
   }
+}
+
+/**
+ * Holds reverse CDC's applier: the checkpoint row it locks first in every transaction (on the source,
+ * its sink) is locked here until the returned function is called. Its reader goes on reading.
+ */
+async function holdReverseApplier(): Promise<() => Promise<void>> {
+  const conn = await env.stack.source.rootConnection(APP_DATABASE);
+  await conn.query('START TRANSACTION');
+  const [rows] = await conn.query('SELECT stream FROM _migrator_checkpoint FOR UPDATE');
+  assert.ok((rows as unknown[]).length > 0, 'reverse CDC has a checkpoint row on the source');
+  return async () => {
+    await conn.query('COMMIT');
+    await conn.end();
+  };
 }
 
 async function advanceTo(handle: WorkflowHandle, next: Phase, percent?: number): Promise<void> {
@@ -139,13 +156,22 @@ test(
       await rollbackOne(handle, 'READ_SWITCH@100', DSF(100));
       await assertEqualNow(env.stack, load, 'after rolling back target-first');
       await advanceTo(handle, 'DUAL_WRITE_TARGET_FIRST');
-      // TARGET_ONLY -> DUAL_WRITE_TARGET_FIRST (reverse CDC caught up, then stopped).
+      // TARGET_ONLY -> DUAL_WRITE_TARGET_FIRST (reverse CDC caught up, then stopped), with reverse CDC
+      // lagging when the rollback starts: its applier is held at its checkpoint row on the source while
+      // writes go to the target only, and let go 4 s into the rollback. Stopping it without letting it
+      // catch up would leave those writes off the source, which becomes a write side again.
       await advanceTo(handle, 'TARGET_ONLY');
       await atGate(handle, 'FINALIZE');
+      const release = await holdReverseApplier();
+      // Writes the target alone takes while reverse CDC cannot apply them.
+      const acknowledged = load.ops;
+      while (load.ops < acknowledged + 30) await sleep(50);
+      const releasing = sleep(4000).then(release);
       s = await rollbackOne(handle, 'DUAL_WRITE_TARGET_FIRST', {
         writeMode: 'DUAL_TARGET_FIRST',
         readPercent: 100,
       });
+      await releasing;
       assert.ok(!s.sync.some((x) => x.direction === 'reverse' && x.running), 'reverse CDC stopped');
       await assertEqualNow(env.stack, load, 'after rolling back target-only');
       await signal(handle, 'rollback', { toPhase: 'READ_SWITCH', readPercent: 50 });
