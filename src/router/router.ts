@@ -103,6 +103,12 @@ function isConnectionError(err: unknown): boolean {
   return e?.fatal === true || (typeof e?.code === 'string' && CONNECTION_ERRORS.has(e.code));
 }
 
+/** The server refused the statement itself (duplicate key, constraint, syntax): the connection is fine. */
+function isServerRefusal(err: unknown): boolean {
+  const e = err as { errno?: unknown; sqlState?: unknown };
+  return typeof e?.errno === 'number' && typeof e?.sqlState === 'string' && !isConnectionError(err);
+}
+
 /**
  * A mysql2-pool-compatible object that obeys the migration's switches. See README.md.
  */
@@ -640,6 +646,7 @@ export class Router {
       const db = session.conn as unknown as Queryable;
       let captured: { result: QueryReturn; op: MirrorOp } | undefined;
       let ok = false;
+      let reusable = false;
       try {
         if (plan && session.core) {
           const sent = await sendBatch(db, session.core, call, plan);
@@ -659,11 +666,17 @@ export class Router {
         await db.query({ sql: 'COMMIT' });
         ok = true;
       } catch (err) {
-        await db.query({ sql: 'ROLLBACK' }).catch(() => undefined);
+        const rolledBack = await db.query({ sql: 'ROLLBACK' }).then(
+          () => true,
+          () => false,
+        );
+        // A statement the server refused (a duplicate key, say: routine for many applications) leaves
+        // a healthy connection once rolled back; only one in an unknown state is thrown away.
+        reusable = rolledBack && isServerRefusal(err);
         if (captured) this.commitFailed([captured.op], other(auth), s, err);
         throw err;
       } finally {
-        if (!ok) session.conn.destroy();
+        if (!ok && !reusable) session.conn.destroy();
         else if (plan) this.sessions[auth].release(session);
         else session.conn.release();
       }

@@ -141,6 +141,41 @@ test('a failing statement rolls the batch back and reports the statement (not th
   assert.deepEqual(t, s);
 });
 
+test('a statement the server refuses gives its connection back: 20 duplicate keys open no new connection', async () => {
+  await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [router]);
+  await router.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['refused', 1]).catch(() => undefined);
+  for (const batchDualWrites of [true, false]) {
+    const p = pools(stack);
+    const r = createRouter({
+      migrationId: ID,
+      source: p.source,
+      target: p.target,
+      redis: stack.redis.url,
+      batchDualWrites,
+    });
+    try {
+      await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [r, router]);
+      // Warm-up (metadata, auto-increment settings, connections), then its connections are back in the pool.
+      await r.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['refused', -1]).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+      let opened = 0;
+      p.source.on('connection', () => opened++);
+      for (let i = 0; i < 20; i++) {
+        await assert.rejects(r.query('INSERT INTO items (sku, qty) VALUES (?, ?)', ['refused', i]), {
+          code: 'ER_DUP_ENTRY',
+        });
+      }
+      assert.equal(opened, 0, `connections opened on the source (batchDualWrites: ${batchDualWrites})`);
+      // The connection kept is in no transaction: the next write commits and is mirrored.
+      await r.query('UPDATE items SET qty = 42 WHERE sku = ?', ['refused']);
+      const [s, t] = await Promise.all([dump(stack, 'source', 'items'), dump(stack, 'target', 'items')]);
+      assert.deepEqual(t, s);
+    } finally {
+      await r.end();
+    }
+  }
+});
+
 test('connections go back to the application pool with multi-statements off (idle, and at router.end())', async () => {
   await setSwitches(store, ID, { writeMode: 'DUAL_SOURCE_FIRST' }, [router]);
   const p = pools(stack);
