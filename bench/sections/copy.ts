@@ -6,6 +6,7 @@
 //   BENCH_COPY_CONCURRENCY (default 4) chunks in flight; BENCH_COPY_CHUNK (default 5000) rows a chunk.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import { startStack, APP_DATABASE, type Stack } from '../../scripts/localstack/index.js';
@@ -205,27 +206,47 @@ async function benchTable(stack: Stack, def: TableDef, rows: number, rounds: num
   }
 }
 
-/** Opt-in: a table of `rows` narrow rows copied by one worker process; its peak RSS and split time. */
+const load = () => `load average ${loadavg()[0].toFixed(1)}`;
+
+/**
+ * Opt-in: a table of `rows` narrow rows: the split's time and rows read, then the table copied by
+ * one worker process and by two at once (two key ranges), each process's peak RSS.
+ */
 async function bigCopy(stack: Stack, rows: number): Promise<void> {
   const src = await stack.source.rootConnection(APP_DATABASE);
+  const dst = await stack.target.rootConnection(APP_DATABASE);
   try {
-    const load = await timed(() => fill(src, { ...NARROW, name: NARROW.name }, rows));
-    const tables = [{ name: NARROW.name, chunkSize: 5000 }];
+    const filled = await timed(() => fill(src, { ...NARROW, name: NARROW.name }, rows));
+    const tables = [{ name: NARROW.name, chunkSize: Number(process.env.BENCH_COPY_CHUNK ?? 5000) }];
     await prepareTarget({ source: 'source', target: 'target', tables });
     const spec = { stream: 'bench_big', from: 'source', to: 'target', tables, direction: 'forward' as const };
     await recordSyncStart(spec);
-    const split = await timed(() => splitKeyRanges({ source: 'source', table: tables[0], parts: 16 }));
-    const r = await copyInProcesses(
-      stack,
-      { source: 'source', target: 'target', table: tables[0], stream: spec.stream },
-      [{}],
-    );
+    const rowsRead = async () => {
+      const [[r]] = await src.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Rows_read'");
+      return Number(r.Value);
+    };
+    const read0 = await rowsRead();
+    const split16 = await timed(() => splitKeyRanges({ source: 'source', table: tables[0], parts: 16 }));
+    const read16 = (await rowsRead()) - read0;
+    const split2 = await timed(() => splitKeyRanges({ source: 'source', table: tables[0], parts: 2 }));
     console.log(
-      `${fmt(rows)} rows (loaded in ${load.secs.toFixed(0)} s): split into 16 ranges in ${(split.secs * 1000).toFixed(0)} ms; ` +
-        `one worker process copied ${fmt(r.rows)} rows in ${r.secs.toFixed(0)} s (${fmt(r.rows / r.secs)} rows/s), peak RSS ${r.peakRss[0].toFixed(0)} MB (target < 300 MB)`,
+      `${fmt(rows)} rows (loaded in ${filled.secs.toFixed(0)} s): split into ${split16.value.length} ranges in ` +
+        `${(split16.secs * 1000).toFixed(0)} ms (${fmt(read16)} rows read), into 2 in ${(split2.secs * 1000).toFixed(0)} ms (${load()})`,
     );
+    const input = { source: 'source', target: 'target', table: tables[0], stream: spec.stream };
+    for (const ranges of [[{}], split2.value]) {
+      await dst.query(`TRUNCATE TABLE ${NARROW.name}`);
+      const r = await copyInProcesses(stack, input, ranges);
+      if (r.rows !== rows) throw new Error(`copied ${r.rows} rows, not ${rows}`);
+      console.log(
+        `  ${ranges.length} worker process${ranges.length > 1 ? 'es' : ''}: ${fmt(r.rows)} rows in ${r.secs.toFixed(0)} s ` +
+          `(${fmt(r.rows / r.secs)} rows/s), peak RSS ${r.peakRss.map((m) => `${m.toFixed(0)} MB`).join(' + ')} ` +
+          `(target < 300 MB; ${load()})`,
+      );
+    }
   } finally {
     await src.end();
+    await dst.end();
   }
 }
 

@@ -1,46 +1,181 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { EncodedKey, KeyRange, TableSpec } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
-import { describeTable, estimateRows } from '../schema/describe.js';
-import { encodeKey } from '../schema/keycodec.js';
-import { keysetSelect } from '../schema/keyset.js';
 import { quoteIdent, quoteTable } from '../db/identifiers.js';
-import type { RowDataPacket } from 'mysql2/promise';
+import { describeTable, estimateRows } from '../schema/describe.js';
+import { decodeKey, encodeKey, keyString } from '../schema/keycodec.js';
+import { keyCompare, orderBy, rangeCondition, type SqlFragment } from '../schema/keyset.js';
+import { ColumnMidpoint, type KeyValue } from './split-midpoint.js';
 
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+/** Pieces per requested part: a boundary lands within one piece of its goal (about 1/8 of a part). */
+const PIECES_PER_PART = 8;
+/** Key lookups the splitter may make per requested part, whatever the key's values look like. */
+const LOOKUPS_PER_PART = 64;
+
+/** The index dives the splitter makes: key lookups that read one row and optimizer row estimates. */
+class KeyIndex {
+  private readonly from: string;
+
+  constructor(
+    private readonly pool: Pool,
+    schema: string,
+    table: string,
+    index: string,
+    readonly key: readonly string[],
+  ) {
+    this.from = `${quoteTable(schema, table)} FORCE INDEX (${quoteIdent(index, 'index')})`;
+  }
+
+  /** The first (or last) key matching all conditions: one seek into the key's index, one row read. */
+  async edge(direction: 'ASC' | 'DESC', conditions: SqlFragment[]): Promise<EncodedKey | undefined> {
+    const where = conditions.length ? conditions.map((c) => c.sql).join(' AND ') : '1=1';
+    const cols = this.key.map((c) => quoteIdent(c, 'key column')).join(', ');
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT ${cols} FROM ${this.from} WHERE ${where} ORDER BY ${orderBy(this.key, direction)} LIMIT 1`,
+      conditions.flatMap((c) => c.params),
+    );
+    return rows.length ? encodeKey(this.key.map((k) => rows[0][k])) : undefined;
+  }
+
+  /**
+   * The optimizer's row estimate for `lower < key <= upper` (InnoDB records_in_range: a dive to each
+   * end of the range and a few pages between; nothing is read through the handler).
+   */
+  async estimate(range: KeyRange): Promise<number> {
+    const where = rangeCondition(this.key, range);
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `EXPLAIN SELECT 1 FROM ${this.from} WHERE ${where.sql}`,
+      where.params,
+    );
+    return Number(rows[0]?.rows ?? 0) || 0;
+  }
+}
+
+interface Splitter {
+  index: KeyIndex;
+  columns: ColumnMidpoint[];
+  /** Key lookups left. */
+  lookups: number;
+}
 
 /**
- * Boundaries for a single-column integer key without scanning: MIN and MAX are two index dives, and
- * the parts split that interval evenly (even in rows when the keys are dense; gaps make parts uneven,
- * never wrong: any values partition the key space).
+ * A key prefix between two keys (low < high): equal leading parts, then a value between the first
+ * parts that differ, or the high key's part when no value between is known (the keys whose part is
+ * at least it are then the ones after low's part).
  */
-async function integerBounds(
-  pool: ReturnType<typeof getPool>,
-  table: string,
-  column: string,
-  parts: number,
-): Promise<EncodedKey[]> {
-  const c = quoteIdent(column, 'key column');
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT CAST(MIN(${c}) AS CHAR) AS lo, CAST(MAX(${c}) AS CHAR) AS hi FROM ${table}`,
-  );
-  if (rows[0].lo === null) return [];
-  const lo = BigInt(String(rows[0].lo));
-  const hi = BigInt(String(rows[0].hi));
-  const span = hi - lo + 1n;
+async function candidate(s: Splitter, low: EncodedKey, high: EncodedKey): Promise<EncodedKey | undefined> {
+  const lo = decodeKey(low);
+  const hi = decodeKey(high);
+  for (let j = 0; j < lo.length; j++) {
+    const [a, b] = [lo[j] as KeyValue, hi[j] as KeyValue];
+    if (await s.columns[j].same(a, b)) continue;
+    const mid = await s.columns[j].between(a, b);
+    return [...low.slice(0, j), ...encodeKey([mid ?? b])];
+  }
+  return undefined;
+}
+
+/** A piece of the key space, (lower, last], and the optimizer's estimate of its rows. */
+interface Piece {
+  lower?: EncodedKey;
+  /** The first key after lower. */
+  first: EncodedKey;
+  last: EncodedKey;
+  rows: number;
+}
+
+/**
+ * A real key k with first <= k < last, about halfway in value between them: the first key at or
+ * after an interpolated value; when no key lies between the value and `last`, the same between first
+ * and the key before last. Undefined when the budget of lookups runs out.
+ */
+async function middleKey(s: Splitter, first: EncodedKey, last: EncodedKey): Promise<EncodedKey | undefined> {
+  let high = last;
+  while (s.lookups > 0 && keyString(first) !== keyString(high)) {
+    const prefix = await candidate(s, first, high);
+    if (!prefix) return first;
+    s.lookups--;
+    const key = await s.index.edge('ASC', [
+      keyCompare(s.index.key, '>', first),
+      keyCompare(s.index.key, '<=', high),
+      keyCompare(s.index.key.slice(0, prefix.length), '>=', prefix),
+    ]);
+    if (key && keyString(key) !== keyString(high)) return key;
+    // No key in [prefix, high): every key after first and before high is at most the key before high.
+    s.lookups--;
+    const below = await s.index.edge('DESC', [
+      keyCompare(s.index.key, '>', first),
+      keyCompare(s.index.key, '<', high),
+    ]);
+    if (!below) return first; // first and high are neighbours
+    high = below;
+  }
+  return undefined;
+}
+
+/**
+ * Cuts a piece in two at a middle key until each piece's estimate is at most `maxRows` (small ranges
+ * are where InnoDB's estimates are good: large ones are capped at half the table and coarse). The
+ * pieces come out in key order.
+ */
+async function cutPieces(s: Splitter, piece: Piece, maxRows: number, out: Piece[]): Promise<void> {
+  if (piece.rows <= maxRows || keyString(piece.first) === keyString(piece.last) || s.lookups <= 0) {
+    out.push(piece);
+    return;
+  }
+  const middle = await middleKey(s, piece.first, piece.last);
+  if (!middle) {
+    out.push(piece);
+    return;
+  }
+  s.lookups--;
+  const next = await s.index.edge('ASC', [
+    keyCompare(s.index.key, '>', middle),
+    keyCompare(s.index.key, '<=', piece.last),
+  ]);
+  if (!next) {
+    out.push(piece);
+    return;
+  }
+  const left = { lower: piece.lower, first: piece.first, last: middle };
+  const right = { lower: middle, first: next, last: piece.last };
+  const [leftRows, rightRows] = [
+    await s.index.estimate({ lower: left.lower, upper: left.last }),
+    await s.index.estimate({ lower: right.lower, upper: right.last }),
+  ];
+  await cutPieces(s, { ...left, rows: leftRows }, maxRows, out);
+  await cutPieces(s, { ...right, rows: rightRows }, maxRows, out);
+}
+
+/**
+ * Boundaries for `parts` even parts: the ends of the pieces whose running row estimate is nearest to
+ * each part's share (strictly increasing; never the last key, so no part is empty by construction).
+ */
+function pickBoundaries(pieces: readonly Piece[], parts: number): EncodedKey[] {
+  const total = pieces.reduce((a, p) => a + p.rows, 0);
+  const running: number[] = [];
+  let sum = 0;
+  for (const p of pieces) running.push((sum += p.rows));
   const bounds: EncodedKey[] = [];
-  for (let i = 1n; i < BigInt(parts); i++) {
-    const b = lo + (span * i) / BigInt(parts) - 1n;
-    if (b >= lo && b < hi && (bounds.length === 0 || b.toString() !== bounds[bounds.length - 1][0]))
-      bounds.push(encodeKey([b.toString()]));
+  let from = 0;
+  for (let k = 1; k < parts; k++) {
+    const goal = (k * total) / parts;
+    let best = -1;
+    for (let i = from; i < pieces.length - 1; i++)
+      if (best < 0 || Math.abs(running[i] - goal) < Math.abs(running[best] - goal)) best = i;
+    if (best < 0) break;
+    bounds.push(pieces[best].last);
+    from = best + 1;
   }
   return bounds;
 }
 
 /**
- * Splits a table's key space into `parts` contiguous half-open ranges covering everything: the first has
- * no lower bound, the last no upper bound. A single-column integer key is split by value between MIN
- * and MAX (two index dives, no scan); other keys by stepping through the key's index to about equal row
- * counts (InnoDB's row estimate), which costs one index scan.
+ * Splits a table's key space into up to `parts` contiguous half-open ranges covering everything: the
+ * first has no lower bound, the last no upper bound. No scan: the boundaries are real keys found by
+ * index dives (the first key at or after a value interpolated between two known keys), chosen by
+ * bisection on the optimizer's row estimates until each side holds about its share of rows. The
+ * server compares every key (collations included); the interpolation only guides the dives.
  */
 export async function splitKeyRanges(input: {
   source: string;
@@ -52,29 +187,19 @@ export async function splitKeyRanges(input: {
   const schema = resolveConnection(input.source).database;
   const info = await describeTable(pool, schema, spec.name, spec.key);
   const parts = Math.max(1, Math.floor(input.parts));
-  const keyCol = info.columns.find((c) => c.name === info.key.columns[0]);
-  if (info.key.columns.length === 1 && keyCol && INTEGER_TYPES.has(keyCol.dataType)) {
-    return toRanges(await integerBounds(pool, quoteTable(schema, spec.name), keyCol.name, parts));
-  }
-  const total = await estimateRows(pool, schema, spec.name);
-  const step = Math.max(1, Math.ceil(total / parts));
-  const bounds = [];
-  let lower: ReturnType<typeof encodeKey> | undefined;
-  for (let i = 1; i < parts; i++) {
-    const q = keysetSelect({
-      from: quoteTable(schema, spec.name),
-      columns: info.key.columns,
-      key: info.key.columns,
-      range: { lower },
-      limit: 1,
-    });
-    const sql = q.sql.replace(/ LIMIT \?$/, ' LIMIT 1 OFFSET ?');
-    const [rows] = await pool.query<RowDataPacket[]>(sql, [...q.params.slice(0, -1), step - 1]);
-    if (!rows.length) break;
-    lower = encodeKey(info.key.columns.map((k) => rows[0][k]));
-    bounds.push(lower);
-  }
-  return toRanges(bounds);
+  const index = new KeyIndex(pool, schema, spec.name, info.key.index, info.key.columns);
+  const columns = info.key.columns.map((name) =>
+    ColumnMidpoint.for(pool, info.columns.find((c) => c.name === name)!),
+  );
+  const first = await index.edge('ASC', []);
+  const last = await index.edge('DESC', []);
+  if (!first || !last || parts < 2) return toRanges([]);
+  const rows = await estimateRows(pool, schema, spec.name);
+  const pieces: Piece[] = [];
+  const splitter = { index, columns, lookups: LOOKUPS_PER_PART * parts };
+  const maxRows = Math.max(1, Math.floor(rows / (parts * PIECES_PER_PART)));
+  await cutPieces(splitter, { first, last, rows: Infinity }, maxRows, pieces);
+  return toRanges(pickBoundaries(pieces, parts));
 }
 
 /** Consecutive boundaries as ranges: (none, b1], (b1, b2], ..., (bn, none). */
