@@ -87,8 +87,7 @@ export function digitsBetween(
   if (i === a.length) {
     // a is a proper prefix of b: anything after a that sorts before b's rest.
     if (b[i] >= 1) return [...prefix, Math.floor(b[i] / 2)];
-    const rest = digitsBetween([], b.slice(i + 1), base);
-    return rest && [...prefix, 0, ...rest];
+    return i + 1 < b.length ? [...prefix, 0] : undefined; // a, a+[0], b = a+[0]+rest
   }
   if (b[i] - a[i] >= 2) return [...prefix, Math.floor((a[i] + b[i]) / 2)];
   // Adjacent digits: keep a's digit and go above a's rest.
@@ -115,11 +114,12 @@ function temporalMicros(value: string): bigint | undefined {
 }
 
 function temporalText(micros: bigint): string {
-  const d = new Date(Number(micros / 1000n));
+  const fraction = ((micros % 1000000n) + 1000000n) % 1000000n; // before 1970 too
+  const d = new Date(Number((micros - fraction) / 1000n));
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   return (
     `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(Number(micros % 1000000n), 6)}`
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(Number(fraction), 6)}`
   );
 }
 
