@@ -4,6 +4,9 @@
 // alternately into an empty table; the ratio printed is the median of the per-round ratios.
 //   BENCH_COPY_ROWS (default 1,000,000) narrow rows; BENCH_WIDE_ROWS (default 300,000) wide rows.
 //   BENCH_COPY_CONCURRENCY (default 4) chunks in flight; BENCH_COPY_CHUNK (default 5000) rows a chunk.
+//   BENCH_COPY_TABLES (default narrow,wide) the tables measured against the dump pipeline (empty: none).
+//   BENCH_COPY_BIG_ROWS (default 0: off) a table this big split and copied by one and by two worker
+//   processes: split time and rows read, rows/s, each process's peak RSS.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -60,7 +63,7 @@ async function copyInProcesses(
   stack: Stack,
   input: Omit<CopyInput, 'range'>,
   ranges: KeyRange[],
-): Promise<{ secs: number; rows: number; peakRss: number[] }> {
+): Promise<{ secs: number; rows: number; rowsEach: number[]; peakRss: number[] }> {
   const startAt = Date.now() + 4000;
   const runs = await Promise.all(
     ranges.map(
@@ -95,7 +98,12 @@ async function copyInProcesses(
     ),
   );
   const secs = (Math.max(...runs.map((r) => r.endedAt)) - Math.min(...runs.map((r) => r.startedAt))) / 1000;
-  return { secs, rows: runs.reduce((a, r) => a + r.rows, 0), peakRss: runs.map((r) => r.peak) };
+  return {
+    secs,
+    rows: runs.reduce((a, r) => a + r.rows, 0),
+    rowsEach: runs.map((r) => r.rows),
+    peakRss: runs.map((r) => r.peak),
+  };
 }
 
 /** Rows/s copying one table from one worker process against two processes (two key ranges) at once. */
@@ -239,7 +247,7 @@ async function bigCopy(stack: Stack, rows: number): Promise<void> {
       const r = await copyInProcesses(stack, input, ranges);
       if (r.rows !== rows) throw new Error(`copied ${r.rows} rows, not ${rows}`);
       console.log(
-        `  ${ranges.length} worker process${ranges.length > 1 ? 'es' : ''}: ${fmt(r.rows)} rows in ${r.secs.toFixed(0)} s ` +
+        `  ${ranges.length} worker process${ranges.length > 1 ? 'es' : ''}: ${r.rowsEach.map(fmt).join(' + ')} rows in ${r.secs.toFixed(0)} s ` +
           `(${fmt(r.rows / r.secs)} rows/s), peak RSS ${r.peakRss.map((m) => `${m.toFixed(0)} MB`).join(' + ')} ` +
           `(target < 300 MB; ${load()})`,
       );
@@ -256,8 +264,11 @@ export async function run(): Promise<void> {
   const stack = await startStack({ redis: false });
   Object.assign(process.env, stack.env);
   try {
-    await benchTable(stack, NARROW, Number(process.env.BENCH_COPY_ROWS ?? 1_000_000), rounds);
-    await benchTable(stack, WIDE, Number(process.env.BENCH_WIDE_ROWS ?? 300_000), rounds);
+    const tables = (process.env.BENCH_COPY_TABLES ?? 'narrow,wide').split(',');
+    if (tables.includes('narrow'))
+      await benchTable(stack, NARROW, Number(process.env.BENCH_COPY_ROWS ?? 1_000_000), rounds);
+    if (tables.includes('wide'))
+      await benchTable(stack, WIDE, Number(process.env.BENCH_WIDE_ROWS ?? 300_000), rounds);
     const big = Number(process.env.BENCH_COPY_BIG_ROWS ?? 0);
     if (big > 0) await bigCopy(stack, big);
     else console.log('(set BENCH_COPY_BIG_ROWS=10000000 for the 10M-row copy: worker RSS and split time)');

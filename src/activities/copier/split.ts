@@ -2,7 +2,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { EncodedKey, KeyRange, TableSpec } from '../contracts.js';
 import { getPool, resolveConnection } from '../db/connections.js';
 import { quoteIdent, quoteTable } from '../db/identifiers.js';
-import { describeTable, estimateRows } from '../schema/describe.js';
+import { describeTable } from '../schema/describe.js';
 import { decodeKey, encodeKey, keyString } from '../schema/keycodec.js';
 import { keyCompare, orderBy, rangeCondition, type SqlFragment } from '../schema/keyset.js';
 import { ColumnMidpoint, type KeyValue } from './split-midpoint.js';
@@ -113,38 +113,53 @@ async function middleKey(s: Splitter, first: EncodedKey, last: EncodedKey): Prom
   return undefined;
 }
 
-/**
- * Cuts a piece in two at a middle key until each piece's estimate is at most `maxRows` (small ranges
- * are where InnoDB's estimates are good: large ones are capped at half the table and coarse). The
- * pieces come out in key order.
- */
-async function cutPieces(s: Splitter, piece: Piece, maxRows: number, out: Piece[]): Promise<void> {
-  if (piece.rows <= maxRows || keyString(piece.first) === keyString(piece.last) || s.lookups <= 0) {
-    out.push(piece);
-    return;
-  }
+/** The piece cut in two at a middle key, or undefined when it cannot be cut. */
+async function cutPiece(s: Splitter, piece: Piece): Promise<[Piece, Piece] | undefined> {
+  if (keyString(piece.first) === keyString(piece.last)) return undefined;
   const middle = await middleKey(s, piece.first, piece.last);
-  if (!middle) {
-    out.push(piece);
-    return;
-  }
+  if (!middle) return undefined;
   s.lookups--;
   const next = await s.index.edge('ASC', [
     keyCompare(s.index.key, '>', middle),
     keyCompare(s.index.key, '<=', piece.last),
   ]);
-  if (!next) {
-    out.push(piece);
-    return;
-  }
-  const left = { lower: piece.lower, first: piece.first, last: middle };
-  const right = { lower: middle, first: next, last: piece.last };
-  const [leftRows, rightRows] = [
-    await s.index.estimate({ lower: left.lower, upper: left.last }),
-    await s.index.estimate({ lower: right.lower, upper: right.last }),
+  if (!next) return undefined;
+  return [
+    {
+      lower: piece.lower,
+      first: piece.first,
+      last: middle,
+      rows: await s.index.estimate({ lower: piece.lower, upper: middle }),
+    },
+    {
+      lower: middle,
+      first: next,
+      last: piece.last,
+      rows: await s.index.estimate({ lower: middle, upper: piece.last }),
+    },
   ];
-  await cutPieces(s, { ...left, rows: leftRows }, maxRows, out);
-  await cutPieces(s, { ...right, rows: rightRows }, maxRows, out);
+}
+
+/**
+ * Cuts the largest piece in two until every piece holds at most 1/`pieces` of the estimated rows
+ * (small ranges are where InnoDB's estimates are good: large ones are coarse and capped at half the
+ * table) or the lookups run out (then the largest pieces have been cut first). Key order is kept.
+ */
+async function cutPieces(s: Splitter, whole: Piece, pieces: number): Promise<Piece[]> {
+  const out: (Piece & { uncut?: boolean })[] = [whole];
+  while (s.lookups > 0) {
+    let largest = -1;
+    let total = 0;
+    for (let i = 0; i < out.length; i++) {
+      total += out[i].rows;
+      if (!out[i].uncut && (largest < 0 || out[i].rows > out[largest].rows)) largest = i;
+    }
+    if (largest < 0 || out[largest].rows <= Math.max(1, total / pieces)) break;
+    const cut = await cutPiece(s, out[largest]);
+    if (cut) out.splice(largest, 1, ...cut);
+    else out[largest].uncut = true;
+  }
+  return out;
 }
 
 /**
@@ -194,11 +209,12 @@ export async function splitKeyRanges(input: {
   const first = await index.edge('ASC', []);
   const last = await index.edge('DESC', []);
   if (!first || !last || parts < 2) return toRanges([]);
-  const rows = await estimateRows(pool, schema, spec.name);
-  const pieces: Piece[] = [];
   const splitter = { index, columns, lookups: LOOKUPS_PER_PART * parts };
-  const maxRows = Math.max(1, Math.floor(rows / (parts * PIECES_PER_PART)));
-  await cutPieces(splitter, { first, last, rows: Infinity }, maxRows, pieces);
+  const pieces = await cutPieces(
+    splitter,
+    { first, last, rows: Number.MAX_SAFE_INTEGER },
+    parts * PIECES_PER_PART,
+  );
   return toRanges(pickBoundaries(pieces, parts));
 }
 
