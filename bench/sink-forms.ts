@@ -2,7 +2,8 @@
 // (PK id, secondary index k), each in transactions of BATCH rows, keys sorted or shuffled.
 // Standalone (not part of `npm run bench`): npx tsx bench/sink-forms.ts
 //   FORMS (default load,replace,odku,update,load-nobinlog), BATCHES (default 1000,5000,20000),
-//   ROWS per measurement (default 100000), TABLE_SIZE (default 100000), ORDERS (default sorted,shuffled).
+//   ROWS per measurement (default 100000), TABLE_SIZE (default 100000), ORDERS (default sorted,shuffled),
+//   SESSION_SQL (extra session settings, run once).
 // Sink CPU includes the purge of the undo the updates leave (waited for, up to 20 s).
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
@@ -45,7 +46,9 @@ async function writeBatch(conn: PoolConnection, form: string, rows: Row[]): Prom
   } else if (form === 'update') {
     // One prepared UPDATE per row, pipelined (the sink parses it once).
     await Promise.all(
-      rows.map((r) => conn.execute('UPDATE sbtest1 SET k = ?, c = ?, pad = ? WHERE id = ?', [r[1], r[2], r[3], r[0]])),
+      rows.map((r) =>
+        conn.execute('UPDATE sbtest1 SET k = ?, c = ?, pad = ? WHERE id = ?', [r[1], r[2], r[3], r[0]]),
+      ),
     );
   } else throw new Error(`unknown form ${form}`);
 }
@@ -82,6 +85,8 @@ async function main(): Promise<void> {
     // root: SET sql_log_bin needs BINLOG ADMIN (load-nobinlog); same statements as the applier's otherwise.
     const conn = (await stack.target.rootConnection(APP_DATABASE)) as unknown as PoolConnection;
     await prepareWriterSession(conn);
+    // Extra session settings to compare (e.g. "SET SESSION transaction_isolation = 'READ-COMMITTED'").
+    if (process.env.SESSION_SQL) await conn.query(process.env.SESSION_SQL);
     const [all] = await conn.query<RowDataPacket[]>('SELECT id, k, c, pad FROM sbtest1 ORDER BY id');
     const base: Row[] = all.map((r) => [Number(r.id), Number(r.k), String(r.c), String(r.pad)]);
     let round = 0;

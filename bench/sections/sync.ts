@@ -194,8 +194,15 @@ export async function run(): Promise<void> {
       );
       const w = writeRun.value;
       const stopAt = await currentPosition('source');
+      const replayBatches: number[] = [];
       const replayRun = await cpuSplit({ source: pid(stack.source.dir), target: pid(stack.target.dir) }, () =>
-        timed(() => runSync({ ...spec, stopAt }, {})),
+        timed(() =>
+          runSync(
+            { ...spec, stopAt },
+            {},
+            { onApplied: (b) => replayBatches.push(b.reduce((n, t) => n + t.changes.length, 0)) },
+          ),
+        ),
       );
       const replay = replayRun.value;
       const backlogRate = replay.value.rowsApplied / replay.secs;
@@ -211,6 +218,10 @@ export async function run(): Promise<void> {
           `sink ${((replayRun.cpu.target / replay.value.rowsApplied) * 1e6).toFixed(1)} us ` +
           `(the source writing them: ${((writeRun.cpu.source / backlogRows) * 1e6).toFixed(1)} us): ${fmt(replay.value.rowsApplied / busiest)} rows/s ` +
           `with a core each (the busier bounds it), load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`,
+      );
+      const sizes = replayBatches.sort((a, b) => a - b);
+      console.log(
+        `backlog: ${fmt(sizes.length)} sink transactions, rows each p50 ${pct(sizes, 50)}, p10 ${pct(sizes, 10)}`,
       );
       if (offered > 0)
         console.log(

@@ -81,3 +81,52 @@ test('two appliers on one stream: the second to move the checkpoint stops with C
     await dumpTable(stack.source, 'counted', 'id'),
   );
 });
+
+test('the next batch is taken and prepared while the sink applies the current one: every transaction applied once, in order; an image that cannot be written fails its own batch only', async () => {
+  const tables: TableSpec[] = [{ name: 'ahead' }];
+  await rootExec(stack.source, 'CREATE TABLE ahead (id INT PRIMARY KEY, n INT NOT NULL, g GEOMETRY NULL)');
+  await prepareTarget({ source: 'source', target: 'target', tables });
+  const spec = { stream: 'ahead1', from: 'source', to: 'target', tables, direction: 'forward' as const };
+  await recordSyncStart(spec);
+  // 301 transactions on 20 rows: order matters (each sets n to its own number).
+  const statements = ['INSERT INTO ahead SELECT seq, 0, NULL FROM seq_1_to_20'];
+  for (let i = 1; i <= 300; i++) statements.push(`UPDATE ahead SET n = ${i} WHERE id = ${1 + (i % 20)}`);
+  await rootExec(stack.source, ...statements);
+  const good = await currentPosition('source');
+  // Then a value the applier cannot write (only POINT geometry is carried): RowImageError.
+  await rootExec(stack.source, 'UPDATE ahead SET g = ST_GeomFromText("LINESTRING(0 0, 1 1)") WHERE id = 1');
+  await rootExec(stack.source, 'UPDATE ahead SET n = -1 WHERE id = 2');
+  const stopAt = await currentPosition('source');
+
+  const applied: string[] = [];
+  const aheadBatches: number[] = [];
+  await assert.rejects(
+    runSync(
+      { ...spec, stopAt },
+      {},
+      {
+        maxBatchTransactions: 1, // the bad transaction is a batch of its own
+        onApplied: (b) => applied.push(...b.map((t) => `${t.position.file}:${t.position.pos}`)),
+        onLookAhead: (b) => aheadBatches.push(b.length),
+      },
+    ),
+    { name: 'RowImageError' },
+  );
+  assert.ok(aheadBatches.length > 10, `batches taken ahead: ${aheadBatches.length}`);
+  assert.equal(applied.length, 301, 'every transaction before the bad one, once');
+  assert.equal(new Set(applied).size, 301);
+  const cp = await readCheckpoint(getPool('target'), spec.stream);
+  assert.equal(cp?.transactions, 301);
+  assert.deepEqual(cp?.position && [cp.position.file, cp.position.pos], [good.file, good.pos]);
+  // The source's state at `good`: each row holds the last transaction's number that set it.
+  const expected = new Map<number, number>();
+  for (let i = 1; i <= 300; i++) expected.set(1 + (i % 20), i);
+  const rows = await rootQuery<{ id: number; n: number }>(
+    stack.target,
+    'SELECT id, n FROM ahead ORDER BY id',
+  );
+  assert.deepEqual(
+    rows.map((r) => [Number(r.id), Number(r.n)]),
+    [...expected].sort((a, b) => a[0] - b[0]),
+  );
+});

@@ -5,7 +5,7 @@ import { cascadeToChildren, isCascadeParent, removeRestrictingChildren, updateRo
 import type { TableMapping } from '../schema/mapping.js';
 import { encodeKey, keyString, rowKey } from '../schema/keycodec.js';
 import { RowImageError, type RowChange, type RowImage } from './events.js';
-import { writeImages } from './write.js';
+import { encodeImages, writeEncoded, type EncodedImages } from './write.js';
 import { SPATIAL_TYPES } from '../../shared/mysql-types.js';
 
 export { RowImageError };
@@ -304,24 +304,66 @@ function keyOfValues(m: TableMapping, values: unknown[]): unknown[] {
 }
 
 /**
- * Applies row changes on `conn` (inside the caller's transaction) as planned by planRuns: one statement
- * per run. Deletes and key changes of cascade parents run with foreign_key_checks=1, so the sink
- * cascades them to the children as the source did (cascaded changes are in no binlog row event); all
- * else runs with checks off (a REPLACE of a parent with checks on would cascade-delete its children).
- * Returns the number of row changes consumed.
+ * A batch's changes planned (planRuns) and their images encoded for the sink (write.ts), done before the
+ * batch's transaction: work on this side only, so sync.ts does it while the sink applies the previous
+ * batch. Reusable when the batch is retried.
  */
-export async function applyChanges(
+export interface PreparedChanges {
+  /** Row changes the batch holds. */
+  readonly count: number;
+  readonly steps: readonly PreparedStep[];
+}
+
+type PreparedStep =
+  | { kind: 'encoded'; images: EncodedImages }
+  | { kind: 'del' | 'pdel' | 'upd'; m: TableMapping; items: unknown[][] };
+
+export function prepareChanges(
+  changes: readonly RowChange[],
+  mappings: ReadonlyMap<string, TableMapping>,
+  fks?: SinkForeignKeys,
+): PreparedChanges {
+  const steps = planRuns(changes, mappings, fks).map(
+    ({ m, kind, items }): PreparedStep =>
+      kind === 'put' ? { kind: 'encoded', images: encodeImages(m, items) } : { kind, m, items },
+  );
+  return { count: changes.length, steps };
+}
+
+/**
+ * Applies prepared changes on `conn` (inside the caller's transaction): one statement per run.
+ * Deletes and key changes of cascade parents run with foreign_key_checks=1, so the sink cascades them to
+ * the children as the source did (cascaded changes are in no binlog row event); all else runs with
+ * checks off (a REPLACE of a parent with checks on would cascade-delete its children).
+ * Returns the number of row changes consumed. `sent` is called when the sink holds the input of the
+ * batch's last bulk write (or at once when the batch ends otherwise): work on this side from then on
+ * delays the sink by little.
+ */
+export async function applyPrepared(
+  conn: PoolConnection,
+  prepared: PreparedChanges,
+  fks?: SinkForeignKeys,
+  sent?: () => void,
+): Promise<number> {
+  const last = prepared.steps[prepared.steps.length - 1];
+  if (!last || last.kind !== 'encoded') sent?.();
+  for (const step of prepared.steps) {
+    if (step.kind === 'encoded') await writeEncoded(conn, step.images, step === last ? sent : undefined);
+    else if (step.kind === 'del')
+      await deleteKeys(conn, step.m.toSchema, step.m.toTable, step.m.toKey, step.items);
+    else await applyCascading(conn, step.m, step.kind, step.items, fks!);
+  }
+  return prepared.count;
+}
+
+/** prepareChanges + applyPrepared. */
+export function applyChanges(
   conn: PoolConnection,
   changes: readonly RowChange[],
   mappings: ReadonlyMap<string, TableMapping>,
   fks?: SinkForeignKeys,
 ): Promise<number> {
-  for (const { m, kind, items } of planRuns(changes, mappings, fks)) {
-    if (kind === 'put') await writeImages(conn, m, items);
-    else if (kind === 'del') await deleteKeys(conn, m.toSchema, m.toTable, m.toKey, items);
-    else await applyCascading(conn, m, kind, items, fks!);
-  }
-  return changes.length;
+  return applyPrepared(conn, prepareChanges(changes, mappings, fks), fks);
 }
 
 /** Deletes ('pdel') and key changes ('upd') of a cascade parent, checked (cdc/README.md, foreign keys). */

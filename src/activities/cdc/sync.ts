@@ -3,7 +3,7 @@ import type { BinlogPosition, RunContext, SyncProgress, SyncStatus, SyncStreamSp
 import { getPool, resolveConnection } from '../db/connections.js';
 import { prepareWriterSession } from '../copier/rows.js';
 import { resolveMapping, type TableMapping } from '../schema/mapping.js';
-import { applyChanges } from './apply.js';
+import { applyChanges, applyPrepared, prepareChanges, type PreparedChanges } from './apply.js';
 import { sinkForeignKeys } from './foreign-keys.js';
 import {
   assertStreamId,
@@ -44,6 +44,8 @@ export interface SyncOptions {
   onReconnect?: (info: { attempt: number; error: string; from: BinlogPosition }) => void;
   /** Observes every committed batch of source transactions (tests, metrics). */
   onApplied?: (batch: readonly BinlogTransaction[]) => void;
+  /** Observes every batch taken and prepared while the one before it was being applied (tests, metrics). */
+  onLookAhead?: (batch: readonly BinlogTransaction[]) => void;
 }
 
 /** The current binlog head of a connection (file/offset and, on MariaDB, the matching GTID position). */
@@ -178,6 +180,24 @@ export async function runSync(
     const apply = (conn: PoolConnection, changes: readonly RowChange[]) =>
       spec.reread ? rereadChanges(spec, changes, mappings) : applyChanges(conn, changes, mappings, fks);
 
+    /**
+     * A batch's changes planned and encoded ahead of its transaction (image mode). Null when that
+     * fails (e.g. an image the sink cannot take): applying the batch then raises the error in order,
+     * after the batches before it committed.
+     */
+    const prepare = (batch: readonly BinlogTransaction[]): PreparedChanges | null => {
+      if (spec.reread) return null;
+      try {
+        return prepareChanges(
+          batch.flatMap((t) => t.changes),
+          mappings,
+          fks,
+        );
+      } catch {
+        return null;
+      }
+    };
+
     const concurrentApplier = async (conn: PoolConnection): Promise<never> => {
       const cp = await readCheckpoint(conn, stream);
       await conn.query('ROLLBACK');
@@ -215,7 +235,11 @@ export async function runSync(
      * same round trip; the rows follow, then COMMIT. Nothing is visible before the commit, so the
      * checkpoint only ever names applied transactions.
      */
-    const commitBatch = async (batch: BinlogTransaction[]) => {
+    const commitBatch = async (
+      batch: BinlogTransaction[],
+      prepared: PreparedChanges | null,
+      sent?: () => void,
+    ) => {
       const changes = batch.flatMap((t) => t.changes);
       const last = batch[batch.length - 1];
       for (let attempt = 1; ; attempt++) {
@@ -227,7 +251,8 @@ export async function runSync(
             sourceTimestamp: last.timestamp,
           });
           if (!moved) await concurrentApplier(conn);
-          await apply(conn, changes);
+          if (prepared) await applyPrepared(conn, prepared, fks, sent);
+          else await apply(conn, changes);
           await conn.query('COMMIT');
         } catch (err) {
           await dropSession();
@@ -275,36 +300,21 @@ export async function runSync(
       }
     };
 
-    // One next() at a time: a tick that wins the race leaves it pending for the following round.
-    let pendingNext: Promise<IteratorResult<BinlogTransaction>> | null = null;
-    for (;;) {
-      if (reached()) break;
-      pendingNext ??= iterator.next();
-      let timer: NodeJS.Timeout | undefined;
-      const next = await Promise.race([
-        pendingNext,
-        new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), idleMs))),
-      ]);
-      clearTimeout(timer);
-      if (next === 'tick') {
-        if (pendingEmpty) {
-          const p = pendingEmpty;
-          pendingEmpty = null;
-          await commitBatch([p]);
-        }
-        continue;
-      }
-      pendingNext = null;
-      if (next.done) break;
-      if (next.value.partial) {
-        pendingEmpty = null; // its commit moves the checkpoint past it
-        if (!(await applyFragments(next.value))) break;
-        continue;
-      }
-      const batch: BinlogTransaction[] = [next.value];
-      let rows = next.value.changes.length;
+    /** A batch: whole source transactions; `carry` is a big transaction's first fragment that ended it. */
+    type Gathered = {
+      batch: BinlogTransaction[];
+      rows: number;
+      carry: BinlogTransaction | null;
+      prepared: PreparedChanges | null;
+    };
+
+    /** `first` and the transactions buffered after it, up to the caps (never waiting for more). */
+    const gather = async (first: BinlogTransaction): Promise<Gathered> => {
+      const batch: BinlogTransaction[] = [first];
+      let rows = first.changes.length;
       let carry: BinlogTransaction | null = null;
-      while (binlog.buffered > 0 && batch.length < maxTx && rows < maxRows) {
+      while (binlog!.buffered > 0 && batch.length < maxTx && rows < maxRows) {
+        if (spec.stopAt && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0) break;
         const more = await iterator.next();
         if (more.done) break;
         if (more.value.partial) {
@@ -313,8 +323,75 @@ export async function runSync(
         }
         batch.push(more.value);
         rows += more.value.changes.length;
-        if (spec.stopAt && comparePositions(more.value.position, spec.stopAt) >= 0) break;
       }
+      return { batch, rows, carry, prepared: null };
+    };
+
+    /**
+     * The next batch taken from what the stream already buffered and prepared, while the sink applies
+     * the current one (started once the sink holds its input): node's share of a batch overlaps the
+     * sink's instead of following it. Nothing is written here; the batch is applied after the current
+     * one commits, in order. Null when nothing is buffered (the loop then waits as usual); 'partial' is
+     * a big transaction's first fragment; errors are kept for the loop to raise in order.
+     */
+    type Ahead = Gathered | { partial: BinlogTransaction } | { done: true } | { error: unknown } | null;
+    const lookAhead = async (): Promise<Ahead> => {
+      try {
+        if (binlog!.buffered === 0) return null;
+        const first = await iterator.next();
+        if (first.done) return { done: true };
+        if (first.value.partial) return { partial: first.value };
+        const g = await gather(first.value);
+        g.prepared = prepare(g.batch);
+        options.onLookAhead?.(g.batch);
+        return g;
+      } catch (error) {
+        return { error };
+      }
+    };
+
+    // One next() at a time: a tick that wins the race leaves it pending for the following round.
+    let pendingNext: Promise<IteratorResult<BinlogTransaction>> | null = null;
+    let ahead = null as Promise<Ahead> | null; // set by `sent` inside commitBatch
+    for (;;) {
+      if (reached()) break;
+      const early = ahead ? await ahead : null;
+      ahead = null;
+      let g: Gathered;
+      if (early && 'error' in early) throw early.error;
+      if (early && 'done' in early) break;
+      if (early && 'partial' in early) {
+        pendingEmpty = null; // its commit moves the checkpoint past it
+        if (!(await applyFragments(early.partial))) break;
+        continue;
+      }
+      if (early) g = early;
+      else {
+        pendingNext ??= iterator.next();
+        let timer: NodeJS.Timeout | undefined;
+        const next = await Promise.race([
+          pendingNext,
+          new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), idleMs))),
+        ]);
+        clearTimeout(timer);
+        if (next === 'tick') {
+          if (pendingEmpty) {
+            const p = pendingEmpty;
+            pendingEmpty = null;
+            await commitBatch([p], null);
+          }
+          continue;
+        }
+        pendingNext = null;
+        if (next.done) break;
+        if (next.value.partial) {
+          pendingEmpty = null; // its commit moves the checkpoint past it
+          if (!(await applyFragments(next.value))) break;
+          continue;
+        }
+        g = await gather(next.value);
+      }
+      const { batch, rows, carry } = g;
       const stopHere =
         spec.stopAt !== undefined && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0;
       if (rows === 0 && !stopHere && !carry && Date.now() - lastWrite < idleMs) {
@@ -322,10 +399,17 @@ export async function runSync(
         continue;
       }
       pendingEmpty = null;
-      await commitBatch(batch);
+      // Look ahead only where the next batch follows this one directly (no big transaction, no stop).
+      let started = false;
+      const sent = () => {
+        if (started || carry || stopHere) return;
+        started = true;
+        ahead = lookAhead();
+      };
+      await commitBatch(batch, g.prepared ?? prepare(batch), sent);
       if (carry && !stopHere && !(await applyFragments(carry))) break;
     }
-    if (pendingEmpty && !abort.signal.aborted) await commitBatch([pendingEmpty]);
+    if (pendingEmpty && !abort.signal.aborted) await commitBatch([pendingEmpty], null);
   } finally {
     await dropSession();
     ctx.signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,7 @@
+import { Readable } from 'node:stream';
 import type { PoolConnection } from 'mysql2/promise';
 import { replaceRows } from '../copier/rows.js';
-import { isLocalInfileRefused, loadDataSql, loadFromStream, TsvStream } from '../copier/load.js';
+import { isLocalInfileRefused, loadDataSql, loadFromStream, TsvEncoder } from '../copier/load.js';
 import type { TableMapping } from '../schema/mapping.js';
 import { RowImageError } from './events.js';
 
@@ -22,24 +23,41 @@ function field(m: TableMapping, value: unknown): Buffer | string | null {
 }
 
 /**
- * Writes full after-images (values in m.columns order) into the sink inside the caller's transaction:
- * `LOAD DATA LOCAL INFILE ... REPLACE` fed from memory (copier/load.ts: no SQL to build on this side or
- * to parse on the sink's; same REPLACE semantics, any warning fails it), or multi-row REPLACE statements
- * where the sink refuses LOAD DATA LOCAL.
+ * Full after-images (values in m.columns order) made ready for the sink before the statement runs:
+ * the LOAD DATA input already encoded (null where the sink refuses LOAD DATA LOCAL), so that this work
+ * can overlap the sink applying the previous batch (sync.ts). Reusable: a retried batch sends it again.
  */
-export async function writeImages(
-  conn: PoolConnection,
-  m: TableMapping,
-  images: readonly (readonly unknown[])[],
-): Promise<void> {
-  const columns = m.columns.map((c) => c.to);
-  if (!refusing.has(m)) {
-    const tsv = new TsvStream();
-    // Fed in full before the statement reads it (a batch is bounded by maxBatchRows / a fragment).
-    for (const row of images) tsv.write(row.map((v) => field(m, v)));
-    tsv.finish();
+export interface EncodedImages {
+  readonly m: TableMapping;
+  readonly images: readonly (readonly unknown[])[];
+  readonly tsv: readonly Buffer[] | null;
+}
+
+export function encodeImages(m: TableMapping, images: readonly (readonly unknown[])[]): EncodedImages {
+  if (refusing.has(m)) return { m, images, tsv: null };
+  const pieces: Buffer[] = [];
+  const encoder = new TsvEncoder((piece) => pieces.push(piece) > 0);
+  for (const row of images) encoder.write(row.map((v) => field(m, v)));
+  encoder.flush();
+  return { m, images, tsv: pieces };
+}
+
+/**
+ * Writes encoded images into the sink inside the caller's transaction: `LOAD DATA LOCAL INFILE ...
+ * REPLACE` fed from memory (copier/load.ts: no SQL to build on this side or to parse on the sink's;
+ * same REPLACE semantics, any warning fails it), or multi-row REPLACE statements where the sink refuses
+ * LOAD DATA LOCAL. `sent` is called once the sink holds the whole statement and its input (it then needs
+ * nothing more from this side until it answers).
+ */
+export async function writeEncoded(conn: PoolConnection, e: EncodedImages, sent?: () => void): Promise<void> {
+  const { m } = e;
+  if (e.tsv && !refusing.has(m)) {
+    const columns = m.columns.map((c) => c.to);
     try {
-      await loadFromStream(conn, loadDataSql(m.toSchema, m.toTable, columns, m.toInfo.columns), tsv);
+      const input = Readable.from(e.tsv, { objectMode: false });
+      // After the driver's own 'end' handler has sent the input's end: the sink works alone from there.
+      if (sent) input.once('end', () => setImmediate(sent));
+      await loadFromStream(conn, loadDataSql(m.toSchema, m.toTable, columns, m.toInfo.columns), input);
       return;
     } catch (err) {
       // Refused before any row was read: nothing was written, the transaction goes on with statements.
@@ -47,5 +65,22 @@ export async function writeImages(
       refusing.add(m);
     }
   }
-  await replaceRows(conn, m.toSchema, m.toTable, columns, images);
+  const written = replaceRows(
+    conn,
+    m.toSchema,
+    m.toTable,
+    m.columns.map((c) => c.to),
+    e.images,
+  );
+  if (sent) setImmediate(sent);
+  await written;
+}
+
+/** encodeImages + writeEncoded. */
+export function writeImages(
+  conn: PoolConnection,
+  m: TableMapping,
+  images: readonly (readonly unknown[])[],
+): Promise<void> {
+  return writeEncoded(conn, encodeImages(m, images));
 }

@@ -40,9 +40,7 @@ const PIECE_BYTES = 256 * 1024;
  * `write` returns false when the consumer is behind (pause the producer; `onDemand` says when to resume).
  */
 export class TsvStream extends Readable {
-  private out = Buffer.allocUnsafe(PIECE_BYTES * 2);
-  private o = 0;
-  rows = 0;
+  private readonly encoder = new TsvEncoder((piece) => this.push(piece));
 
   constructor(private readonly onDemand: () => void = () => undefined) {
     super({ highWaterMark: 4 * PIECE_BYTES });
@@ -51,6 +49,32 @@ export class TsvStream extends Readable {
   override _read(): void {
     this.onDemand();
   }
+
+  get rows(): number {
+    return this.encoder.rows;
+  }
+
+  write(row: readonly (Buffer | string | null)[]): boolean {
+    return this.encoder.write(row);
+  }
+
+  /** No more rows. */
+  finish(): void {
+    this.encoder.flush();
+    this.push(null);
+  }
+}
+
+/**
+ * The encoding behind TsvStream, handing each finished piece (about 256 KB) to `piece`, whose answer
+ * `write` returns (false: the consumer is behind). Used alone to encode a batch ahead of its statement.
+ */
+export class TsvEncoder {
+  private out = Buffer.allocUnsafe(PIECE_BYTES * 2);
+  private o = 0;
+  rows = 0;
+
+  constructor(private readonly piece: (piece: Buffer) => boolean) {}
 
   write(row: readonly (Buffer | string | null)[]): boolean {
     let need = row.length * 3; // worst case: every byte escaped, plus separators
@@ -95,10 +119,9 @@ export class TsvStream extends Readable {
     return this.o >= PIECE_BYTES ? this.flushPiece() : true;
   }
 
-  /** No more rows. */
-  finish(): void {
-    this.flushPiece();
-    this.push(null);
+  /** Hands over the piece in progress (if any). */
+  flush(): boolean {
+    return this.flushPiece();
   }
 
   private flushPiece(): boolean {
@@ -106,7 +129,7 @@ export class TsvStream extends Readable {
     const piece = this.out.subarray(0, this.o);
     this.out = Buffer.allocUnsafe(PIECE_BYTES * 2);
     this.o = 0;
-    return this.push(piece);
+    return this.piece(piece);
   }
 }
 
@@ -155,7 +178,7 @@ export function isLocalInfileRefused(err: unknown): boolean {
  * Runs the LOAD DATA statement on `conn` (inside the caller's transaction), fed from `rows` while the
  * caller produces them; resolves with the rows written. Any warning fails it.
  */
-export async function loadFromStream(conn: PoolConnection, sql: string, rows: TsvStream): Promise<void> {
+export async function loadFromStream(conn: PoolConnection, sql: string, rows: Readable): Promise<void> {
   const [res] = await conn.query<ResultSetHeader>({ sql, infileStreamFactory: () => rows });
   if (res.warningStatus > 0) {
     const [w] = await conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 3');
