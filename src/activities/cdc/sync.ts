@@ -308,24 +308,40 @@ export async function runSync(
       prepared: PreparedChanges | null;
     };
 
-    /** `first` and the transactions buffered after it, up to the caps (never waiting for more). */
-    const gather = async (first: BinlogTransaction): Promise<Gathered> => {
-      const batch: BinlogTransaction[] = [first];
-      let rows = first.changes.length;
-      let carry: BinlogTransaction | null = null;
-      while (binlog!.buffered > 0 && batch.length < maxTx && rows < maxRows) {
+    /**
+     * Adds the transactions buffered after the batch's last one, up to the caps (never waiting for
+     * more); the added ones are prepared on top when the batch was (a batch taken ahead, topped up).
+     */
+    const gather = async (g: Gathered): Promise<Gathered> => {
+      const { batch } = g;
+      const had = batch.length;
+      while (!g.carry && binlog!.buffered > 0 && batch.length < maxTx && g.rows < maxRows) {
         if (spec.stopAt && comparePositions(batch[batch.length - 1].position, spec.stopAt) >= 0) break;
         const more = await iterator.next();
         if (more.done) break;
         if (more.value.partial) {
-          carry = more.value; // a big transaction starts: commit what is batched, then stream it
+          g.carry = more.value; // a big transaction starts: commit what is batched, then stream it
           break;
         }
         batch.push(more.value);
-        rows += more.value.changes.length;
+        g.rows += more.value.changes.length;
       }
-      return { batch, rows, carry, prepared: null };
+      if (g.prepared && batch.length > had) {
+        const added = prepare(batch.slice(had));
+        // Applied after the first part, in binlog order (each part coalesced on its own).
+        g.prepared = added && {
+          count: g.prepared.count + added.count,
+          steps: [...g.prepared.steps, ...added.steps],
+        };
+      }
+      return g;
     };
+    const single = (t: BinlogTransaction): Gathered => ({
+      batch: [t],
+      rows: t.changes.length,
+      carry: null,
+      prepared: null,
+    });
 
     /**
      * The next batch taken from what the stream already buffered and prepared, while the sink applies
@@ -341,7 +357,7 @@ export async function runSync(
         const first = await iterator.next();
         if (first.done) return { done: true };
         if (first.value.partial) return { partial: first.value };
-        const g = await gather(first.value);
+        const g = await gather(single(first.value));
         g.prepared = prepare(g.batch);
         options.onLookAhead?.(g.batch);
         return g;
@@ -365,7 +381,8 @@ export async function runSync(
         if (!(await applyFragments(early.partial))) break;
         continue;
       }
-      if (early) g = early;
+      if (early)
+        g = await gather(early); // topped up with what arrived since
       else {
         pendingNext ??= iterator.next();
         let timer: NodeJS.Timeout | undefined;
@@ -389,7 +406,7 @@ export async function runSync(
           if (!(await applyFragments(next.value))) break;
           continue;
         }
-        g = await gather(next.value);
+        g = await gather(single(next.value));
       }
       const { batch, rows, carry } = g;
       const stopHere =
