@@ -7,13 +7,18 @@ import assert from 'node:assert/strict';
 import type mysql from 'mysql2/promise';
 import type { Stack } from '../../scripts/localstack/index.js';
 import { parseServerVersion } from '../../src/activities/db/server.js';
-import { chunkAggregate, digestKindFor, type ColumnPair } from '../../src/activities/verify/hashsql.js';
+import {
+  chunkAggregate,
+  crcRowExprUnshared,
+  digestKindFor,
+  type ColumnPair,
+} from '../../src/activities/verify/hashsql.js';
 import { loadPair } from '../../src/activities/verify/pair.js';
 import { aggregate } from '../../src/activities/verify/rows.js';
 import { verifyTable } from '../../src/activities/verify/verifyTable.js';
 import { rootConnections, startPair, stopPair } from './copy-fixtures.js';
 
-test('the CRC digest is possible only when both servers are MariaDB >= 10.8, and used where the concatenated MD5 cannot be', () => {
+test('the CRC digest is possible only when both servers are MariaDB >= 10.8, and then used for every table', () => {
   const v = (s: string) => parseServerVersion(s);
   const maria1011 = v('10.11.6-MariaDB-0+deb12u1');
   assert.equal(digestKindFor(maria1011, v('10.8.1-MariaDB')), 'crc');
@@ -29,10 +34,12 @@ test('the CRC digest is possible only when both servers are MariaDB >= 10.8, and
   const unbounded = pair(col('longtext', 'longtext'));
   const select = (pairs: ColumnPair[], servers: 'crc' | 'md5', force?: 'crc' | 'md5') =>
     chunkAggregate(pairs, 'source', { mariadb: true }, 1000, servers, force).select;
-  // Bounded chunk text: the concatenated MD5 (builds each row's text once), unless CRC is forced.
-  assert.match(select(bounded, 'crc'), /^COUNT\(\*\) AS n, COALESCE\(MD5\(GROUP_CONCAT/);
+  // Both servers able: the CRC sum, bounded or not. Otherwise (or MD5 forced), bounded chunk text gets
+  // the concatenated MD5.
+  assert.match(select(bounded, 'crc'), /^COUNT\(\*\) AS n, COALESCE\(SUM\(\(CRC32C\(/);
+  assert.doesNotMatch(select(bounded, 'crc'), /GROUP_CONCAT|MD5/);
   assert.match(select(bounded, 'md5'), /MD5\(GROUP_CONCAT/);
-  assert.match(select(bounded, 'crc', 'crc'), /SUM\(\(CRC32C\(/);
+  assert.match(select(bounded, 'crc', 'md5'), /MD5\(GROUP_CONCAT/);
   assert.match(
     select(bounded, 'md5', 'crc'),
     /MD5\(GROUP_CONCAT/,
@@ -74,7 +81,6 @@ async function digests(): Promise<{ equal: boolean; source: string; target: stri
 
 test('CRC digest: equal across charsets; finds one byte, NULL vs empty, values moved between columns, the same edit in two rows', async () => {
   // latin1 on the source, utf8mb4 on the target: the same values (including é) must digest equal.
-  process.env.MIGRATOR_VERIFY_DIGEST = 'crc'; // the table is bounded: the concatenated MD5 otherwise
   await src.query(DDL('latin1'));
   await tgt.query(DDL('utf8mb4'));
   await src.query(ROWS);
@@ -135,5 +141,35 @@ test('CRC digest: equal across charsets; finds one byte, NULL vs empty, values m
     repair: false,
   });
   assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 3 });
-  delete process.env.MIGRATOR_VERIFY_DIGEST;
+});
+
+test('CRC digest: the header built once per row (session variable) gives the sum of the two CRCs of every row, statement after statement', async () => {
+  // The chunk digest builds a row's header once (CRC32C(@h := header) * CRC32(@h)); this compares it
+  // with the same CRCs, header built in each chain, summed over the same rows: if the variable were
+  // read before it is assigned (the previous row's header, or the previous statement's), they differ.
+  const ddl =
+    'CREATE TABLE dgv (id INT PRIMARY KEY, s VARCHAR(20) NULL, n INT NOT NULL, d DATETIME(6) NULL) ENGINE=InnoDB';
+  await Promise.all([src.query(ddl), tgt.query(ddl)]);
+  await src.query(
+    "INSERT INTO dgv SELECT seq, IF(seq % 5 = 0, NULL, REPEAT('s', seq % 13)), seq * 7, " +
+      "IF(seq % 3 = 0, NULL, '2024-01-01' + INTERVAL seq MINUTE) FROM seq_1_to_3000",
+  );
+  const pair = await loadPair({ source: 'source', target: 'target' }, { name: 'dgv' }, { fresh: true });
+  const side = pair.source;
+  assert.match(side.chunk.select, /:=/, 'the chunk digest assigns the header variable');
+  const reference = `COALESCE(SUM(${crcRowExprUnshared(pair.pairs, 'source', side.info)}), 0)`;
+  for (const [lower, upper] of [
+    [0, 1],
+    [1, 2],
+    [2, 1000],
+    [1000, 1001],
+    [1001, 3000],
+  ]) {
+    const got = await aggregate(side, { lower: [lower], upper: [upper] });
+    const [rows] = await src.query<mysql.RowDataPacket[]>(
+      `SELECT ${reference} AS x FROM ${side.table} WHERE id > ? AND id <= ?`,
+      [lower, upper],
+    );
+    assert.equal(got.x, String(rows[0].x), `rows (${lower}, ${upper}]`);
+  }
 });

@@ -121,6 +121,15 @@ export function canonicalRowExpr(
 }
 
 /**
+ * The session variable holding a row's CRC header while both CRC chains read it: SQL has no common
+ * subexpressions, and converting the header's numbers and dates to text is most of a row's cost, so it is
+ * built once (`CRC32C(@h := header)`) and the CRC-32 chain reads it back (`CRC32(@h)`). MariaDB evaluates
+ * the product's left factor first and assigns per row; test/dataplane/verify-digest.test.ts checks the
+ * digest against the header built twice.
+ */
+const HEADER_VAR = '@__migrator_verify_header';
+
+/**
  * A row's two 32-bit CRCs multiplied (a BIGINT UNSIGNED below 2^64, no overflow): the row's canonical
  * stream is the '#'-joined lengths of its string-like values and its other values, with a trailing '#'
  * (one CONCAT_WS; those fields contain no '#', so the header's end is known), followed by each
@@ -128,6 +137,26 @@ export function canonicalRowExpr(
  * stream goes through CRC-32C and CRC-32 (IEEE), whose polynomials differ. See the README for the margin.
  */
 export function crcRowExpr(pairs: ColumnPair[], side: 'source' | 'target', flavour: SideFlavour): string {
+  const { header, chain } = crcStream(pairs, side, flavour);
+  return `(${chain('CRC32C', `${HEADER_VAR} := ${header}`)} * ${chain('CRC32', HEADER_VAR)})`;
+}
+
+/** crcRowExpr's value with the header built in each chain, no session variable (the reference in tests). */
+export function crcRowExprUnshared(
+  pairs: ColumnPair[],
+  side: 'source' | 'target',
+  flavour: SideFlavour,
+): string {
+  const { header, chain } = crcStream(pairs, side, flavour);
+  return `(${chain('CRC32C', header)} * ${chain('CRC32', header)})`;
+}
+
+/** A row's CRC stream: its header, and a CRC chain over the header (`first`) and the string values. */
+function crcStream(
+  pairs: ColumnPair[],
+  side: 'source' | 'target',
+  flavour: SideFlavour,
+): { header: string; chain: (fn: 'CRC32C' | 'CRC32', first: string) => string } {
   const parts = pairs.map((p) => canonicalParts(p, side, flavour));
   const header = `CONCAT_WS('#', ${[
     ...parts.flatMap((p) => (p.length ? [p.length] : [])),
@@ -135,8 +164,10 @@ export function crcRowExpr(pairs: ColumnPair[], side: 'source' | 'target', flavo
     "''",
   ].join(', ')})`;
   const strings = parts.flatMap((p) => (p.length ? [p.value] : []));
-  const chain = (fn: string) => strings.reduce((acc, v) => `${fn}(${acc}, ${v})`, `${fn}(${header})`);
-  return `(${chain('CRC32C')} * ${chain('CRC32')})`;
+  return {
+    header,
+    chain: (fn, first) => strings.reduce((acc, v) => `${fn}(${acc}, ${v})`, `${fn}(${first})`),
+  };
 }
 
 /** MD5 (hex) of a row's canonical text. */
@@ -189,15 +220,14 @@ export interface ChunkDigest {
 }
 
 /**
- * Chunk aggregate: when the whole chunk's canonical text is bounded (no MEDIUM/LONG TEXT/BLOB or JSON,
- * at most MAX_DIGEST_BYTES for chunkSize rows), `MD5` of the rows' canonical texts concatenated in key
- * order (`GROUP_CONCAT` over the key's index): one hash call per chunk instead of one per row, and a
- * 128-bit digest of the exact sequence of rows. Rows are separated by '|', and each row's text is
- * uniquely decodable, so different chunk contents give different texts. Otherwise, when both servers
- * can (`servers` 'crc'), count + SUM of crcRowExpr (one pass, no text built, any column type); else
- * count + XOR of the first 64 bits of each row's MD5. The concatenated MD5 is preferred where it
- * applies: it builds each row's text once, while the two CRCs each evaluate the header (SQL has no
- * common subexpressions), and measured no cheaper (README). `force` picks a kind (tests, the bench).
+ * Chunk aggregate. When both servers can (`servers` 'crc'): count + SUM of crcRowExpr (one pass, no
+ * text built, any column type, the header built once per row). Otherwise, when the whole chunk's
+ * canonical text is bounded (no MEDIUM/LONG TEXT/BLOB or JSON, at most MAX_DIGEST_BYTES for chunkSize
+ * rows), `MD5` of the rows' canonical texts concatenated in key order (`GROUP_CONCAT` over the key's
+ * index): a 128-bit digest of the exact sequence of rows (rows separated by '|', each row's text
+ * uniquely decodable); else count + XOR of the first 64 bits of each row's MD5. The CRC sum is preferred:
+ * measured cheaper than the concatenated MD5, whose GROUP_CONCAT and MD5 over the chunk's text cost
+ * more than the two CRCs (README). `force` picks a kind (tests, the bench).
  */
 export function chunkAggregate(
   pairs: ColumnPair[],
@@ -212,12 +242,11 @@ export function chunkAggregate(
     const select = `COUNT(*) AS n, COALESCE(SUM(${crcRowExpr(pairs, side, flavour)}), 0) AS x`;
     return { select, wrap: (s: string) => s, maxRows: Infinity, groupSelect: () => select };
   };
-  if (servers === 'crc' && force === 'crc') return crc();
+  if (servers === 'crc' && force !== 'md5') return crc();
   let rowBytes = pairs.length;
   for (const p of pairs) rowBytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
   const bytes = rowBytes * chunkSize;
   if (!Number.isFinite(bytes) || bytes > MAX_DIGEST_BYTES) {
-    if (servers === 'crc' && force !== 'md5') return crc();
     const select = aggregateExprs(rowHashExpr(pairs, side, flavour));
     return { select, wrap: (s) => s, maxRows: Infinity, groupSelect: () => select };
   }
