@@ -192,6 +192,37 @@ test('resumes after the recorded lastKey', async () => {
   assert.equal(r.rowsCompared, 1000);
 });
 
+test('the last chunk is compared first, while the rest is walked; progress still advances in key order', async () => {
+  await both('CREATE TABLE tailfirst (id INT PRIMARY KEY, v INT)');
+  await both('INSERT INTO tailfirst SELECT seq, seq FROM seq_1_to_1000');
+  await tgt.query('UPDATE tailfirst SET v = 0 WHERE id = 50'); // in the first chunk
+  await tgt.query('INSERT INTO tailfirst VALUES (5000, 1)'); // beyond the source's last key
+  const progress: unknown[] = [];
+  let walkedAtTailRecheck = -1;
+  const r = await verifyTable(
+    input('tailfirst', false, 100),
+    { progress: (p) => progress.push(p.lastKey) },
+    {
+      concurrency: 1,
+      // Notes how far the walk had come when the extra row beyond the last key reached its re-check.
+      recheck: async (keys) => {
+        if (keys.some((k) => k[0] === 5000)) walkedAtTailRecheck = progress.length;
+        return [];
+      },
+    },
+  );
+  assert.ok(
+    walkedAtTailRecheck >= 0 && walkedAtTailRecheck < 5,
+    `the last chunk is re-checked before half the table is walked (after ${walkedAtTailRecheck} of 10 chunks)`,
+  );
+  assert.equal(r.chunks, 10);
+  assert.equal(r.rowsCompared, 1000);
+  const keys = progress.filter((k) => k !== undefined).map((k) => (k as number[])[0]);
+  // The open-ended last chunk, reported once everything before it is done, leaves lastKey where it is.
+  const inOrder = [100, 200, 300, 400, 500, 600, 700, 800, 900, 900];
+  assert.deepEqual(keys, inOrder, 'lastKey advances in key order, the last chunk last');
+});
+
 test('stops at a chunk boundary when aborted', async () => {
   const ac = new AbortController();
   ac.abort(new Error('paused'));

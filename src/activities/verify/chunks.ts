@@ -51,6 +51,26 @@ export async function boundaryAfter(
   return rows.length > 0 ? side.key.encode(rows[0]) : undefined;
 }
 
+/**
+ * The key with exactly n rows after it up to `upper` on one side (the lower bound of a last chunk of n
+ * rows), or undefined when n or fewer rows lie in (lower, upper]: a backward index walk of n keys.
+ */
+export async function boundaryBefore(
+  side: TableSide,
+  lower: EncodedKey | undefined,
+  upper: EncodedKey | undefined,
+  n: number,
+): Promise<EncodedKey | undefined> {
+  const where = side.key.range(lower, upper);
+  const pool: mysql.Pool = side.replica ?? side.pool;
+  const [rows] = await pool.query<mysql.RowDataPacket[]>(
+    `SELECT ${side.key.list} FROM ${side.table} ${side.keyIndex} WHERE ${where.sql} ORDER BY ${side.key.descending} ` +
+      `LIMIT 1 OFFSET ${Math.max(1, Math.floor(n))}`,
+    where.params,
+  );
+  return rows.length > 0 ? side.key.encode(rows[0]) : undefined;
+}
+
 /** See WalkOptions.chunk. */
 export type ChunkFn = (range: KeyRange) => Promise<Promise<void> | void>;
 
@@ -80,16 +100,43 @@ export interface WalkOptions {
  * Cuts chunks sequentially on the driver side and processes `concurrency` of them at a time; `done` only
  * advances over a contiguous prefix of finished chunks, so a resume point never skips an unfinished chunk.
  * The last chunk is unbounded above (or ends at range.upper), so rows beyond the driver's last key on the
- * other side are compared too.
+ * other side are compared too. It is cut first (the last chunkSize keys, walked backwards from the end)
+ * and compared while the rest is walked: it holds the other side's rows beyond the driver's last key, and
+ * its re-checks (which wait between rounds) then overlap the walk instead of trailing it.
  */
 export async function walkChunks(o: WalkOptions): Promise<void> {
-  const rangeUpper = o.range?.upper;
+  const lower = o.after ?? o.range?.lower;
+  const tailLower = await boundaryBefore(o.driver, lower, o.range?.upper, o.chunkSize);
+  if (tailLower === undefined) return walkInOrder(o, lower, o.range?.upper);
+  let tailFailure: { err: unknown } | undefined;
+  const tail = (async () => {
+    try {
+      await await o.chunk({ lower: tailLower, upper: o.range?.upper });
+    } catch (err) {
+      tailFailure = { err };
+    }
+  })();
+  try {
+    await walkInOrder(o, lower, tailLower);
+  } finally {
+    await tail;
+  }
+  if (tailFailure) throw tailFailure.err;
+  o.done(o.range?.upper);
+}
+
+/** walkChunks over (lower, rangeUpper], the last chunk ending at rangeUpper. */
+async function walkInOrder(
+  o: WalkOptions,
+  from: EncodedKey | undefined,
+  rangeUpper: EncodedKey | undefined,
+): Promise<void> {
   const slots = new Set<Promise<void>>();
   const unfinished = new Set<Promise<void>>();
   const finished = new Map<number, EncodedKey | undefined>();
   let nextToRecord = 0;
   let failure: unknown;
-  let lower: EncodedKey | undefined = o.after ?? o.range?.lower;
+  let lower: EncodedKey | undefined = from;
   for (let index = 0; ; index++) {
     abortIfNeeded(o.signal);
     if (failure) break;

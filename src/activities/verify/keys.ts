@@ -32,6 +32,11 @@ export class KeyPredicates {
     return this.q.join(', ');
   }
 
+  /** The key columns in descending order (ORDER BY). */
+  get descending(): string {
+    return this.q.map((c) => `${c} DESC`).join(', ');
+  }
+
   /** lower < key <= upper (absent bounds unbounded), by schema/keyset. */
   range(lower?: EncodedKey, upper?: EncodedKey): SqlPart {
     return rangeCondition(this.names, { lower, upper });
