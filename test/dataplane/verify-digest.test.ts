@@ -9,7 +9,7 @@ import type { Stack } from '../../scripts/localstack/index.js';
 import { parseServerVersion } from '../../src/activities/db/server.js';
 import {
   chunkAggregate,
-  crcRowExprUnshared,
+  crcRowExpr,
   digestKindFor,
   type ColumnPair,
 } from '../../src/activities/verify/hashsql.js';
@@ -143,33 +143,39 @@ test('CRC digest: equal across charsets; finds one byte, NULL vs empty, values m
   assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 3 });
 });
 
-test('CRC digest: the header built once per row (session variable) gives the sum of the two CRCs of every row, statement after statement', async () => {
-  // The chunk digest builds a row's header once (CRC32C(@h := header) * CRC32(@h)); this compares it
-  // with the same CRCs, header built in each chain, summed over the same rows: if the variable were
-  // read before it is assigned (the previous row's header, or the previous statement's), they differ.
-  const ddl =
-    'CREATE TABLE dgv (id INT PRIMARY KEY, s VARCHAR(20) NULL, n INT NOT NULL, d DATETIME(6) NULL) ENGINE=InnoDB';
-  await Promise.all([src.query(ddl), tgt.query(ddl)]);
-  await src.query(
-    "INSERT INTO dgv SELECT seq, IF(seq % 5 = 0, NULL, REPEAT('s', seq % 13)), seq * 7, " +
-      "IF(seq % 3 = 0, NULL, '2024-01-01' + INTERVAL seq MINUTE) FROM seq_1_to_3000",
-  );
-  const pair = await loadPair({ source: 'source', target: 'target' }, { name: 'dgv' }, { fresh: true });
-  const side = pair.source;
-  assert.match(side.chunk.select, /:=/, 'the chunk digest assigns the header variable');
-  const reference = `COALESCE(SUM(${crcRowExprUnshared(pair.pairs, 'source', side.info)}), 0)`;
-  for (const [lower, upper] of [
-    [0, 1],
-    [1, 2],
-    [2, 1000],
-    [1000, 1001],
-    [1001, 3000],
+test('CRC digest: the CRC input of each row built once (session variable) gives the sum of the two CRCs of every row, statement after statement', async () => {
+  // The chunk digest builds a row's CRC input once (CRC32C(@v := text) * CRC32(@v)): the whole row text
+  // for bounded rows, the header (strings streamed after it) with a LONGTEXT. This compares it with the
+  // same CRCs, the input built for each, summed over the same rows: if the variable were read before it
+  // is assigned (the previous row's input, or the previous statement's), they differ.
+  for (const [table, s] of [
+    ['dgv', 'VARCHAR(20)'],
+    ['dgl', 'LONGTEXT'],
   ]) {
-    const got = await aggregate(side, { lower: [lower], upper: [upper] });
-    const [rows] = await src.query<mysql.RowDataPacket[]>(
-      `SELECT ${reference} AS x FROM ${side.table} WHERE id > ? AND id <= ?`,
-      [lower, upper],
+    const ddl = `CREATE TABLE ${table} (id INT PRIMARY KEY, s ${s} NULL, n INT NOT NULL, d DATETIME(6) NULL) ENGINE=InnoDB`;
+    await Promise.all([src.query(ddl), tgt.query(ddl)]);
+    await src.query(
+      `INSERT INTO ${table} SELECT seq, IF(seq % 5 = 0, NULL, REPEAT('s', seq % 13)), seq * 7, ` +
+        "IF(seq % 3 = 0, NULL, '2024-01-01' + INTERVAL seq MINUTE) FROM seq_1_to_3000",
     );
-    assert.equal(got.x, String(rows[0].x), `rows (${lower}, ${upper}]`);
+    const pair = await loadPair({ source: 'source', target: 'target' }, { name: table }, { fresh: true });
+    const side = pair.source;
+    assert.match(side.chunk.select, /:=/, `${table}: the chunk digest assigns the variable`);
+    const reference = `COALESCE(SUM(${crcRowExpr(pair.pairs, 'source', side.info, { shared: false })}), 0)`;
+    assert.doesNotMatch(reference, /:=/);
+    for (const [lower, upper] of [
+      [0, 1],
+      [1, 2],
+      [2, 1000],
+      [1000, 1001],
+      [1001, 3000],
+    ]) {
+      const got = await aggregate(side, { lower: [lower], upper: [upper] });
+      const [rows] = await src.query<mysql.RowDataPacket[]>(
+        `SELECT ${reference} AS x FROM ${side.table} WHERE id > ? AND id <= ?`,
+        [lower, upper],
+      );
+      assert.equal(got.x, String(rows[0].x), `${table}: rows (${lower}, ${upper}]`);
+    }
   }
 });

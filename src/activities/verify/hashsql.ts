@@ -121,42 +121,51 @@ export function canonicalRowExpr(
 }
 
 /**
- * The session variable holding a row's CRC header while both CRC chains read it: SQL has no common
- * subexpressions, and converting the header's numbers and dates to text is most of a row's cost, so it is
- * built once (`CRC32C(@h := header)`) and the CRC-32 chain reads it back (`CRC32(@h)`). MariaDB evaluates
- * the product's left factor first and assigns per row; test/dataplane/verify-digest.test.ts checks the
- * digest against the header built twice.
+ * The session variable holding a row's CRC input (its whole canonical text, or its header) while both
+ * CRCs read it: SQL has no common subexpressions, and converting numbers and dates to text is most of a
+ * row's cost, so it is built once (`CRC32C(@v := text)`) and the CRC-32 side reads it back
+ * (`CRC32(@v)`). MariaDB evaluates the product's left factor first and assigns per row;
+ * test/dataplane/verify-digest.test.ts checks the digest against the text built twice.
  */
-const HEADER_VAR = '@__migrator_verify_header';
+const CRC_INPUT_VAR = '@__migrator_verify_crc_input';
 
 /**
- * A row's two 32-bit CRCs multiplied (a BIGINT UNSIGNED below 2^64, no overflow): the row's canonical
- * stream is the '#'-joined lengths of its string-like values and its other values, with a trailing '#'
- * (one CONCAT_WS; those fields contain no '#', so the header's end is known), followed by each
- * string-like value's bytes, fed to CRC32C(seed, value) in turn instead of being concatenated. The same
- * stream goes through CRC-32C and CRC-32 (IEEE), whose polynomials differ. See the README for the margin.
+ * Rows whose canonical text is at most this long (by the column types) are CRC'd as that one text, built
+ * once; longer ones (LOBs, JSON) as a header with their strings streamed after it, never concatenated.
  */
-export function crcRowExpr(pairs: ColumnPair[], side: 'source' | 'target', flavour: SideFlavour): string {
-  const { header, chain } = crcStream(pairs, side, flavour);
-  return `(${chain('CRC32C', `${HEADER_VAR} := ${header}`)} * ${chain('CRC32', HEADER_VAR)})`;
-}
+const CRC_WHOLE_TEXT_MAX_BYTES = 65_536;
 
-/** crcRowExpr's value with the header built in each chain, no session variable (the reference in tests). */
-export function crcRowExprUnshared(
+/**
+ * A row's two 32-bit CRCs multiplied (a BIGINT UNSIGNED below 2^64, no overflow), over a uniquely
+ * decodable stream of the row: its canonical text (canonicalRowExpr) when that is bounded by
+ * CRC_WHOLE_TEXT_MAX_BYTES, else the '#'-joined lengths of its string-like values and its other values,
+ * with a trailing '#' (one CONCAT_WS; those fields contain no '#', so the header's end is known),
+ * followed by each string-like value's bytes, fed to CRC32C(seed, value) in turn instead of being
+ * concatenated. The same stream goes through CRC-32C and CRC-32 (IEEE), whose polynomials differ. See
+ * the README for the margin. Options (bench, tests): `shared` false builds the stream's text for each
+ * CRC, no session variable (the reference); `form` forces the whole text or the streamed header.
+ */
+export function crcRowExpr(
   pairs: ColumnPair[],
   side: 'source' | 'target',
   flavour: SideFlavour,
+  opts: { shared?: boolean; form?: 'text' | 'stream' } = {},
 ): string {
-  const { header, chain } = crcStream(pairs, side, flavour);
-  return `(${chain('CRC32C', header)} * ${chain('CRC32', header)})`;
+  const form = opts.form ?? (maxRowTextBytes(pairs) <= CRC_WHOLE_TEXT_MAX_BYTES ? 'text' : 'stream');
+  const { first, chain } =
+    form === 'text'
+      ? { first: canonicalRowExpr(pairs, side, flavour), chain: (fn: string, f: string) => `${fn}(${f})` }
+      : crcStream(pairs, side, flavour);
+  if (opts.shared === false) return `(${chain('CRC32C', first)} * ${chain('CRC32', first)})`;
+  return `(${chain('CRC32C', `${CRC_INPUT_VAR} := ${first}`)} * ${chain('CRC32', CRC_INPUT_VAR)})`;
 }
 
-/** A row's CRC stream: its header, and a CRC chain over the header (`first`) and the string values. */
+/** A row's CRC stream: its header (`first`), and a CRC chain over the header and the string values. */
 function crcStream(
   pairs: ColumnPair[],
   side: 'source' | 'target',
   flavour: SideFlavour,
-): { header: string; chain: (fn: 'CRC32C' | 'CRC32', first: string) => string } {
+): { first: string; chain: (fn: string, first: string) => string } {
   const parts = pairs.map((p) => canonicalParts(p, side, flavour));
   const header = `CONCAT_WS('#', ${[
     ...parts.flatMap((p) => (p.length ? [p.length] : [])),
@@ -165,7 +174,7 @@ function crcStream(
   ].join(', ')})`;
   const strings = parts.flatMap((p) => (p.length ? [p.value] : []));
   return {
-    header,
+    first: header,
     chain: (fn, first) => strings.reduce((acc, v) => `${fn}(${acc}, ${v})`, `${fn}(${first})`),
   };
 }
@@ -199,6 +208,13 @@ export function maxCanonicalBytes(col: ColumnInfo): number {
   if (t === 'enum' || t === 'set') return col.columnType.length * 4 + 12;
   if (t in FIXED_TEXT_BYTES) return FIXED_TEXT_BYTES[t] * (t.endsWith('blob') ? 1 : 4) + 12;
   return Infinity;
+}
+
+/** An upper bound of a row's canonical text in bytes (Infinity when a column's is unbounded). */
+function maxRowTextBytes(pairs: ColumnPair[]): number {
+  let bytes = pairs.length;
+  for (const p of pairs) bytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
+  return bytes;
 }
 
 /** Chunk digests concatenate canonical rows only while a chunk's text stays under this. */
@@ -243,8 +259,7 @@ export function chunkAggregate(
     return { select, wrap: (s: string) => s, maxRows: Infinity, groupSelect: () => select };
   };
   if (servers === 'crc' && force !== 'md5') return crc();
-  let rowBytes = pairs.length;
-  for (const p of pairs) rowBytes += Math.max(maxCanonicalBytes(p.source), maxCanonicalBytes(p.target));
+  const rowBytes = maxRowTextBytes(pairs);
   const bytes = rowBytes * chunkSize;
   if (!Number.isFinite(bytes) || bytes > MAX_DIGEST_BYTES) {
     const select = aggregateExprs(rowHashExpr(pairs, side, flavour));
