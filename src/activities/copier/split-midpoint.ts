@@ -14,6 +14,9 @@ const NUMERIC = new Set(['decimal', 'numeric', 'float', 'double', 'real']);
 const TEMPORAL = new Set(['date', 'datetime', 'timestamp']);
 const TEXT = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 
+/** Characters ranked at most (keys with more distinct characters only interpolate less well). */
+const MAX_ALPHABET = 1024;
+
 /** Orders the characters of one text column by its collation (asked from the server). */
 export class CollationAlphabet {
   /** character -> rank; characters equal under the collation share a rank. */
@@ -36,7 +39,7 @@ export class CollationAlphabet {
     let fresh = this.chars.length === 0;
     for (const v of values)
       for (const ch of v)
-        if (!this.ranks.has(ch)) {
+        if (!this.ranks.has(ch) && this.ranks.size < MAX_ALPHABET) {
           this.ranks.set(ch, -1);
           fresh = true;
         }
