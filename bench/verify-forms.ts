@@ -46,14 +46,15 @@ try {
   const range = 'FORCE INDEX (PRIMARY) WHERE id > ? AND id <= ?';
 
   /** Server CPU seconds of running `sql` over every chunk (or once, without placeholders), per rep. */
-  async function measure(label: string, chunk: number, sql: string): Promise<void> {
+  async function measure(label: string, chunk: number, sql: string, prepared = false): Promise<void> {
     const cpu: string[] = [];
     for (let rep = 0; rep < reps; rep++) {
       const before = cpuSeconds(pid);
       if (!sql.includes('?')) await conn.query(sql);
       else
         for (let lo = 0; lo < rows; lo += chunk)
-          await conn.query<mysql.RowDataPacket[]>(sql, [lo, lo + chunk]);
+          if (prepared) await conn.execute<mysql.RowDataPacket[]>(sql, [lo, lo + chunk]);
+          else await conn.query<mysql.RowDataPacket[]>(sql, [lo, lo + chunk]);
       cpu.push((cpuSeconds(pid) - before).toFixed(2));
     }
     console.log(`  ${label}, chunk ${chunk}: ${cpu.join(' / ')} s`);
@@ -83,6 +84,12 @@ try {
       size,
       `SELECT ${crc.select} FROM ${t} ${range}`,
     );
+  await measure(
+    'CRC sum, prepared statement (parsed once)',
+    c,
+    `SELECT ${crc.select} FROM ${t} ${range}`,
+    true,
+  );
   const crcForm = async (label: string, shared: boolean, form: 'text' | 'stream') =>
     measure(
       label,

@@ -2,7 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type mysql from 'mysql2/promise';
 import type { Stack } from '../../scripts/localstack/index.js';
-import { loadPair } from '../../src/activities/verify/pair.js';
+import { walkChunks } from '../../src/activities/verify/chunks.js';
+import { loadPair, type TableSide } from '../../src/activities/verify/pair.js';
 import { verifyTable } from '../../src/activities/verify/verifyTable.js';
 import type { VerifyInput, VerifyProgress } from '../../src/activities/contracts.js';
 import { rootConnections, startPair, stopPair } from './copy-fixtures.js';
@@ -221,6 +222,40 @@ test('the last chunk is compared first, while the rest is walked; progress still
   // The open-ended last chunk, reported once everything before it is done, leaves lastKey where it is.
   const inOrder = [100, 200, 300, 400, 500, 600, 700, 800, 900, 900];
   assert.deepEqual(keys, inOrder, 'lastKey advances in key order, the last chunk last');
+});
+
+test('the next chunk bound is walked while a chunk runs, not after it frees its slot', async () => {
+  await both('CREATE TABLE prefetch (id INT PRIMARY KEY, v INT)');
+  await both('INSERT INTO prefetch SELECT seq, seq FROM seq_1_to_1000');
+  const { source } = await loadPair({ source: 'source', target: 'target' }, { name: 'prefetch' });
+  let walked = 0; // forward bound walks (LIMIT 1 OFFSET, not the backward one cutting the last chunk)
+  const pool = new Proxy(source.pool, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+      return (sql: string, params: unknown[]) => {
+        if (/OFFSET/.test(sql) && !/DESC/.test(sql)) walked++;
+        return target.query(sql, params);
+      };
+    },
+  });
+  const driver: TableSide = { ...source, pool };
+  const whileRunning: number[] = [];
+  let chunks = 0;
+  await walkChunks({
+    driver,
+    chunkSize: 100,
+    concurrency: 1,
+    chunk: async (range) => {
+      if (range.upper === undefined) return; // the last chunk, cut first
+      const k = ++chunks; // the k-th chunk needed k forward walks to be cut
+      await new Promise((resolve) => setImmediate(resolve));
+      whileRunning.push(walked - k);
+    },
+    done: () => undefined,
+  });
+  assert.equal(chunks, 9);
+  // While each chunk but the last of the walk runs (one slot), the bound after it is already being walked.
+  assert.deepEqual(whileRunning, [1, 1, 1, 1, 1, 1, 1, 1, 0]);
 });
 
 test('stops at a chunk boundary when aborted', async () => {

@@ -137,13 +137,23 @@ async function walkInOrder(
   let nextToRecord = 0;
   let failure: unknown;
   let lower: EncodedKey | undefined = from;
+  // The next chunk's bound is fetched as soon as the previous one is known, while chunks run: a free slot
+  // starts its chunk at once instead of waiting for the index walk (which left both servers idle a
+  // fifth of the time).
+  const cut = (after: EncodedKey | undefined) => {
+    const bound = boundaryAfter(o.driver, after, rangeUpper, o.chunkSize);
+    bound.catch(() => undefined); // awaited below; not unhandled if the walk stops first
+    return bound;
+  };
+  let next = cut(from);
   for (let index = 0; ; index++) {
     abortIfNeeded(o.signal);
     if (failure) break;
-    const upper = (await boundaryAfter(o.driver, lower, rangeUpper, o.chunkSize)) ?? rangeUpper;
+    const upper = (await next) ?? rangeUpper;
     const last = !upper || (rangeUpper !== undefined && keyId(upper) === keyId(rangeUpper));
     const range: KeyRange = { lower, upper: last ? rangeUpper : upper };
     const started = o.chunk(range);
+    if (!last) next = cut(upper);
     const slot = started.then(
       () => undefined,
       () => undefined,

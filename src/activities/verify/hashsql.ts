@@ -237,7 +237,7 @@ export interface ChunkDigest {
 
 /**
  * Chunk aggregate. When both servers can (`servers` 'crc'): count + SUM of crcRowExpr (one pass, no
- * text built, any column type, the header built once per row). Otherwise, when the whole chunk's
+ * chunk text, any column type, each row's CRC input built once). Otherwise, when the whole chunk's
  * canonical text is bounded (no MEDIUM/LONG TEXT/BLOB or JSON, at most MAX_DIGEST_BYTES for chunkSize
  * rows), `MD5` of the rows' canonical texts concatenated in key order (`GROUP_CONCAT` over the key's
  * index): a 128-bit digest of the exact sequence of rows (rows separated by '|', each row's text
