@@ -35,37 +35,40 @@ export async function nextBoundaries(
  * the walk than nextBoundaries, whose ROW_NUMBER() window materialises and sorts the next k*n keys
  * (measured 0.9 s against 0.3 s of server CPU per 1M rows); one round trip per chunk.
  */
-export async function boundaryAfter(
+export function boundaryAfter(
   side: TableSide,
   lower: EncodedKey | undefined,
   upper: EncodedKey | undefined,
   n: number,
 ): Promise<EncodedKey | undefined> {
-  const where = side.key.range(lower, upper);
-  const pool: mysql.Pool = side.replica ?? side.pool;
-  const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT ${side.key.list} FROM ${side.table} ${side.keyIndex} WHERE ${where.sql} ORDER BY ${side.key.list} ` +
-      `LIMIT 1 OFFSET ${Math.max(1, Math.floor(n)) - 1}`,
-    where.params,
-  );
-  return rows.length > 0 ? side.key.encode(rows[0]) : undefined;
+  return keyAtOffset(side, lower, upper, side.key.list, Math.max(1, Math.floor(n)) - 1);
 }
 
 /**
  * The key with exactly n rows after it up to `upper` on one side (the lower bound of a last chunk of n
  * rows), or undefined when n or fewer rows lie in (lower, upper]: a backward index walk of n keys.
  */
-export async function boundaryBefore(
+export function boundaryBefore(
   side: TableSide,
   lower: EncodedKey | undefined,
   upper: EncodedKey | undefined,
   n: number,
 ): Promise<EncodedKey | undefined> {
+  return keyAtOffset(side, lower, upper, side.key.descending, Math.max(1, Math.floor(n)));
+}
+
+/** The key `offset` keys into (lower, upper] walked in `order` (the key list, ascending or descending). */
+async function keyAtOffset(
+  side: TableSide,
+  lower: EncodedKey | undefined,
+  upper: EncodedKey | undefined,
+  order: string,
+  offset: number,
+): Promise<EncodedKey | undefined> {
   const where = side.key.range(lower, upper);
   const pool: mysql.Pool = side.replica ?? side.pool;
   const [rows] = await pool.query<mysql.RowDataPacket[]>(
-    `SELECT ${side.key.list} FROM ${side.table} ${side.keyIndex} WHERE ${where.sql} ORDER BY ${side.key.descending} ` +
-      `LIMIT 1 OFFSET ${Math.max(1, Math.floor(n))}`,
+    `SELECT ${side.key.list} FROM ${side.table} ${side.keyIndex} WHERE ${where.sql} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`,
     where.params,
   );
   return rows.length > 0 ? side.key.encode(rows[0]) : undefined;
