@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { targetSummary } from './lib/targets.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'sections');
 const wanted = process.argv.slice(2);
@@ -19,3 +20,5 @@ for (const file of sections) {
   const mod = (await import(pathToFileURL(join(dir, file)).href)) as { run(): Promise<void> };
   await mod.run();
 }
+const summary = targetSummary();
+if (summary.length > 0) console.log(`\n=== issue 12 targets, this run ===\n${summary.join('\n')}`);

@@ -20,6 +20,7 @@ import { prepareTarget } from '../../src/activities/schema/prepare.js';
 import { splitKeyRanges } from '../../src/activities/copier/split.js';
 import type { CopyInput, KeyRange } from '../../src/activities/contracts.js';
 import { cpuLine, cpuSplit, fmt, median, timed } from '../lib/measure.js';
+import { recordTarget } from '../lib/targets.js';
 import { dumpPipeline, ensureTool } from '../lib/peers.js';
 
 const NARROW = {
@@ -204,6 +205,14 @@ async function benchTable(stack: Stack, def: TableDef, rows: number, rounds: num
     console.log(
       `${def.name}: copyTable / dump pipeline = ${median(ratios).toFixed(2)}x (median of ${rounds}; target >= 1.5x)`,
     );
+    recordTarget({
+      what: `copy, ${def === NARROW ? 'narrow' : 'wide'} table (${def.name}): copyTable / dump pipeline, median`,
+      value: median(ratios),
+      shown: `${median(ratios).toFixed(2)}x`,
+      kind: 'min',
+      goal: 1.5,
+      goalShown: '1.5x',
+    });
     if (def === NARROW) await scaleOut(stack, def, rows);
     await src.query(`DROP TABLE ${def.name}`);
     await dst.query(`DROP TABLE ${def.name}`);
@@ -251,6 +260,14 @@ async function bigCopy(stack: Stack, rows: number): Promise<void> {
           `(${fmt(r.rows / r.secs)} rows/s), peak RSS ${r.peakRss.map((m) => `${m.toFixed(0)} MB`).join(' + ')} ` +
           `(target < 300 MB; ${load()})`,
       );
+      recordTarget({
+        what: `copy, ${fmt(rows)} rows in ${ranges.length} worker process(es): peak RSS of one`,
+        value: Math.max(...r.peakRss),
+        shown: `${Math.max(...r.peakRss).toFixed(0)} MB`,
+        kind: 'max',
+        goal: 300,
+        goalShown: '300 MB',
+      });
     }
   } finally {
     await src.end();

@@ -20,6 +20,7 @@ import {
 import { comparePositions } from '../../src/activities/cdc/position.js';
 import type { BinlogPosition } from '../../src/activities/contracts.js';
 import { cpuLine, cpuSplit, fmt, timed } from '../lib/measure.js';
+import { recordTarget } from '../lib/targets.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +167,14 @@ export async function run(): Promise<void> {
         `live: applier applied ${fmt(rowsApplied)} row events, caught up ${drain.secs.toFixed(1)} s after the load; ` +
           `lag p50 ${pct(lags, 50).toFixed(2)} s, p99 ${pct(lags, 99).toFixed(2)} s, max ${pct(lags, 100).toFixed(2)} s (target p99 < 1 s)`,
       );
+      recordTarget({
+        what: 'sync, live: lag p99 under sysbench oltp_write_only, 4 threads',
+        value: pct(lags, 99),
+        shown: `${pct(lags, 99).toFixed(2)} s`,
+        kind: 'max',
+        goal: 1,
+        goalShown: '1 s',
+      });
       // How loaded the source was (each head read's time counts in the lag), and the batches it took.
       const reads = [...sampler.readMs].sort((a, b) => a - b);
       const rowsPerBatch = batchRows.sort((a, b) => a - b);
@@ -209,6 +218,14 @@ export async function run(): Promise<void> {
       console.log(
         `backlog: ${fmt(replay.value.rowsApplied)} row events (written in ${w.secs.toFixed(1)} s) replayed in ${replay.secs.toFixed(1)} s = ${fmt(backlogRate)} rows/s (target >= 60,000); CPU ${cpuLine(replayRun.cpu)}`,
       );
+      recordTarget({
+        what: 'sync, backlog of row events replayed',
+        value: backlogRate,
+        shown: `${fmt(backlogRate)} rows/s`,
+        kind: 'min',
+        goal: 60_000,
+        goalShown: '60,000 rows/s',
+      });
       // The replay's own ceiling: node (decode, plan, encode) and the sink (InnoDB, its binlog) work in
       // parallel, so with a core each the busier of the two bounds the rate; the wall rate above also
       // pays for whatever else the machine runs.
@@ -223,6 +240,15 @@ export async function run(): Promise<void> {
       console.log(
         `backlog: ${fmt(sizes.length)} sink transactions, rows each p50 ${pct(sizes, 50)}, p10 ${pct(sizes, 10)}`,
       );
+      if (offered > 0)
+        recordTarget({
+          what: 'sync: applier at full speed / sysbench row-change rate',
+          value: backlogRate / offered,
+          shown: `${(backlogRate / offered).toFixed(2)}x`,
+          kind: 'min',
+          goal: 3,
+          goalShown: '3x',
+        });
       if (offered > 0)
         console.log(
           `applier / sysbench row-change rate: ${(backlogRate / offered).toFixed(2)}x at full speed (target >= 3x); ` +

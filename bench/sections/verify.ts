@@ -11,6 +11,7 @@ import { startStack, APP_DATABASE } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 import { verifyTable } from '../../src/activities/verify/index.js';
 import { cpuLine, cpuSplit, fmt, median, timed } from '../lib/measure.js';
+import { recordTarget } from '../lib/targets.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTool, run as runTool } from '../lib/peers.js';
@@ -134,6 +135,22 @@ export async function run(): Promise<void> {
         `           CPU: CHECKSUM TABLE ${cpuLine(csRun.cpu)}; verifyTable ${cpuLine(vRun.cpu)}; with MD5 ${cpuLine(mRun.cpu)}`,
       );
     }
+    recordTarget({
+      what: 'verify: pt-table-sync --print time / verifyTable time, median',
+      value: median(vsPt),
+      shown: `${median(vsPt).toFixed(2)}x`,
+      kind: 'min',
+      goal: 1.5,
+      goalShown: '1.5x',
+    });
+    recordTarget({
+      what: 'verify: verifyTable time / CHECKSUM TABLE on both servers, median',
+      value: median(vsCs),
+      shown: `${median(vsCs).toFixed(2)}x`,
+      kind: 'max',
+      goal: 2,
+      goalShown: '2x',
+    });
     console.log(
       `verifyTable vs pt-table-sync --print: ${median(vsPt).toFixed(2)}x faster (median of ${rounds}; target >= 1.5x)`,
     );
