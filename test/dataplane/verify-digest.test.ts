@@ -160,7 +160,26 @@ test('CRC digest: the CRC input of each row built once (session variable) gives 
     );
     const pair = await loadPair({ source: 'source', target: 'target' }, { name: table }, { fresh: true });
     const side = pair.source;
+    // The evaluation order is probed per table (describeForVerify), not assumed.
+    assert.equal(
+      side.info.crcSharedInput,
+      true,
+      `${table}: this MariaDB evaluates the product left to right`,
+    );
+    assert.equal(pair.target.info.crcSharedInput, true);
     assert.match(side.chunk.select, /:=/, `${table}: the chunk digest assigns the variable`);
+    const unprobed = chunkAggregate(
+      pair.pairs,
+      'source',
+      { ...side.info, crcSharedInput: false },
+      5000,
+      'crc',
+    );
+    assert.doesNotMatch(
+      unprobed.select,
+      /:=/,
+      'a server whose order is not left to right builds the input twice',
+    );
     const reference = `COALESCE(SUM(${crcRowExpr(pair.pairs, 'source', side.info, { shared: false })}), 0)`;
     assert.doesNotMatch(reference, /:=/);
     for (const [lower, upper] of [

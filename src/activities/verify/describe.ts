@@ -1,6 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { parseServerVersion, type ServerInfo } from '../db/server.js';
 import { describeTable, type TableInfo } from '../schema/index.js';
+import { CRC_SHARED_INPUT_PROBE, hasCrcChain } from './hashsql.js';
 
 /**
  * What verification needs beyond schema/describeTable: which columns hold JSON (MariaDB stores JSON as
@@ -12,6 +13,8 @@ export interface DescribedTable extends TableInfo {
   mariadb: boolean;
   /** Flavour and version (which chunk digest both sides can compute: hashsql.digestKindFor). */
   server: ServerInfo;
+  /** See hashsql.SideFlavour.crcSharedInput (false where the CRC digest is not possible). */
+  crcSharedInput: boolean;
 }
 
 export async function describeForVerify(
@@ -35,5 +38,10 @@ export async function describeForVerify(
       if (m) jsonColumns.add(m[1].replace(/``/g, '`'));
     }
   }
-  return { ...info, jsonColumns, mariadb, server };
+  let crcSharedInput = false;
+  if (hasCrcChain(server)) {
+    const [[probe]] = await pool.query<mysql.RowDataPacket[]>(CRC_SHARED_INPUT_PROBE);
+    crcSharedInput = Number(probe.same) === Number(probe.n);
+  }
+  return { ...info, jsonColumns, mariadb, server, crcSharedInput };
 }

@@ -12,6 +12,11 @@ export interface ColumnPair {
 
 export interface SideFlavour {
   mariadb: boolean;
+  /**
+   * This server evaluates `CRC32C(@v := text) * CRC32(@v)` left to right, row by row (probed once per
+   * table by describeForVerify: SQL leaves the order unspecified). False: each CRC builds the input.
+   */
+  crcSharedInput?: boolean;
 }
 
 /**
@@ -26,7 +31,8 @@ export interface ServerVersion {
   version: [number, number, number];
 }
 
-function hasCrcChain(s: ServerVersion): boolean {
+/** Whether a server can compute the CRC digest (MariaDB >= 10.8). */
+export function hasCrcChain(s: ServerVersion): boolean {
   const [major, minor] = s.version;
   return s.flavor === 'mariadb' && (major > 10 || (major === 10 && minor >= 8));
 }
@@ -130,6 +136,15 @@ export function canonicalRowExpr(
 const CRC_INPUT_VAR = '@__migrator_verify_crc_input';
 
 /**
+ * Whether the shared CRC input reads back what the same row assigned: three rows, each compared with
+ * its CRCs built twice (a read before the assignment gives the previous row's input, or NULL, which
+ * the sum skips).
+ */
+export const CRC_SHARED_INPUT_PROBE =
+  `SELECT COUNT(*) AS n, SUM((CRC32C(${CRC_INPUT_VAR} := t.s) * CRC32(${CRC_INPUT_VAR})) = (CRC32C(t.s) * CRC32(t.s))) AS same ` +
+  "FROM (SELECT 'a' AS s UNION ALL SELECT 'bb' UNION ALL SELECT 'ccc') t";
+
+/**
  * Rows whose canonical text is at most this long (by the column types) are CRC'd as that one text, built
  * once; longer ones (LOBs, JSON) as a header with their strings streamed after it, never concatenated.
  */
@@ -156,7 +171,8 @@ export function crcRowExpr(
     form === 'text'
       ? { first: canonicalRowExpr(pairs, side, flavour), chain: (fn: string, f: string) => `${fn}(${f})` }
       : crcStream(pairs, side, flavour);
-  if (opts.shared === false) return `(${chain('CRC32C', first)} * ${chain('CRC32', first)})`;
+  if (opts.shared === false || flavour.crcSharedInput === false)
+    return `(${chain('CRC32C', first)} * ${chain('CRC32', first)})`;
   return `(${chain('CRC32C', `${CRC_INPUT_VAR} := ${first}`)} * ${chain('CRC32', CRC_INPUT_VAR)})`;
 }
 
