@@ -51,8 +51,8 @@ export function encodeImages(m: TableMapping, images: readonly (readonly unknown
  */
 export async function writeEncoded(conn: PoolConnection, e: EncodedImages, sent?: () => void): Promise<void> {
   const { m } = e;
+  const columns = m.columns.map((c) => c.to);
   if (e.tsv && !refusing.has(m)) {
-    const columns = m.columns.map((c) => c.to);
     try {
       const input = Readable.from(e.tsv, { objectMode: false });
       // After the driver's own 'end' handler has sent the input's end: the sink works alone from there.
@@ -65,22 +65,7 @@ export async function writeEncoded(conn: PoolConnection, e: EncodedImages, sent?
       refusing.add(m);
     }
   }
-  const written = replaceRows(
-    conn,
-    m.toSchema,
-    m.toTable,
-    m.columns.map((c) => c.to),
-    e.images,
-  );
+  const written = replaceRows(conn, m.toSchema, m.toTable, columns, e.images);
   if (sent) setImmediate(sent);
   await written;
-}
-
-/** encodeImages + writeEncoded. */
-export function writeImages(
-  conn: PoolConnection,
-  m: TableMapping,
-  images: readonly (readonly unknown[])[],
-): Promise<void> {
-  return writeEncoded(conn, encodeImages(m, images));
 }
