@@ -9,7 +9,7 @@ import { keysetSelect, type SqlFragment } from '../schema/keyset.js';
 import { exactReadExpr } from '../schema/read-expr.js';
 import type { ColumnInfo, TableInfo } from '../schema/types.js';
 import type { TableMapping } from '../schema/mapping.js';
-import { BINARY_STRING_TYPES } from '../../shared/mysql-types.js';
+import { BINARY_STRING_TYPES, INTEGER_TYPES } from '../../shared/mysql-types.js';
 import { StreamNotStartedError } from './errors.js';
 import { SnapshotBehindError, snapshotMissesApplied } from './snapshot-order.js';
 import { prepareWriterSession, replaceRows } from './rows.js';
@@ -280,8 +280,6 @@ function keyIndexes(m: TableMapping): { i: number; col: ColumnInfo }[] {
   }
   return found;
 }
-
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
 
 /** A key value from the text protocol's raw bytes, as the driver would give it (see keycodec). */
 function rawKeyValue(col: ColumnInfo, v: Buffer | null): unknown {

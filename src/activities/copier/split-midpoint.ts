@@ -1,5 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ColumnInfo } from '../schema/types.js';
+import { INTEGER_TYPES } from '../../shared/mysql-types.js';
 
 /**
  * Values "between" two key values, used as hints by the splitter (split.ts): a midpoint only picks
@@ -9,7 +10,6 @@ import type { ColumnInfo } from '../schema/types.js';
  */
 export type KeyValue = string | number | Buffer;
 
-const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year', 'bit']);
 const NUMERIC = new Set(['decimal', 'numeric', 'float', 'double', 'real']);
 const TEMPORAL = new Set(['date', 'datetime', 'timestamp']);
 const TEXT = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
@@ -135,7 +135,7 @@ export class ColumnMidpoint {
 
   static for(pool: Pool, column: ColumnInfo): ColumnMidpoint {
     const t = column.dataType;
-    if (INTEGER.has(t)) return new ColumnMidpoint('integer');
+    if (INTEGER_TYPES.has(t) || t === 'bit') return new ColumnMidpoint('integer');
     if (NUMERIC.has(t)) return new ColumnMidpoint('numeric');
     if (TEMPORAL.has(t)) return new ColumnMidpoint('temporal');
     if (TEXT.has(t) && column.charset && column.collation)

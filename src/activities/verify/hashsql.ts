@@ -1,4 +1,4 @@
-import { BINARY_STRING_TYPES, SPATIAL_TYPES } from '../../shared/mysql-types.js';
+import { BINARY_STRING_TYPES, INTEGER_TYPES, SPATIAL_TYPES } from '../../shared/mysql-types.js';
 import { quoteIdent } from '../db/identifiers.js';
 import type { ColumnInfo } from '../schema/types.js';
 
@@ -40,8 +40,6 @@ export function hasCrcChain(s: ServerVersion): boolean {
 export function digestKindFor(source: ServerVersion, target: ServerVersion): DigestKind {
   return hasCrcChain(source) && hasCrcChain(target) ? 'crc' : 'md5';
 }
-
-const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
 
 /** One column's share of a row's canonical text: its value, and for string-like values their length. */
 export interface CanonicalParts {
@@ -86,7 +84,7 @@ export function canonicalParts(
           : `CAST(CONVERT(${c} USING utf8mb4) AS BINARY)`;
   } else {
     stringLike = false;
-    if (INTEGER.has(t)) e = c;
+    if (INTEGER_TYPES.has(t)) e = c;
     else if (t === 'bit') e = `(${c} + 0)`;
     else if (t === 'decimal' || t === 'numeric') {
       // Same type: printed identically. Different scale: strip trailing fractional zeros on both sides.
@@ -216,7 +214,7 @@ export function maxCanonicalBytes(col: ColumnInfo): number {
   const t = col.dataType;
   const n = /\((\d+)/.exec(col.columnType);
   const declared = n ? Number(n[1]) : 0;
-  if (INTEGER.has(t) || t === 'bit') return 24;
+  if (INTEGER_TYPES.has(t) || t === 'bit') return 24;
   if (t === 'decimal' || t === 'numeric') return declared + 4;
   if (t === 'float' || t === 'double' || t === 'real') return 32;
   if (['date', 'datetime', 'timestamp', 'time'].includes(t)) return 32;
