@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Switches } from '../shared/switches.js';
 import { DEFAULT_SWITCHES } from '../switches/codec.js';
 import type { RedisLike } from '../switches/redis.js';
+import { releaseExpiredHold } from '../switches/fence.js';
 import { removeHeartbeat, writeHeartbeat } from '../switches/routers.js';
 import { SwitchWatcher } from '../switches/watch.js';
 import { SwitchesStaleError, WritesHeldError } from './switch-errors.js';
@@ -35,7 +36,9 @@ export interface FollowerOptions {
  * off from Redis refuses such writes after leaseMs instead of writing under a mode that may have
  * changed meanwhile; its heartbeat (ttlMs > leaseMs) expires only after that, so the workflow never
  * counts it out while it can still write. While the switches hold writes (a fenced mode change), a
- * write waits for the hold to end (at most holdMaxMs).
+ * write waits for the hold to end (at most holdMaxMs). A hold that outlives its lease (the worker
+ * running the fence died) is released by a waiting writer, through Redis (fence.ts): writes resume in
+ * the mode they had, instead of failing until the workflow's retry.
  */
 export class SwitchFollower {
   private current: Switches;
@@ -46,6 +49,9 @@ export class SwitchFollower {
   private readonly inFlight = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
   private lastAcked = -1;
+  /** When this router first saw the current hold (its lease is judged by Redis; this only paces asking). */
+  private holdSeenAt = 0;
+  private releaseAskedAt = -Infinity;
   private timer?: NodeJS.Timeout;
   private beating = false;
   private again = false;
@@ -110,6 +116,8 @@ export class SwitchFollower {
   private apply(next: Switches): void {
     // The watcher reports only newer states (or a re-created hash); the fallback is always replaced.
     const previous = this.current;
+    if (next.hold && !(previous.hold && previous.version === next.version))
+      this.holdSeenAt = performance.now();
     this.current = next;
     this.loaded = true;
     this.confirmedAt = performance.now();
@@ -163,6 +171,7 @@ export class SwitchFollower {
               ),
             ),
           );
+        else if (this.leaseRunOut()) this.releaseHold();
       };
       const timer = setInterval(check, 50);
       const done = (fn: () => void) => {
@@ -172,6 +181,23 @@ export class SwitchFollower {
       };
       this.waiters.add(check);
     });
+  }
+
+  private leaseRunOut(): boolean {
+    const { hold, holdMs } = this.current;
+    return hold === true && holdMs !== undefined && performance.now() - this.holdSeenAt >= holdMs;
+  }
+
+  /** Asks Redis to release the current hold if its lease has run out there (at most every 250 ms). */
+  private releaseHold(): void {
+    const now = performance.now();
+    if (now - this.releaseAskedAt < 250) return;
+    this.releaseAskedAt = now;
+    const { version, holdMs } = this.current;
+    const actor = `router ${this.options.routerId}: hold of version ${version} outlived its ${holdMs} ms lease`;
+    releaseExpiredHold(this.watcher.command, this.options.migrationId, version, actor.slice(0, 200)).catch(
+      (err: Error) => this.options.onRedis(false, err),
+    );
   }
 
   /** Resolves once cond() holds (checked on every confirmation/change and every 20 ms). */

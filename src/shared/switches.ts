@@ -17,6 +17,11 @@ export interface Switches {
    * while it is set, and acknowledge its version once their running writes are done.
    */
   hold?: boolean;
+  /**
+   * The hold's lease (ms): once it has run out by Redis's clock, any router may release the hold, so
+   * writes resume when the worker that set it died. Absent: the hold has no lease.
+   */
+  holdMs?: number;
   version: number;
   updatedAt: string;
   updatedBy: string;

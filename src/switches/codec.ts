@@ -71,6 +71,11 @@ export function changeToFields(change: SwitchChange): {
   };
 }
 
+/** The holdMs field of a held state: present only for a positive lease. */
+function leaseOf(ms: number): Pick<Switches, 'holdMs'> {
+  return Number.isFinite(ms) && ms > 0 ? { holdMs: ms } : {};
+}
+
 /** Parses the hash (HGETALL) or the reply of the set script; undefined when absent or malformed. */
 export function switchesFromFields(fields: Record<string, string>): Switches | undefined {
   const version = Number(fields.version);
@@ -88,6 +93,7 @@ export function switchesFromFields(fields: Record<string, string>): Switches | u
     readPercent,
     shadowRead: fields.shadowRead === '1',
     hold: fields.hold === '1',
+    ...leaseOf(fields.hold === '1' ? Number(fields.holdMs || NaN) : NaN),
     version,
     updatedAt: fields.updatedAt ?? '',
     updatedBy: fields.updatedBy ?? '',
@@ -106,6 +112,7 @@ export function switchesFromMessage(message: string): Switches | undefined {
       readPercent: v.readPercent,
       shadowRead: v.shadowRead === true,
       hold: v.hold === true,
+      ...leaseOf(v.hold === true && typeof v.holdMs === 'number' ? v.holdMs : NaN),
       version: v.version,
       updatedAt: typeof v.updatedAt === 'string' ? v.updatedAt : '',
       updatedBy: typeof v.updatedBy === 'string' ? v.updatedBy : '',

@@ -1,5 +1,13 @@
 import type { RouterAcks, SwitchChange, Switches } from '../shared/switches.js';
-import type { SwitchStore } from './store.js';
+import type { Redis } from 'ioredis';
+import { applySwitchChange, type SwitchStore } from './store.js';
+
+/**
+ * How long a hold outlives its bound before anyone may release it. The fence itself releases or
+ * commits within holdTimeoutMs plus one Redis round trip; the margin keeps a slow but live fence from
+ * losing its commit to a router, which would only call the change off (safe, but a retry).
+ */
+export const HOLD_LEASE_MARGIN_MS = 2000;
 
 export interface FenceOptions {
   migrationId: string;
@@ -33,6 +41,12 @@ export interface FenceResult {
  * When the routers do not all acknowledge in time, or `whileHeld` fails, the hold is released with the
  * mode unchanged and the result says why (the caller tries again later). Idempotent: a change already
  * in force returns at once.
+ *
+ * The hold has a lease (holdTimeoutMs + HOLD_LEASE_MARGIN_MS). If the process running this dies while
+ * writes are held, a waiting router releases the hold once the lease has run out (releaseExpiredHold),
+ * so the application's writes resume in the old mode instead of waiting for the activity's retry.
+ * The commit and the release are compare-and-set on the hold's version: of a router's release and
+ * this change, exactly one applies, and a change whose hold was released is called off.
  */
 export async function fencedChange(store: SwitchStore, o: FenceOptions): Promise<FenceResult> {
   const current = await store.get(o.migrationId);
@@ -51,7 +65,10 @@ export async function fencedChange(store: SwitchStore, o: FenceOptions): Promise
     return { switches: current, heldMs: 0, acks };
   }
   const started = performance.now();
-  const held = await store.set(o.migrationId, { hold: true }, o.by);
+  const held = await store.set(o.migrationId, { hold: true }, o.by, {
+    holdMs: o.holdTimeoutMs + HOLD_LEASE_MARGIN_MS,
+  });
+  const cas = { ifVersion: held.version };
   let done: Switches | undefined;
   let calledOff: string | undefined;
   let acks: RouterAcks = { version: held.version, acked: [], pending: [], allAcked: false };
@@ -76,10 +93,33 @@ export async function fencedChange(store: SwitchStore, o: FenceOptions): Promise
         calledOff = `while writes were held: ${(err as Error).message}`;
       }
     }
-    if (!calledOff) done = await store.set(o.migrationId, { ...o.change, hold: false }, o.by);
+    if (!calledOff) {
+      const r = await store.apply(o.migrationId, { ...o.change, hold: false }, o.by, cas);
+      if (r.refused) calledOff = `the write hold was released before the change (by ${r.switches.updatedBy})`;
+      done = r.switches;
+    }
   } finally {
-    // Released unchanged on every other path (including an error thrown above).
-    if (!done) done = await store.set(o.migrationId, { hold: false }, o.by);
+    // Released unchanged on every other path (including an error thrown above); a state that is no
+    // longer this hold's (released by a router, or held by a newer attempt) is left alone.
+    if (!done) done = (await store.apply(o.migrationId, { hold: false }, o.by, cas)).switches;
   }
   return { switches: done, calledOff, heldMs: Math.round(performance.now() - started), acks };
+}
+
+/**
+ * Releases a hold whose lease has run out by Redis's clock (mode unchanged, a new version), if the
+ * switches are still at `version`. Returns whether it did: false when the lease is still running,
+ * or the hold was already committed or released.
+ */
+export async function releaseExpiredHold(
+  redis: Redis,
+  migrationId: string,
+  version: number,
+  actor: string,
+): Promise<boolean> {
+  const r = await applySwitchChange(redis, migrationId, { hold: false }, actor, {
+    ifVersion: version,
+    onlyIfHoldExpired: true,
+  });
+  return r.changed;
 }

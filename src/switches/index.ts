@@ -1,6 +1,19 @@
-export { SwitchStore, defaultRouterId, type SetResult, type SwitchHistoryEntry } from './store.js';
+export {
+  SwitchStore,
+  applySwitchChange,
+  defaultRouterId,
+  type SetOptions,
+  type SetResult,
+  type SwitchHistoryEntry,
+} from './store.js';
 export { SwitchWatcher, type SwitchWatcherOptions } from './watch.js';
-export { fencedChange, type FenceOptions, type FenceResult } from './fence.js';
+export {
+  HOLD_LEASE_MARGIN_MS,
+  fencedChange,
+  releaseExpiredHold,
+  type FenceOptions,
+  type FenceResult,
+} from './fence.js';
 export {
   DEFAULT_ROUTER_TTL_MS,
   listRouters,

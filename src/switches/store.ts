@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { RouterAcks, SwitchChange, Switches } from '../shared/switches.js';
 import { changeToFields, switchesFromFields, validateChange } from './codec.js';
 import { assertMigrationId, migrationKeys } from './keys.js';
+import type { Redis } from 'ioredis';
 import { openRedis, type OwnedRedis, type RedisLike } from './redis.js';
 import { listRouters, waitForRouterAcks, type RouterHeartbeat, type WaitForAcksOptions } from './routers.js';
 import { SET_SWITCHES } from './scripts.js';
@@ -11,8 +12,20 @@ const HISTORY_MAX_LEN = 1000;
 
 export interface SetResult {
   switches: Switches;
-  /** False when the change equalled the current values (nothing written, no new version). */
+  /** False when the change equalled the current values or was refused (nothing written, no new version). */
   changed: boolean;
+  /** True when a condition (ifVersion, onlyIfHoldExpired) did not hold; `switches` is the current state. */
+  refused: boolean;
+}
+
+/** Conditions and lease of one change (see scripts.ts). */
+export interface SetOptions {
+  /** Apply only while the switches are at this version (compare-and-set). */
+  ifVersion?: number;
+  /** With hold: true, the hold's lease: after it, anyone may release the hold (releaseExpiredHold). */
+  holdMs?: number;
+  /** Apply only while the switches hold writes under a lease that has run out. */
+  onlyIfHoldExpired?: boolean;
 }
 
 export interface SwitchHistoryEntry {
@@ -52,45 +65,23 @@ export class SwitchStore {
   }
 
   /** Applies a change; returns the state after it. */
-  async set(migrationId: string, change: SwitchChange, actor: string): Promise<Switches> {
-    return (await this.apply(migrationId, change, actor)).switches;
+  async set(
+    migrationId: string,
+    change: SwitchChange,
+    actor: string,
+    options: SetOptions = {},
+  ): Promise<Switches> {
+    return (await this.apply(migrationId, change, actor, options)).switches;
   }
 
-  /** Like set(), and tells whether anything changed. */
-  async apply(migrationId: string, change: SwitchChange, actor: string): Promise<SetResult> {
-    if (typeof actor !== 'string' || actor.length === 0 || actor.length > 200) {
-      throw new Error('actor must be a non-empty string of at most 200 characters');
-    }
-    const keys = migrationKeys(migrationId);
-    const f = changeToFields(validateChange(change));
-    const reply = (await this.conn.redis.eval(
-      SET_SWITCHES,
-      2,
-      keys.switches,
-      keys.history,
-      f.writeMode,
-      f.readPercent,
-      f.shadowRead,
-      actor,
-      new Date().toISOString(),
-      keys.channel,
-      String(HISTORY_MAX_LEN),
-      randomUUID(),
-      f.hold,
-    )) as [string, string, string, string, string, string, number, string, string];
-    const [writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed, epoch, hold] = reply;
-    const switches = switchesFromFields({
-      writeMode,
-      readPercent,
-      shadowRead,
-      hold,
-      version,
-      updatedAt,
-      updatedBy,
-      epoch,
-    });
-    if (!switches) throw new Error(`switches of ${migrationId} are malformed in Redis`);
-    return { switches, changed: changed === 1 };
+  /** Like set(), with conditions; tells whether anything changed or the change was refused. */
+  async apply(
+    migrationId: string,
+    change: SwitchChange,
+    actor: string,
+    options: SetOptions = {},
+  ): Promise<SetResult> {
+    return applySwitchChange(this.conn.redis, migrationId, change, actor, options);
   }
 
   /** The most recent real changes, newest first. */
@@ -151,4 +142,55 @@ export function defaultRouterId(): string {
       .replace(/[^A-Za-z0-9_.-]/g, '_')
       .slice(0, 100) || 'host';
   return `${host}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** One change through the set script (see scripts.ts), on any Redis connection. */
+export async function applySwitchChange(
+  redis: Redis,
+  migrationId: string,
+  change: SwitchChange,
+  actor: string,
+  options: SetOptions = {},
+): Promise<SetResult> {
+  if (typeof actor !== 'string' || actor.length === 0 || actor.length > 200) {
+    throw new Error('actor must be a non-empty string of at most 200 characters');
+  }
+  const keys = migrationKeys(migrationId);
+  const f = changeToFields(validateChange(change));
+  const reply = (await redis.eval(
+    SET_SWITCHES,
+    2,
+    keys.switches,
+    keys.history,
+    f.writeMode,
+    f.readPercent,
+    f.shadowRead,
+    actor,
+    new Date().toISOString(),
+    keys.channel,
+    String(HISTORY_MAX_LEN),
+    randomUUID(),
+    f.hold,
+    options.ifVersion === undefined ? '' : String(options.ifVersion),
+    options.holdMs === undefined ? '' : String(Math.max(1, Math.round(options.holdMs))),
+    options.onlyIfHoldExpired ? '1' : '',
+  )) as [string, string, string, string, string, string, number, string, string, string];
+  const [writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed, epoch, hold, holdMs] =
+    reply;
+  if (changed === -1 && version === '') {
+    throw new Error(`switches of ${migrationId} are absent in Redis: a conditional change cannot apply`);
+  }
+  const switches = switchesFromFields({
+    writeMode,
+    readPercent,
+    shadowRead,
+    hold,
+    holdMs,
+    version,
+    updatedAt,
+    updatedBy,
+    epoch,
+  });
+  if (!switches) throw new Error(`switches of ${migrationId} are malformed in Redis`);
+  return { switches, changed: changed === 1, refused: changed === -1 };
 }

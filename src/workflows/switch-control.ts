@@ -123,7 +123,8 @@ export class SwitchControl {
             : undefined,
         },
         why,
-        // Bounded by the hold; a worker that dies mid-hold leaves the writes held until this retries.
+        // Bounded by the hold. A worker that dies mid-hold: the routers release the hold after its
+        // lease (src/switches/fence.ts), and this retries once the attempt times out.
         `${p.routers.holdTimeoutSeconds + 30}s`,
       );
       const record: FenceRecord = { at: nowIso(), from, to, heldMs: r.heldMs };

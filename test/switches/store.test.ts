@@ -7,6 +7,7 @@ import {
   RepairStream,
   SwitchStore,
   SwitchWatcher,
+  releaseExpiredHold,
   encodeKey,
   decodeKeyValue,
   migrationKeys,
@@ -285,3 +286,38 @@ async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
     await sleep(10);
   }
 }
+
+test('a hold with a lease: released only at the held version, only once the lease has run out by Redis', async () => {
+  const id = 'm_lease';
+  await store.initialise(id);
+  const held = await store.set(id, { hold: true }, 'fence', { holdMs: 400 });
+  assert.equal(held.hold, true);
+  assert.equal(held.holdMs, 400);
+  // Setting the hold again refreshes the lease without a new version.
+  const again = await store.set(id, { hold: true }, 'fence', { holdMs: 400 });
+  assert.equal(again.version, held.version);
+  assert.equal(await releaseExpiredHold(store.redis, id, held.version, 'router r1'), false, 'lease running');
+  await sleep(500);
+  assert.equal(
+    await releaseExpiredHold(store.redis, id, held.version - 1, 'router r1'),
+    false,
+    'old version',
+  );
+  assert.equal(await releaseExpiredHold(store.redis, id, held.version, 'router r1'), true);
+  const released = await store.get(id);
+  assert.deepEqual(
+    [released?.hold, released?.holdMs, released?.writeMode, released?.version, released?.updatedBy],
+    [false, undefined, 'SOURCE_ONLY', held.version + 1, 'router r1'],
+  );
+  // The fence's commit after that is refused: the change never applies on a released hold.
+  const late = await store.apply(id, { writeMode: 'DUAL_SOURCE_FIRST', hold: false }, 'fence', {
+    ifVersion: held.version,
+  });
+  assert.deepEqual([late.refused, late.changed, late.switches.writeMode], [true, false, 'SOURCE_ONLY']);
+  // A hold without a lease is never released by anyone but its setter.
+  const plain = await store.set(id, { hold: true }, 'fence');
+  await sleep(50);
+  assert.equal(plain.holdMs, undefined);
+  assert.equal(await releaseExpiredHold(store.redis, id, plain.version, 'router r1'), false);
+  await store.set(id, { hold: false }, 'fence');
+});
