@@ -1,7 +1,9 @@
 // CDC applier against `sysbench oltp_write_only` (4 threads) on the source, in the same run:
 //  1. live: the applier runs while sysbench writes; printed: sysbench's row-change rate, the applier's
 //     sustained rate, and the replication lag (age of the oldest unapplied source event, sampled every
-//     100 ms from the source's binlog head) p50/p99/max during the load.
+//     100 ms from the source's binlog head) p50/p99/max during the load, and the delay of heartbeat
+//     writes from their acknowledgement on the source to their commit on the target (pt-heartbeat's
+//     method, which a stalled head read cannot inflate).
 //  2. backlog: 1,000,000 row events (10,000 transactions of 100 updated rows) written while the applier
 //     is stopped, then replayed: rows/s.
 //  3. one source transaction of BENCH_BIG_TX_ROWS (default 1,000,000) updated rows: the worker's RSS
@@ -94,6 +96,65 @@ class LagSampler {
   }
 }
 
+/**
+ * Replication delay of acknowledged writes, the way pt-heartbeat measures a replica: every 100 ms a
+ * heartbeat row on the source is updated (autocommit) and the time the source acknowledged it is
+ * kept; when the applier commits that row on the target, delay = commit - acknowledgement. Unlike the
+ * sampler above, a stalled head read cannot inflate it, and a write the source has not acknowledged
+ * yet does not count.
+ */
+class HeartbeatProbe {
+  static readonly TABLE = 'bench_heartbeat';
+  private readonly acked = new Map<number, number>();
+  private readonly appliedEarly = new Set<number>();
+  readonly delays: number[] = [];
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly source: mysql.Connection) {}
+
+  start(): void {
+    let busy = false;
+    this.timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const seq = ++this.seq;
+      void this.source
+        .query(`UPDATE ${HeartbeatProbe.TABLE} SET seq = ? WHERE id = 1`, [seq])
+        .then(() => {
+          // Applied on the target before the acknowledgement arrived here: no delay at all.
+          if (this.appliedEarly.delete(seq)) this.delays.push(0);
+          else this.acked.set(seq, Date.now());
+        })
+        .finally(() => (busy = false));
+    }, 100);
+  }
+
+  onApplied(
+    batch: readonly {
+      changes: readonly { kind: string; table: string; after?: Record<string, unknown> }[];
+    }[],
+  ): void {
+    const now = Date.now();
+    for (const t of batch)
+      for (const c of t.changes) {
+        if (c.table !== HeartbeatProbe.TABLE || c.kind !== 'update' || !c.after) continue;
+        const seq = Number(c.after.seq);
+        const at = this.acked.get(seq);
+        if (at === undefined) this.appliedEarly.add(seq);
+        else {
+          this.acked.delete(seq);
+          this.delays.push((now - at) / 1000);
+        }
+      }
+  }
+
+  /** Stops writing heartbeats; those written still count when applied. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
 function rssMb(): number {
   return process.memoryUsage().rss / 1024 / 1024;
 }
@@ -106,10 +167,14 @@ export async function run(): Promise<void> {
   const src = await stack.source.rootConnection(APP_DATABASE);
   try {
     await runTool('sysbench', sysbenchArgs(stack, ['prepare']));
-    const tables = [{ name: 'sbtest1' }];
+    const tables = [{ name: 'sbtest1' }, { name: HeartbeatProbe.TABLE }];
     const dst = await stack.target.rootConnection(APP_DATABASE);
     const [[ddl]] = await src.query<mysql.RowDataPacket[]>('SHOW CREATE TABLE sbtest1');
     await dst.query(String(ddl['Create Table']));
+    for (const c of [src, dst]) {
+      await c.query(`CREATE TABLE ${HeartbeatProbe.TABLE} (id INT PRIMARY KEY, seq BIGINT NOT NULL)`);
+      await c.query(`INSERT INTO ${HeartbeatProbe.TABLE} VALUES (1, 0)`);
+    }
     await dst.end();
     const spec = {
       stream: 'bench_sync',
@@ -130,6 +195,8 @@ export async function run(): Promise<void> {
     // 1. Live.
     if (parts.has('live')) {
       const sampler = new LagSampler(await stack.source.rootConnection(APP_DATABASE));
+      const heartbeatConn = await stack.source.rootConnection(APP_DATABASE);
+      const probe = new HeartbeatProbe(heartbeatConn);
       const abort = new AbortController();
       const batchRows: number[] = [];
       let applied = 0;
@@ -139,6 +206,7 @@ export async function run(): Promise<void> {
         {
           onApplied: (b) => {
             sampler.setApplied(b[b.length - 1].position);
+            probe.onApplied(b);
             batchRows.push(b.reduce((n, t) => n + t.changes.length, 0));
           },
         },
@@ -147,15 +215,18 @@ export async function run(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
       const applied0 = applied;
       sampler.start();
+      probe.start();
       const sb = await timed(() =>
         runTool('sysbench', sysbenchArgs(stack, ['--threads=4', `--time=${seconds}`, 'run'])),
       );
+      probe.stop();
       const writes = Number(/write:\s+(\d+)/.exec(sb.value)?.[1] ?? 0);
       const head = await currentPosition('source');
       const drain = await timed(() =>
         waitForSyncPosition({ stream: spec.stream, to: 'target', position: head, timeoutMs: 600_000 }),
       );
       await sampler.stop();
+      await heartbeatConn.end();
       const rowsApplied = applied - applied0;
       offered = writes / sb.secs;
       sustained = rowsApplied / (sb.secs + drain.secs);
@@ -175,6 +246,11 @@ export async function run(): Promise<void> {
         goal: 1,
         goalShown: '1 s',
       });
+      const delays = [...probe.delays].sort((a, b) => a - b);
+      console.log(
+        `live: heartbeat (acknowledged on the source -> committed on the target, ${delays.length} beats): ` +
+          `p50 ${pct(delays, 50).toFixed(2)} s, p99 ${pct(delays, 99).toFixed(2)} s, max ${pct(delays, 100).toFixed(2)} s`,
+      );
       // How loaded the source was (each head read's time counts in the lag), and the batches it took.
       const reads = [...sampler.readMs].sort((a, b) => a - b);
       const rowsPerBatch = batchRows.sort((a, b) => a - b);
