@@ -15,9 +15,10 @@
  * Conditions (a refused change writes nothing and returns the current state with changed = -1):
  * ifVersion: the current version must be this one (an absent hash is refused); onlyIfHoldExpired: the
  * hash must hold writes under a lease that has run out by Redis's clock.
- * A hold set with holdMs carries a lease: holdUntil = Redis's time + holdMs, refreshed when the hold is
- * set again. After it, anyone may release the hold (onlyIfHoldExpired), so writes held by a worker that
- * died resume; the lease is cleared with the hold.
+ * A hold set with holdMs carries a lease: holdUntil = Redis's time + holdMs. Taking such a hold over a
+ * standing one is a new version (the fence that took it owns it alone). After the lease, anyone may
+ * release the hold (onlyIfHoldExpired), so writes held by a worker that died resume; the lease is
+ * cleared with the hold.
  * Returns: writeMode, readPercent, shadowRead, version, updatedAt, updatedBy, changed (1/0/-1), epoch,
  * hold, holdMs ('' = no lease).
  */
@@ -53,7 +54,8 @@ if nhd ~= '1' then
 elseif ARGV[11] ~= '' then
   nhu, nhm = tostring(nowMs + tonumber(ARGV[11])), ARGV[11]
 end
-local changed = (nwm ~= wm) or (nrp ~= rp) or (nsr ~= sr) or (nhd ~= hd)
+-- A hold taken with a lease over a standing hold is a new hold (new version): two fences never share one
+local changed = (nwm ~= wm) or (nrp ~= rp) or (nsr ~= sr) or (nhd ~= hd) or (nhd == '1' and ARGV[11] ~= '')
 if changed then
   ver = tostring(tonumber(ver) + 1)
   at, by = ARGV[5], ARGV[4]
@@ -62,8 +64,6 @@ if changed or created then
   redis.call('HSET', KEYS[1], 'writeMode', nwm, 'readPercent', nrp, 'shadowRead', nsr, 'hold', nhd, 'holdUntil', nhu, 'holdMs', nhm, 'version', ver, 'updatedAt', at, 'updatedBy', by, 'epoch', ep)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'version', ver, 'writeMode', nwm, 'readPercent', nrp, 'shadowRead', nsr, 'hold', nhd, 'at', at, 'by', by)
   redis.call('PUBLISH', ARGV[6], cjson.encode({ writeMode = nwm, readPercent = tonumber(nrp), shadowRead = (nsr == '1'), hold = (nhd == '1'), holdMs = tonumber(nhm), version = tonumber(ver), updatedAt = at, updatedBy = by, epoch = ep }))
-elseif nhu ~= hu then
-  redis.call('HSET', KEYS[1], 'holdUntil', nhu, 'holdMs', nhm)
 end
 return { nwm, nrp, nsr, ver, at, by, changed and 1 or 0, ep, nhd, nhm }
 `;

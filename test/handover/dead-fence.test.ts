@@ -6,7 +6,8 @@
  * own commit is compare-and-set on the hold's version, so a change whose hold was released never
  * applies late; the workflow's retry then makes it.
  * Here the fence runs in its own process (test/support/fence-child.ts), which is SIGKILLed inside
- * the hold, while two application processes write through real routers.
+ * the hold, while two application processes write through real routers. A second test freezes a
+ * fence past its lease: the router releases the hold, and the fence's late commit is refused.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { HOLD_LEASE_MARGIN_MS, SwitchStore, fencedChange } from '../../src/switches/index.js';
 import type { Ledger } from '../support/router-app.js';
-import { adminQuery, createTables, waitFor } from '../router/helpers.js';
+import { adminQuery, createTables, makeRouter, waitFor } from '../router/helpers.js';
 import { startApp, stopApp } from './apps.js';
 import { APP_TABLES } from './redis-proxy.js';
 
@@ -123,5 +124,34 @@ test('a fence SIGKILLed while writes are held: routers release the hold after it
     const gone = new Set(l.deleted);
     const lost = l.inserted.filter((r) => !gone.has(r.id) && !kept.has(r.id));
     assert.deepEqual(lost, [], `${l.routerId}: acknowledged inserts missing on the source`);
+  }
+});
+
+test('a fence that outlives its lease is called off: its change never applies after a router released the hold', async () => {
+  const id = 'slow-fence';
+  await store.initialise(id);
+  const router = makeRouter(stack, id, { tables: { accounts: { key: ['id'] } } });
+  try {
+    await waitFor(() => router.stats().switchesLoaded, 5000, 'router loaded');
+    await waitFor(async () => (await store.routers(id)).length === 1, 5000, 'router registered');
+    let write: Promise<unknown> | undefined;
+    const r = await fencedChange(store, {
+      migrationId: id,
+      change: { writeMode: 'DUAL_SOURCE_FIRST' },
+      by: 'slow',
+      holdTimeoutMs: 300,
+      expectedRouters: 1,
+      // Stalls past the lease (300 + 2000 ms) whatever its signal says, as a fence whose process froze.
+      whileHeld: async () => {
+        write = router.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+        await sleep(300 + HOLD_LEASE_MARGIN_MS + 1000);
+      },
+    });
+    await write;
+    assert.match(r.calledOff ?? '', /^the write hold was released before the change \(by router /);
+    assert.equal(r.switches.writeMode, 'SOURCE_ONLY');
+    assert.equal((await store.get(id))?.writeMode, 'SOURCE_ONLY', 'the late change was not applied');
+  } finally {
+    await router.end();
   }
 });
