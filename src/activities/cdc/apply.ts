@@ -6,7 +6,7 @@ import type { TableMapping } from '../schema/mapping.js';
 import { encodeKey, keyString, rowKey } from '../schema/keycodec.js';
 import { RowImageError, type RowChange, type RowImage } from './events.js';
 import { encodeImages, writeEncoded, type EncodedImages } from './write.js';
-import { SPATIAL_TYPES } from '../../shared/mysql-types.js';
+import { INTEGER_TYPES, SPATIAL_TYPES } from '../../shared/mysql-types.js';
 
 export { RowImageError };
 
@@ -127,14 +127,8 @@ function toOps(m: TableMapping, change: RowChange, fks?: SinkForeignKeys): Op[] 
 }
 
 /** Key column types whose values identify a row byte for byte (no collation can make two values equal). */
-const EXACT_KEY_TYPES = new Set([
-  'tinyint',
-  'smallint',
-  'mediumint',
-  'int',
-  'integer',
-  'bigint',
-  'year',
+const EXACT_KEY_TYPES: ReadonlySet<string> = new Set([
+  ...INTEGER_TYPES,
   'binary',
   'varbinary',
   'date',

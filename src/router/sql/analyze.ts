@@ -1,5 +1,5 @@
 import type { Analysis, Fragment, InsertAnalysis, KeyedAnalysis, TableRef, ValueRef } from './analysis.js';
-import { isNode, nodes, parseSql, str, type Node, type Parsed } from './ast.js';
+import { columnName, isNode, nodes, parseSql, str, type Node, type Parsed } from './ast.js';
 import { firstKeyword, markPlaceholders, markerIndex, numberMarkerIndex, unmark } from './lexer.js';
 
 const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
@@ -199,16 +199,6 @@ function ownColumn(col: Node, table: TableRef): string | undefined {
   const qualifier = str(col.table);
   if (qualifier && qualifier !== table.table && qualifier !== table.alias) return undefined;
   return columnName(col.column);
-}
-
-function columnName(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (isNode(v)) {
-    if (isNode(v.expr)) return columnName(v.expr.value);
-    if (typeof v.value === 'string') return v.value;
-    if (v.type === 'column_ref') return columnName(v.column);
-  }
-  return undefined;
 }
 
 function valueRef(v: unknown, parsed: Marked): ValueRef {

@@ -56,3 +56,14 @@ export function nodes(v: unknown): Node[] {
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
+
+/** The column a node names (a bare name, `{expr: {value}}`, or a column_ref), if any. */
+export function columnName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (isNode(v)) {
+    if (isNode(v.expr)) return columnName(v.expr.value);
+    if (typeof v.value === 'string') return v.value;
+    if (v.type === 'column_ref') return columnName(v.column);
+  }
+  return undefined;
+}

@@ -7,7 +7,7 @@
  * Anything that cannot be expressed on the target throws MappingRule with the rule broken.
  */
 import { MappingRule } from '../errors.js';
-import { isNode, nodes, str, type Node } from './ast.js';
+import { columnName, isNode, nodes, str, type Node } from './ast.js';
 
 /** How one table is laid out on the target. Names are compared case-insensitively (MySQL columns). */
 export interface TableMapping {
@@ -434,16 +434,6 @@ function cteName(cte: Node): string | undefined {
 function aliasOf(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (isNode(v) && typeof v.value === 'string') return v.value;
-  return undefined;
-}
-
-export function columnName(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (isNode(v)) {
-    if (isNode(v.expr)) return columnName(v.expr.value);
-    if (typeof v.value === 'string') return v.value;
-    if (v.type === 'column_ref') return columnName(v.column);
-  }
   return undefined;
 }
 
