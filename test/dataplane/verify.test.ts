@@ -258,6 +258,37 @@ test('the next chunk bound is walked while a chunk runs, not after it frees its 
   assert.deepEqual(whileRunning, [1, 1, 1, 1, 1, 1, 1, 1, 0]);
 });
 
+test("a differing chunk's re-checks do not hold its slot: the walk goes on while they wait", async () => {
+  await both('CREATE TABLE settle (id INT PRIMARY KEY, v INT)');
+  await both('INSERT INTO settle SELECT seq, seq FROM seq_1_to_1000');
+  await tgt.query('UPDATE settle SET v = 0 WHERE id % 100 = 50'); // one row in each of the 10 chunks
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  // Every re-check waits on the gate, opened once all 10 chunks (one slot) have reached theirs. Should a
+  // waiting re-check hold its chunk's slot, the gate opens after 3 s instead: the test fails, not hangs.
+  let waiting = 0;
+  let waitingAtTimeout = -1;
+  const stuck = setTimeout(() => {
+    waitingAtTimeout = waiting;
+    release();
+  }, 3000);
+  const r = await verifyTable(
+    input('settle', false, 100),
+    {},
+    {
+      concurrency: 1,
+      recheck: async (keys) => {
+        if (++waiting === 10) release();
+        await gate;
+        return keys.map((key) => ({ key, kind: 'different' as const }));
+      },
+    },
+  );
+  clearTimeout(stuck);
+  assert.equal(waitingAtTimeout, -1, `${waitingAtTimeout} of 10 chunks reached their re-check in 3 s`);
+  assert.deepEqual(r.mismatches, { missing: 0, extra: 0, different: 10 });
+});
+
 test('stops at a chunk boundary when aborted', async () => {
   const ac = new AbortController();
   ac.abort(new Error('paused'));

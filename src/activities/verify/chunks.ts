@@ -74,8 +74,17 @@ async function keyAtOffset(
   return rows.length > 0 ? side.key.encode(rows[0]) : undefined;
 }
 
+/**
+ * The rest of a chunk's work, handed back so that the chunk's slot is freed before it settles. A
+ * wrapper, not a bare promise: an async function returning a promise resolves only when that promise
+ * does, which kept every re-check (200 ms between rounds) in its slot.
+ */
+export interface ChunkSettling {
+  settling: Promise<void>;
+}
+
 /** See WalkOptions.chunk. */
-export type ChunkFn = (range: KeyRange) => Promise<Promise<void> | void>;
+export type ChunkFn = (range: KeyRange) => Promise<ChunkSettling | void>;
 
 /** Chunks whose remaining work (re-checks, repairs) may be pending at once beyond the slots. */
 const MAX_SETTLING = 16;
@@ -90,9 +99,9 @@ export interface WalkOptions {
   concurrency: number;
   signal?: AbortSignal;
   /**
-   * Compares (and repairs) one chunk. It may resolve early with a promise that settles the rest of the
-   * chunk's work (re-checks and repairs, which mostly wait): the chunk's slot is then freed for the next
-   * chunk, while `done` still waits for that promise.
+   * Compares (and repairs) one chunk. It may resolve early with `{ settling }`, a promise of the rest of
+   * the chunk's work (re-checks and repairs, which mostly wait): the chunk's slot is then freed for the
+   * next chunk, while `done` still waits for `settling`.
    */
   chunk: ChunkFn;
   /** Called in order, once every chunk up to and including this one is done. */
@@ -114,7 +123,7 @@ export async function walkChunks(o: WalkOptions): Promise<void> {
   let tailFailure: { err: unknown } | undefined;
   const tail = (async () => {
     try {
-      await await o.chunk({ lower: tailLower, upper: o.range?.upper });
+      await (await o.chunk({ lower: tailLower, upper: o.range?.upper }))?.settling;
     } catch (err) {
       tailFailure = { err };
     }
@@ -165,7 +174,7 @@ async function walkInOrder(
     void slot.finally(() => slots.delete(slot));
     const job = (async () => {
       try {
-        await await started;
+        await (await started)?.settling;
         finished.set(index, range.upper);
         while (finished.has(nextToRecord)) {
           const u = finished.get(nextToRecord);

@@ -1,6 +1,7 @@
 import type { KeyRange, RunContext, VerifyInput, VerifyProgress, VerifyResult } from '../contracts.js';
 import { aggregate, diff, hashesInRange } from './rows.js';
 import { differingParts } from './bisect.js';
+import type { ChunkSettling } from './chunks.js';
 import { openRun, type VerifyTuning } from './run.js';
 import { getPool } from '../db/connections.js';
 import { notDueBefore, recordFullRun } from './schedule.js';
@@ -27,7 +28,7 @@ export async function verifyTable(
   }
   const useReplica = Boolean(auth.replica ?? other.replica);
 
-  const chunk = async (range: KeyRange): Promise<Promise<void> | void> => {
+  const chunk = async (range: KeyRange): Promise<ChunkSettling | void> => {
     let [a, o] = await Promise.all([
       aggregate(auth, range, auth.replica),
       aggregate(other, range, other.replica),
@@ -50,7 +51,7 @@ export async function verifyTable(
     if (tuning.stats) tuning.stats.listed = (tuning.stats.listed ?? 0) + listed.flat(2).length;
     const found = listed.flatMap(([ar, or]) => diff(ar, or));
     // Re-checks mostly wait (for the stream, or between rounds): the next chunk starts meanwhile.
-    return (async () => {
+    const settling = (async () => {
       const diffs = await confirm(found);
       if (tuning.stats) {
         tuning.stats.drilled++;
@@ -58,6 +59,7 @@ export async function verifyTable(
       }
       await record(diffs);
     })();
+    return { settling };
   };
 
   await walk(auth, pair.chunkSize, chunk);
