@@ -123,7 +123,9 @@ export async function walkChunks(o: WalkOptions): Promise<void> {
   let tailFailure: { err: unknown } | undefined;
   const tail = (async () => {
     try {
-      await (await o.chunk({ lower: tailLower, upper: o.range?.upper }))?.settling;
+      await (
+        await o.chunk({ lower: tailLower, upper: o.range?.upper })
+      )?.settling;
     } catch (err) {
       tailFailure = { err };
     }
@@ -174,7 +176,9 @@ async function walkInOrder(
     void slot.finally(() => slots.delete(slot));
     const job = (async () => {
       try {
-        await (await started)?.settling;
+        await (
+          await started
+        )?.settling;
         finished.set(index, range.upper);
         while (finished.has(nextToRecord)) {
           const u = finished.get(nextToRecord);
