@@ -36,6 +36,8 @@ export interface RouterAcks {
   acked: string[];
   pending: string[];
   allAcked: boolean;
+  /** Redis holds no switches for the migration (lost): no acknowledgement can count until they are written again. */
+  switchesAbsent?: boolean;
 }
 
 /**

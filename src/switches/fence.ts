@@ -80,7 +80,9 @@ export async function fencedChange(store: SwitchStore, o: FenceOptions): Promise
       minRouters: o.expectedRouters,
       pollMs: o.pollMs ?? 10,
     });
-    if (!acks.allAcked) {
+    if (acks.switchesAbsent) {
+      calledOff = 'Redis lost the switches during the hold';
+    } else if (!acks.allAcked) {
       calledOff =
         acks.pending.length > 0
           ? `routers ${acks.pending.join(', ')} did not acknowledge the write hold within ${o.holdTimeoutMs} ms`

@@ -118,7 +118,17 @@ export async function routerAcks(
     .filter((r) => !acks(r))
     .map((r) => r.routerId)
     .sort();
-  return { version, acked, pending, allAcked: pending.length === 0 && acked.length >= minRouters };
+  const state: RouterAcks = {
+    version,
+    acked,
+    pending,
+    allAcked: pending.length === 0 && acked.length >= minRouters,
+  };
+  if (epoch === null) {
+    state.allAcked = false;
+    state.switchesAbsent = true;
+  }
+  return state;
 }
 
 /**
@@ -131,7 +141,8 @@ export async function waitForRouterAcks(redis: Redis, options: WaitForAcksOption
   const pollMs = options.pollMs ?? 25;
   for (;;) {
     const state = await routerAcks(redis, options.migrationId, options.version, options.minRouters ?? 0);
-    if (state.allAcked || Date.now() >= deadline) return state;
+    // Lost switches (Redis restarted without them) acknowledge nothing until written again: say so now.
+    if (state.allAcked || state.switchesAbsent || Date.now() >= deadline) return state;
     await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
   }
 }

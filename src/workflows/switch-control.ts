@@ -58,10 +58,9 @@ export class SwitchControl {
       writeMode: change.writeMode ?? s.switches.writeMode,
       readPercent: change.readPercent ?? s.switches.readPercent,
     };
-    const sw =
-      full.writeMode !== s.switches.writeMode
-        ? await this.fenced(full, why)
-        : await ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, why, '60s');
+    const write = (summary: string) =>
+      ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, summary, '60s');
+    let sw = full.writeMode !== s.switches.writeMode ? await this.fenced(full, why) : await write(why);
     this.adopt(sw);
     const timeoutMs = ctx.plan.cdc.routerAckTimeoutSeconds * 1000;
     for (;;) {
@@ -80,6 +79,22 @@ export class SwitchControl {
       s.switches.ackedBy = acks.acked;
       if (acks.allAcked) break;
       await this.history.checkpoint();
+      if (wf.patched('reapply-switches-in-ack-wait')) {
+        // Redis may have lost the switches meanwhile (a restart without persistence): no router can
+        // acknowledge a version that is gone, and they refuse writes until the switches are back. The
+        // full state again: a no-op while Redis holds it, re-created otherwise; then wait for that.
+        const again = await write('re-apply the switches while waiting for router acks');
+        if (again.version !== sw.version || again.updatedAt !== sw.updatedAt) {
+          pushWarning(
+            s,
+            nowIso(),
+            `switches in Redis were lost or changed while waiting for router acks (v${sw.version} -> v${again.version}); re-applied ${full.writeMode}, ${full.readPercent}% reads on target`,
+          );
+          sw = again;
+          this.adopt(sw);
+          continue;
+        }
+      }
       pushWarning(
         s,
         nowIso(),
