@@ -2,30 +2,14 @@
  * Auto-advancing gates (healthy soak) and bounded history: with a low continue-as-new threshold the
  * run continues as new several times, carrying its full state, and completes once FINALIZE is confirmed.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  atGate,
-  createSchema,
-  diffSides,
-  signal,
-  startEnv,
-  startMigration,
-  testPlan,
-  type Env,
-} from './helpers.js';
+import { atGate, diffSides, signal, startMigration, testPlan, type Env, useEnv } from './helpers.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 150);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(150, (e) => (env = e));
 
 test(
   'gates auto-advance after a healthy soak; history stays bounded with continue-as-new',

@@ -5,7 +5,7 @@
  * gate must not auto-advance while they are unrepaired (a target row lock holds their repair back),
  * and the repair loop, fed by the watcher through the repair stream, must converge them.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
@@ -14,27 +14,19 @@ import { createRouter, type Router } from '../../src/router/index.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
 import {
   atGate,
-  createSchema,
   diffSides,
-  startEnv,
   startMigration,
   status,
   summary,
   testPlan,
   waitStatus,
   type Env,
+  useEnv,
 } from './helpers.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 100);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(100, (e) => (env = e));
 
 /** Router writes on rows the direct writer never touches: orders/customers 1..40, new orders from 200,000. */
 function routerLoad(router: Router): { ops: number; errors: string[]; stop(): Promise<void> } {

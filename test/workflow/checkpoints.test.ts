@@ -3,32 +3,24 @@
  * (START_SYNC rolled back), and a re-run (after the rollback, in the same workflow, or as a new
  * workflow with the same migration id) starts a stream of its own: it never resumes from an old row.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP_DATABASE } from '../../scripts/localstack/index.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
 import {
   atGate,
-  createSchema,
   diffSides,
   signal,
-  startEnv,
   startMigration,
   testPlan,
   waitStatus,
   type Env,
+  useEnv,
 } from './helpers.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 100);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(100, (e) => (env = e));
 
 async function checkpointRows(): Promise<string[]> {
   const conn = await env.stack.target.rootConnection(APP_DATABASE);

@@ -4,33 +4,25 @@
  * stops at a safe point (the copy activity is cancelled) and resume continues from the checkpoint;
  * valid updates answer accepted; setReadPercent; search attributes and memo follow the phase.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   atGate,
-  createSchema,
   signal,
-  startEnv,
   startMigration,
   status,
   testPlan,
   waitEqual,
   waitStatus,
   type Env,
+  useEnv,
 } from './helpers.js';
 import type { CommandResult, MigrationStatus } from '../../src/workflows/api.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 400);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(400, (e) => (env = e));
 
 /** The parts of the status a rejected command must not change. */
 function core(s: MigrationStatus) {

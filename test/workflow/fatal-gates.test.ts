@@ -5,33 +5,17 @@
  * purged binlog (the worker was down while the stream's position was purged; then `abort` rolls
  * everything back from the failed gate).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { APP_DATABASE, MIGRATION_USER } from '../../scripts/localstack/index.js';
 import { closePools } from '../../src/activities/db/connections.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
-import {
-  atGate,
-  createSchema,
-  signal,
-  startEnv,
-  startMigration,
-  testPlan,
-  waitStatus,
-  type Env,
-} from './helpers.js';
+import { atGate, signal, startMigration, testPlan, waitStatus, type Env, useEnv } from './helpers.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 100);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(100, (e) => (env = e));
 
 async function exec(side: 'source' | 'target', ...statements: string[]): Promise<void> {
   const conn = await env.stack[side].rootConnection(APP_DATABASE);

@@ -5,14 +5,12 @@
  * accepted with force and a reason (audited, through the real CLI); a forged verificationResult
  * signal neither clears the blocker nor becomes the latest verification.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   atGate,
-  createSchema,
   signal,
-  startEnv,
   loadRouters,
   startLoad,
   startMigration,
@@ -20,19 +18,13 @@ import {
   testPlan,
   waitStatus,
   type Env,
+  useEnv,
 } from './helpers.js';
 import { migrate } from '../cli/helpers.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 150);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(150, (e) => (env = e));
 
 test(
   'manual gate: counters move, blockers listed, advance needs force, forged verification ignored',

@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -76,6 +77,26 @@ export async function startEnv(options: { worker?: boolean; stack?: StackOptions
   };
   if (options.worker ?? true) await env.startWorker();
   return env;
+}
+
+/**
+ * The test file's environment: started before its tests, with the schema holding `rows` rows
+ * (createSchema), stopped after them. `set` receives it once started.
+ */
+export function useEnv(
+  rows: number,
+  set: (env: Env) => void,
+  options: Parameters<typeof startEnv>[0] = {},
+): void {
+  let env: Env | undefined;
+  before(async () => {
+    env = await startEnv(options);
+    set(env);
+    await createSchema(env.stack, rows);
+  });
+  after(async () => {
+    await env?.stop();
+  });
 }
 
 // ---- schema and data ------------------------------------------------------------------------------------

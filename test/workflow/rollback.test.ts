@@ -5,18 +5,16 @@
  * (every column, every acknowledged write); where CDC feeds the target, they converge once it catches
  * up. No repair is needed in a dual-write phase, and the source ends holding every acknowledged write.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import {
   assertEqualNow,
   assertNoDualWriteRepairs,
   atGate,
-  createSchema,
   ledgerProblems,
   loadRouters,
   signal,
-  startEnv,
   startLoad,
   startMigration,
   status,
@@ -25,6 +23,7 @@ import {
   waitStatus,
   type Env,
   type Load,
+  useEnv,
 } from './helpers.js';
 import type { MigrationStatus, Phase, WriteMode } from '../../src/workflows/api.js';
 import { APP_DATABASE } from '../../scripts/localstack/index.js';
@@ -32,14 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 200);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(200, (e) => (env = e));
 
 function top(s: MigrationStatus): string {
   const f = s.compensation[s.compensation.length - 1];

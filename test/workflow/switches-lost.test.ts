@@ -8,23 +8,16 @@
  * A ghost router heartbeat that never acknowledges holds the workflow in the wait; then the switches
  * are deleted (and the ghost) while a real router stays registered.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { SwitchStore, migrationKeys, removeHeartbeat, writeHeartbeat } from '../../src/switches/index.js';
 import { makeRouter } from '../router/helpers.js';
-import { atGate, createSchema, startEnv, startMigration, testPlan, waitStatus, type Env } from './helpers.js';
+import { atGate, startMigration, testPlan, waitStatus, type Env, useEnv } from './helpers.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv();
-  await createSchema(env.stack, 100);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(100, (e) => (env = e));
 
 test(
   'switches lost while the workflow waits for router acks: written again, the routers follow',

@@ -4,7 +4,7 @@
  * migration then runs through copy, binlog sync, verification and a switch change: every pool, the
  * binlog reader and Redis must speak TLS with the worker's ssl-* settings for it to get anywhere.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
@@ -13,27 +13,19 @@ import { APP_DATABASE, MIGRATION_USER } from '../../scripts/localstack/index.js'
 import { precheck } from '../../src/activities/schema/index.js';
 import {
   atGate,
-  createSchema,
   diffSides,
   signal,
-  startEnv,
   startMigration,
   status,
   testPlan,
   waitEqual,
   type Env,
+  useEnv,
 } from './helpers.js';
 
 let env: Env;
 
-before(async () => {
-  env = await startEnv({ stack: { tls: true } });
-  await createSchema(env.stack, 120);
-});
-
-after(async () => {
-  await env?.stop();
-});
+useEnv(120, (e) => (env = e), { stack: { tls: true } });
 
 test('the stack refuses plain TCP, TLS without a client certificate, and clients trusting another CA', async () => {
   const { source, certs, redis } = env.stack;
