@@ -21,6 +21,7 @@ import {
 } from '../../src/activities/cdc/sync.js';
 import { comparePositions } from '../../src/activities/cdc/position.js';
 import type { BinlogPosition } from '../../src/activities/contracts.js';
+import type { BinlogTransaction } from '../../src/activities/cdc/events.js';
 import { cpuLine, cpuSplit, fmt, timed } from '../lib/measure.js';
 import { recordTarget } from '../lib/targets.js';
 import { readFileSync } from 'node:fs';
@@ -56,7 +57,7 @@ class LagSampler {
   private applied: BinlogPosition | null = null;
   readonly lags: number[] = [];
   readonly readMs: number[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private stopTicks = () => {};
 
   constructor(private readonly source: mysql.Connection) {}
 
@@ -65,16 +66,11 @@ class LagSampler {
   }
 
   start(): void {
-    let busy = false; // one sample at a time: a slow server must not pile samples up
-    this.timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void this.sample().finally(() => (busy = false));
-    }, 100);
+    this.stopTicks = everyMs(100, () => this.sample());
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTicks();
     await this.source.end();
   }
 
@@ -109,36 +105,25 @@ class HeartbeatProbe {
   private readonly appliedEarly = new Set<number>();
   readonly delays: number[] = [];
   private seq = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private stopTicks = () => {};
 
   constructor(private readonly source: mysql.Connection) {}
 
   start(): void {
-    let busy = false;
-    this.timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
+    this.stopTicks = everyMs(100, async () => {
       const seq = ++this.seq;
-      void this.source
-        .query(`UPDATE ${HeartbeatProbe.TABLE} SET seq = ? WHERE id = 1`, [seq])
-        .then(() => {
-          // Applied on the target before the acknowledgement arrived here: no delay at all.
-          if (this.appliedEarly.delete(seq)) this.delays.push(0);
-          else this.acked.set(seq, Date.now());
-        })
-        .finally(() => (busy = false));
-    }, 100);
+      await this.source.query(`UPDATE ${HeartbeatProbe.TABLE} SET seq = ? WHERE id = 1`, [seq]);
+      // Applied on the target before the acknowledgement arrived here: no delay at all.
+      if (this.appliedEarly.delete(seq)) this.delays.push(0);
+      else this.acked.set(seq, Date.now());
+    });
   }
 
-  onApplied(
-    batch: readonly {
-      changes: readonly { kind: string; table: string; after?: Record<string, unknown> }[];
-    }[],
-  ): void {
+  onApplied(batch: readonly BinlogTransaction[]): void {
     const now = Date.now();
     for (const t of batch)
       for (const c of t.changes) {
-        if (c.table !== HeartbeatProbe.TABLE || c.kind !== 'update' || !c.after) continue;
+        if (c.table !== HeartbeatProbe.TABLE || c.kind !== 'update') continue;
         const seq = Number(c.after.seq);
         const at = this.acked.get(seq);
         if (at === undefined) this.appliedEarly.add(seq);
@@ -151,8 +136,19 @@ class HeartbeatProbe {
 
   /** Stops writing heartbeats; those written still count when applied. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTicks();
   }
+}
+
+/** Runs `tick` every `ms`, skipping a tick while the one before still runs (a slow server must not pile them up). */
+function everyMs(ms: number, tick: () => Promise<unknown>): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void tick().finally(() => (busy = false));
+  }, ms);
+  return () => clearInterval(timer);
 }
 
 function rssMb(): number {

@@ -80,7 +80,7 @@ export class TsvEncoder {
     let need = row.length * 3; // worst case: every byte escaped, plus separators
     for (const v of row) if (v !== null) need += typeof v === 'string' ? v.length * 6 : v.length * 2;
     if (this.o + need > this.out.length) {
-      this.flushPiece();
+      this.flush();
       if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
     }
     const out = this.out;
@@ -116,15 +116,11 @@ export class TsvEncoder {
     out[o++] = NL;
     this.o = o;
     this.rows++;
-    return this.o >= PIECE_BYTES ? this.flushPiece() : true;
+    return this.o >= PIECE_BYTES ? this.flush() : true;
   }
 
   /** Hands over the piece in progress (if any). */
   flush(): boolean {
-    return this.flushPiece();
-  }
-
-  private flushPiece(): boolean {
     if (this.o === 0) return true;
     const piece = this.out.subarray(0, this.o);
     this.out = Buffer.allocUnsafe(PIECE_BYTES * 2);
