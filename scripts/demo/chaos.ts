@@ -224,7 +224,13 @@ export function chaosSteps(c: ChaosContext): ChaosStep[] {
       failuresBefore = totalRouter(c.apps.stats()).dualWriteFailures;
       repairedBefore = c.repairs.loopRepaired;
       log('chaos: SIGKILL the target MariaDB');
-      await stack.target.restart('SIGKILL');
+      await stack.target.stop('SIGKILL');
+      // Down until a router's mirror has failed (at most 5 s): a restart quicker than the application's
+      // next write would leave the failed-mirror path untried.
+      const downUntil = Date.now() + 5000;
+      while (totalRouter(c.apps.stats()).dualWriteFailures === failuresBefore && Date.now() < downUntil)
+        await sleep(50);
+      await stack.target.start();
       targetBackAt = Date.now();
       log('chaos: the target MariaDB is back (same data directory and port)');
       return { happened: true };
