@@ -24,6 +24,7 @@ import { RepairWatch, type RepairReport } from './repairs.js';
 import { createDemoData, DEMO_TABLES } from './schema.js';
 import type { WorkloadStats } from './workload.js';
 import { WorkerProcess } from './worker-process.js';
+import { stallReport } from './stall-report.js';
 
 export interface DemoOptions {
   /** Orders to seed (items and accounts follow from it). */
@@ -219,7 +220,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           outage: (o) => outages.push(o),
         })
       : [];
-    const driven = await driveToCompletion(handle, options, apps, repairs, chaos, at);
+    const driven = await driveToCompletion(
+      handle,
+      options,
+      apps,
+      repairs,
+      chaos,
+      at,
+      join(logDir, 'worker.log'),
+    );
     const final = driven.final;
 
     const stats = driven.appStats;
@@ -354,6 +363,8 @@ async function driveToCompletion(
   chaos: ChaosStep[],
   /** Appended to the lines about the run: its page in the Web UI (or ''). */
   at: string,
+  /** The worker process's log, quoted when the run stalls. */
+  workerLog: string,
 ): Promise<Driven> {
   const outcomes: ChaosOutcome[] = [];
   let reports: Driven['reports'] | null = null;
@@ -363,16 +374,23 @@ async function driveToCompletion(
   let lastPhase: Phase | undefined;
   const deadline = options.timeoutSeconds ? Date.now() + options.timeoutSeconds * 1000 : Infinity;
   let last: MigrationStatus | null = null;
-  const checkDeadline = () => {
+  const answers = { lastAnsweredAt: null as number | null, lastError: null as string | null };
+  const checkDeadline = async () => {
     if (Date.now() < deadline) return;
     const where = last
       ? `${last.phase} ${last.state}${last.gate ? `, gate ${last.gate.next}: ${[last.gate.waitingFor, ...last.gate.blockers].join('; ')}` : ''}${last.error ? `, error: ${last.error}` : ''}`
       : 'no status';
-    throw new Error(`the migration did not end within ${options.timeoutSeconds} s (${where})`);
+    throw new Error(
+      `the migration did not end within ${options.timeoutSeconds} s (${where})\n${await stallReport(handle, answers, workerLog)}`,
+    );
   };
   const query = async (): Promise<MigrationStatus | null> => {
-    const status = await handle.query<MigrationStatus>('status').catch(() => null);
+    const status = await handle.query<MigrationStatus>('status').catch((err: Error) => {
+      answers.lastError = `${new Date().toISOString()} ${err.message}`;
+      return null;
+    });
     if (status) {
+      answers.lastAnsweredAt = Date.now();
       last = status;
       repairs.observe(status);
       if (!reports) appStats = apps.stats();
@@ -382,7 +400,7 @@ async function driveToCompletion(
   };
   for (;;) {
     options.signal?.throwIfAborted();
-    checkDeadline();
+    await checkDeadline();
     const description = await handle.describe().catch(() => null);
     if (description && description.status.name !== 'RUNNING') {
       const final = (await handle.result()) as MigrationStatus;
@@ -415,7 +433,7 @@ async function driveToCompletion(
       const since = Date.now();
       while (Date.now() - since < RECOVERY_TIMEOUT_MS && outcome.recovered === undefined) {
         options.signal?.throwIfAborted();
-        checkDeadline();
+        await checkDeadline();
         const s = await query();
         const evidence = s ? await next.recovered(s) : null;
         if (evidence) {
@@ -425,7 +443,9 @@ async function driveToCompletion(
         } else await sleep(500);
       }
       if (outcome.recovered === undefined)
-        options.log(`chaos: no recovery seen within ${RECOVERY_TIMEOUT_MS / 1000} s after "${next.label}"`);
+        options.log(
+          `chaos: no recovery seen within ${RECOVERY_TIMEOUT_MS / 1000} s after "${next.label}"\n${await stallReport(handle, answers, workerLog)}`,
+        );
       continue;
     }
     if (!finalizeSent && status.gate?.next === 'FINALIZE' && status.gate.requiresConfirmation) {
