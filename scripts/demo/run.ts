@@ -220,15 +220,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           outage: (o) => outages.push(o),
         })
       : [];
-    const driven = await driveToCompletion(
-      handle,
-      options,
-      apps,
-      repairs,
-      chaos,
-      at,
-      join(logDir, 'worker.log'),
-    );
+    const driven = await driveToCompletion(handle, options, apps, repairs, chaos, at, [
+      { label: 'worker log', path: join(logDir, 'worker.log') },
+      ...(stack.temporal?.logFile ? [{ label: 'Temporal server log', path: stack.temporal.logFile }] : []),
+    ]);
     const final = driven.final;
 
     const stats = driven.appStats;
@@ -354,6 +349,7 @@ interface Driven {
 }
 
 const RECOVERY_TIMEOUT_MS = 180_000;
+const QUERY_DEADLINE_MS = 15_000;
 
 async function driveToCompletion(
   handle: WorkflowHandle,
@@ -363,8 +359,8 @@ async function driveToCompletion(
   chaos: ChaosStep[],
   /** Appended to the lines about the run: its page in the Web UI (or ''). */
   at: string,
-  /** The worker process's log, quoted when the run stalls. */
-  workerLog: string,
+  /** The worker's and the Temporal server's logs, quoted when the run stalls. */
+  logs: { label: string; path: string }[],
 ): Promise<Driven> {
   const outcomes: ChaosOutcome[] = [];
   let reports: Driven['reports'] | null = null;
@@ -381,14 +377,18 @@ async function driveToCompletion(
       ? `${last.phase} ${last.state}${last.gate ? `, gate ${last.gate.next}: ${[last.gate.waitingFor, ...last.gate.blockers].join('; ')}` : ''}${last.error ? `, error: ${last.error}` : ''}`
       : 'no status';
     throw new Error(
-      `the migration did not end within ${options.timeoutSeconds} s (${where})\n${await stallReport(handle, answers, workerLog)}`,
+      `the migration did not end within ${options.timeoutSeconds} s (${where})\n${await stallReport(handle, answers, logs)}`,
     );
   };
   const query = async (): Promise<MigrationStatus | null> => {
-    const status = await handle.query<MigrationStatus>('status').catch((err: Error) => {
-      answers.lastError = `${new Date().toISOString()} ${err.message}`;
-      return null;
-    });
+    // A bounded query: one routed to a worker that just died would otherwise hold the driver for the
+    // server's two minutes.
+    const status = await handle.client.connection
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query<MigrationStatus>('status'))
+      .catch((err: Error) => {
+        answers.lastError = `${new Date().toISOString()} ${err.message}`;
+        return null;
+      });
     if (status) {
       answers.lastAnsweredAt = Date.now();
       last = status;
@@ -444,7 +444,7 @@ async function driveToCompletion(
       }
       if (outcome.recovered === undefined)
         options.log(
-          `chaos: no recovery seen within ${RECOVERY_TIMEOUT_MS / 1000} s after "${next.label}"\n${await stallReport(handle, answers, workerLog)}`,
+          `chaos: no recovery seen within ${RECOVERY_TIMEOUT_MS / 1000} s after "${next.label}"\n${await stallReport(handle, answers, logs)}`,
         );
       continue;
     }

@@ -4,19 +4,19 @@ import proto from '@temporalio/proto';
 
 const { PendingActivityState, PendingWorkflowTaskState } = proto.temporal.api.enums.v1;
 
-/** Lines of the worker log worth reading after a stall: warnings and errors, newest last. */
-const WORKER_LOG_LINES = 40;
+/** Lines of each log worth reading after a stall: warnings and errors, newest last. */
+const LOG_LINES = 30;
 
 /**
  * What the demo knows about a run that did not end in time, for the error it throws: how old its last
  * answered status is (a query that keeps failing freezes it), the last query error, what Temporal says
- * is pending (activities with their attempts and failures, the workflow task) and the worker log's
- * recent warnings. A stall in CI is then diagnosable from the test's output alone.
+ * is pending (activities with their attempts and failures, the workflow task) and the worker's and the
+ * Temporal server's recent log warnings. A stall in CI is then diagnosable from the test's output alone.
  */
 export async function stallReport(
   handle: WorkflowHandle,
   query: { lastAnsweredAt: number | null; lastError: string | null },
-  workerLog: string,
+  logs: { label: string; path: string }[],
 ): Promise<string> {
   const out: string[] = [];
   const age =
@@ -39,13 +39,14 @@ export async function stallReport(
   } catch (err) {
     out.push(`describe failed: ${(err as Error).message}`);
   }
-  if (existsSync(workerLog)) {
-    const lines = readFileSync(workerLog, 'utf8')
+  for (const log of logs) {
+    if (!existsSync(log.path)) continue;
+    const lines = readFileSync(log.path, 'utf8')
       .split('\n')
-      .filter((l) => /\[(WARN|ERROR)\]|Error|worker running/.test(l));
+      .filter((l) => /\[(WARN|ERROR)\]|WARN|ERROR|Error|worker running|READY/.test(l));
     out.push(
-      `worker log (${workerLog}), last warnings:`,
-      ...lines.slice(-WORKER_LOG_LINES).map((l) => `  ${l.slice(0, 400)}`),
+      `${log.label} (${log.path}), last warnings:`,
+      ...lines.slice(-LOG_LINES).map((l) => `  ${l.slice(0, 400)}`),
     );
   }
   return out.join('\n');
