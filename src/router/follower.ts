@@ -263,7 +263,12 @@ export class SwitchFollower {
     writeHeartbeat(
       this.watcher.command,
       this.options.migrationId,
-      { routerId: this.options.routerId, version, epoch: this.current.epoch ?? '' },
+      {
+        routerId: this.options.routerId,
+        version,
+        epoch: this.current.epoch ?? '',
+        holdMaxMs: this.options.holdMaxMs,
+      },
       this.options.ttlMs,
     )
       .then(() => {

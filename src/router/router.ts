@@ -70,7 +70,10 @@ export interface RouterOptions {
    * rather than write under a mode that may have changed. 0 turns the lease off (unsafe: see README).
    */
   leaseMs?: number;
-  /** Longest a write waits while a fenced switch change holds writes (default 10000 ms). */
+  /**
+   * Longest a write waits while a fenced switch change holds writes (default 10000 ms). Keep it at least
+   * the hold's lease (routers.holdTimeoutSeconds + 2 s): the workflow warns when a router reports less.
+   */
   holdMaxMs?: number;
   /** Timeout of each statement on the non-authoritative side (default 5000 ms). */
   mirrorTimeoutMs?: number;
@@ -153,6 +156,7 @@ export class Router {
     };
     this.sides = new SideStatements(this.mappings, async (t) => (await this.tableMeta('source', t)).columns);
     this.migrated = options.tables ? new Set(Object.keys(options.tables)) : undefined;
+    const holdMaxMs = options.holdMaxMs ?? 10_000;
     this.follower = new SwitchFollower({
       redis: options.redis,
       migrationId: this.migrationId,
@@ -160,7 +164,7 @@ export class Router {
       heartbeatMs: options.heartbeatMs ?? 1000,
       ttlMs: options.heartbeatTtlMs ?? 5000,
       leaseMs: options.leaseMs ?? Math.min(3000, Math.floor((options.heartbeatTtlMs ?? 5000) * 0.6)),
-      holdMaxMs: options.holdMaxMs ?? 10_000,
+      holdMaxMs,
       fallback:
         (options.switchCacheFile && loadCachedSwitches(options.switchCacheFile)) ||
         fallbackSwitches(options.fallbackSwitches),
@@ -172,6 +176,9 @@ export class Router {
             this.emit({ type: 'switch-cache-error', error: (err as Error).message });
           }
         }
+        const newHold = next.hold && !(previous.hold && previous.version === next.version);
+        if (newHold && next.holdMs !== undefined && next.holdMs > holdMaxMs)
+          this.emit({ type: 'hold-outlasts-limit', version: next.version, holdMs: next.holdMs, holdMaxMs });
         this.counters.switchVersion = next.version;
         this.counters.switchesLoaded = true;
         this.emit({ type: 'switches', switches: next, previous });

@@ -40,6 +40,8 @@ export type RouterEvent =
   | { type: 'shadow-error'; sql: string; side: Side; error: string }
   | { type: 'read-fallback'; sql: string; failed: Side; error: string }
   | { type: 'switch-cache-error'; error: string }
+  /** A write hold whose lease is longer than this router's holdMaxMs: held writes may fail first. */
+  | { type: 'hold-outlasts-limit'; version: number; holdMs: number; holdMaxMs: number }
   | { type: 'unparsed'; sql: string }
   | { type: 'unmapped-read'; sql: string; reason: string }
   | { type: 'refused'; sql: string; code: string; rule: string }

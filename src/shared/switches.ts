@@ -38,6 +38,8 @@ export interface RouterAcks {
   allAcked: boolean;
   /** Redis holds no switches for the migration (lost): no acknowledgement can count until they are written again. */
   switchesAbsent?: boolean;
+  /** How long each live router that reports it lets a write wait on a hold (ms), by router id. */
+  holdMaxMs?: Record<string, number>;
 }
 
 /**

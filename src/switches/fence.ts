@@ -30,6 +30,28 @@ export interface FenceResult {
   /** How long writes were held. */
   heldMs: number;
   acks: RouterAcks;
+  /** Routers that give up on a held write before the hold's lease runs out (see holdLimitWarning). */
+  warning?: string;
+}
+
+/**
+ * A router fails a write that waited on a hold for its holdMaxMs. Below the hold's bound, a slow but
+ * healthy change fails application writes; below the lease, writes that wait on a dead fence's hold
+ * fail before any router may release it. Neither loses a write (the application gets the error), but
+ * the operator should align the settings: the workflow does not know the routers' options otherwise.
+ */
+export function holdLimitWarning(acks: RouterAcks, holdTimeoutMs: number): string | undefined {
+  const leaseMs = holdTimeoutMs + HOLD_LEASE_MARGIN_MS;
+  const short = Object.entries(acks.holdMaxMs ?? {})
+    .filter(([, ms]) => ms < leaseMs)
+    .sort(([a], [b]) => a.localeCompare(b));
+  if (short.length === 0) return undefined;
+  return (
+    `router(s) ${short.map(([id, ms]) => `${id} (holdMaxMs ${ms})`).join(', ')} fail a held write before ` +
+    `the hold's lease of ${leaseMs} ms (routers.holdTimeoutSeconds ${holdTimeoutMs / 1000} s + ` +
+    `${HOLD_LEASE_MARGIN_MS / 1000} s) runs out: their writes can fail during a switch change. ` +
+    `Set the routers' holdMaxMs to at least ${leaseMs}, or lower routers.holdTimeoutSeconds`
+  );
 }
 
 /**
@@ -105,7 +127,14 @@ export async function fencedChange(store: SwitchStore, o: FenceOptions): Promise
     // longer this hold's (released by a router, or held by a newer attempt) is left alone.
     if (!done) done = (await store.apply(o.migrationId, { hold: false }, o.by, cas)).switches;
   }
-  return { switches: done, calledOff, heldMs: Math.round(performance.now() - started), acks };
+  const warning = holdLimitWarning(acks, o.holdTimeoutMs);
+  return {
+    switches: done,
+    calledOff,
+    heldMs: Math.round(performance.now() - started),
+    acks,
+    ...(warning ? { warning } : {}),
+  };
 }
 
 /**

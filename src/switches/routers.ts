@@ -15,6 +15,8 @@ export interface RouterHeartbeat {
   host: string;
   /** ISO time of this heartbeat. */
   seenAt: string;
+  /** How long the router lets a write wait on a hold before failing it (absent: not reported). */
+  holdMaxMs?: number;
 }
 
 export const DEFAULT_ROUTER_TTL_MS = 5000;
@@ -23,7 +25,14 @@ export const DEFAULT_ROUTER_TTL_MS = 5000;
 export async function writeHeartbeat(
   redis: Redis,
   migrationId: string,
-  beat: { routerId: string; version: number; epoch?: string; pid?: number; host?: string },
+  beat: {
+    routerId: string;
+    version: number;
+    epoch?: string;
+    pid?: number;
+    host?: string;
+    holdMaxMs?: number;
+  },
   ttlMs: number = DEFAULT_ROUTER_TTL_MS,
 ): Promise<void> {
   const keys = migrationKeys(migrationId);
@@ -34,6 +43,7 @@ export async function writeHeartbeat(
     pid: beat.pid ?? process.pid,
     host: beat.host ?? hostname(),
     seenAt: new Date().toISOString(),
+    ...(beat.holdMaxMs !== undefined ? { holdMaxMs: beat.holdMaxMs } : {}),
   };
   await redis
     .multi()
@@ -77,6 +87,7 @@ function parseHeartbeat(text: string): RouterHeartbeat | undefined {
       pid: typeof v.pid === 'number' ? v.pid : 0,
       host: typeof v.host === 'string' ? v.host : '',
       seenAt: typeof v.seenAt === 'string' ? v.seenAt : '',
+      ...(typeof v.holdMaxMs === 'number' ? { holdMaxMs: v.holdMaxMs } : {}),
     };
   } catch {
     return undefined;
@@ -124,6 +135,8 @@ export async function routerAcks(
     pending,
     allAcked: pending.length === 0 && acked.length >= minRouters,
   };
+  const limits = live.filter((r) => r.holdMaxMs !== undefined);
+  if (limits.length) state.holdMaxMs = Object.fromEntries(limits.map((r) => [r.routerId, r.holdMaxMs!]));
   if (epoch === null) {
     state.allAcked = false;
     state.switchesAbsent = true;

@@ -153,6 +153,7 @@ export class SwitchControl {
         };
         tallyRepairs(ctx.s, 'drain', record.drained.repaired);
       }
+      if (r.warning) pushWarning(ctx.s, nowIso(), r.warning);
       const fences = [...(ctx.s.switches.fences ?? []), record].slice(-20);
       this.adopt(r.switches);
       ctx.s.switches.fences = fences;

@@ -2,8 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
-import { SwitchStore } from '../../src/switches/index.js';
-import type { Router } from '../../src/router/index.js';
+import { SwitchStore, fencedChange } from '../../src/switches/index.js';
+import type { Router, RouterEvent } from '../../src/router/index.js';
 import { createTables, dump, makeRouter, waitFor } from './helpers.js';
 
 const ID = 'acks';
@@ -33,7 +33,13 @@ test('routers register, ack each version they apply, and drop out of the registr
   );
   const s = await store.set(ID, { writeMode: 'DUAL_SOURCE_FIRST' }, 'wf');
   const acks = await store.waitForRouterAcks({ migrationId: ID, version: s.version, timeoutMs: 5000 });
-  assert.deepEqual(acks, { version: s.version, acked: ['app-1', 'app-2'], pending: [], allAcked: true });
+  assert.deepEqual(acks, {
+    version: s.version,
+    acked: ['app-1', 'app-2'],
+    pending: [],
+    allAcked: true,
+    holdMaxMs: { 'app-1': 10_000, 'app-2': 10_000 },
+  });
   const ended = routers.pop();
   await ended?.end();
   assert.deepEqual(
@@ -82,4 +88,50 @@ test('a router that dies without deregistering stops being waited for once its T
   assert.deepEqual(acks.acked, ['app-1']);
   assert.ok(Date.now() - t0 < 2500, 'waited at most about one TTL');
   await dying.end();
+});
+
+test("a fence names the routers that fail a held write before the hold's lease runs out; they say so too", async () => {
+  const events: RouterEvent[] = [];
+  const short = makeRouter(stack, ID, {
+    routerId: 'app-short',
+    holdMaxMs: 2500,
+    onEvent: (e) => events.push(e),
+  });
+  try {
+    await waitFor(
+      async () => (await store.routers(ID)).some((r) => r.routerId === 'app-short' && r.version > 0),
+      5000,
+      'registered',
+    );
+    // Lease 1000 + 2000 ms: app-short (2500) gives up first, app-1 (the default 10000) does not.
+    const r = await fencedChange(store, {
+      migrationId: ID,
+      change: { writeMode: 'DUAL_SOURCE_FIRST' },
+      by: 'test',
+      holdTimeoutMs: 1000,
+      expectedRouters: 2,
+    });
+    assert.equal(r.calledOff, undefined);
+    assert.match(r.warning ?? '', /app-short \(holdMaxMs 2500\).*lease of 3000 ms/);
+    assert.doesNotMatch(r.warning ?? '', /app-1/);
+    const seen = events.find((e) => e.type === 'hold-outlasts-limit');
+    assert.deepEqual(seen, {
+      type: 'hold-outlasts-limit',
+      version: r.switches.version - 1,
+      holdMs: 3000,
+      holdMaxMs: 2500,
+    });
+    // Within the routers' limits: no warning.
+    const ok = await fencedChange(store, {
+      migrationId: ID,
+      change: { writeMode: 'DUAL_TARGET_FIRST' },
+      by: 'test',
+      holdTimeoutMs: 500,
+      expectedRouters: 2,
+    });
+    assert.equal(ok.calledOff, undefined);
+    assert.equal(ok.warning, undefined);
+  } finally {
+    await short.end();
+  }
 });

@@ -145,5 +145,7 @@ export interface FencedWriteModeResult {
   calledOff?: string;
   heldMs: number;
   acks: RouterAcks;
+  /** Routers whose holdMaxMs is shorter than the hold's lease (the fence's holdLimitWarning). */
+  warning?: string;
   drained?: { entries: number; keys: number; tables: string[]; repaired: MismatchCounts };
 }
