@@ -47,7 +47,9 @@ test(
   async () => {
     const plan = testPlan('e2e', { copy: { parallelism: 2, rangesPerTable: 2 }, ...loadRouters() });
     const handle = await startMigration(env, plan);
-    const load = startLoad(env.stack, plan.id);
+    // The second router gives up on a held write after 3.5 s, before the hold's 4 s lease: the fence
+    // says so (its holds last milliseconds here, so no write fails).
+    const load = startLoad(env.stack, plan.id, { holdMaxMs: [undefined, 3500] });
     try {
       await atGate(handle, 'DUAL_WRITE_SOURCE_FIRST');
       let s = await status(handle);
@@ -65,6 +67,11 @@ test(
       await assertEqualNow(env.stack, load, 'after DUAL_WRITE_SOURCE_FIRST');
       s = await status(handle);
       assert.equal(s.switches.writeMode, 'DUAL_SOURCE_FIRST');
+      assert.ok(
+        s.warnings.some((w) => /test-app-\d+-1 \(holdMaxMs 3500\).*lease of 4000 ms/.test(w.message)),
+        JSON.stringify(s.warnings),
+      );
+      assert.ok(!s.warnings.some((w) => /test-app-\d+-0 \(holdMaxMs/.test(w.message)));
       assert.ok(s.verificationScheduleId, 'verification schedule created');
       for (const percent of [1, 5, 25, 50, 100]) {
         await atGate(handle, 'READ_SWITCH', percent);

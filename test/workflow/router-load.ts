@@ -40,6 +40,8 @@ export interface LoadOptions {
   baseId?: number;
   /** Rows of `createSchema` (hot rows are picked among them; default 300). */
   rows?: number;
+  /** Each router's holdMaxMs, by index (default: the router's own default). */
+  holdMaxMs?: (number | undefined)[];
 }
 
 export const LOAD_ROUTERS = 2;
@@ -61,6 +63,7 @@ export function startLoad(stack: Stack, migrationId: string, options: LoadOption
       target: mysql.createPool({ uri: stack.target.url('app'), ...poolOpts }),
       redis: stack.redis.url,
       heartbeatMs: 200,
+      ...(options.holdMaxMs?.[i] !== undefined ? { holdMaxMs: options.holdMaxMs[i] } : {}),
     }),
   );
   let running = true;
