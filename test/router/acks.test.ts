@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
-import { SwitchStore, fencedChange } from '../../src/switches/index.js';
+import { SwitchStore, fencedChange, type WriteMode } from '../../src/switches/index.js';
 import type { Router, RouterEvent } from '../../src/router/index.js';
 import { createTables, dump, makeRouter, waitFor } from './helpers.js';
 
@@ -103,14 +103,16 @@ test("a fence names the routers that fail a held write before the hold's lease r
       5000,
       'registered',
     );
+    const fence = (writeMode: WriteMode, holdTimeoutMs: number) =>
+      fencedChange(store, {
+        migrationId: ID,
+        change: { writeMode },
+        by: 'test',
+        holdTimeoutMs,
+        expectedRouters: 2,
+      });
     // Lease 1000 + 2000 ms: app-short (2500) gives up first, app-1 (the default 10000) does not.
-    const r = await fencedChange(store, {
-      migrationId: ID,
-      change: { writeMode: 'DUAL_SOURCE_FIRST' },
-      by: 'test',
-      holdTimeoutMs: 1000,
-      expectedRouters: 2,
-    });
+    const r = await fence('DUAL_SOURCE_FIRST', 1000);
     assert.equal(r.calledOff, undefined);
     assert.match(r.warning ?? '', /app-short \(holdMaxMs 2500\).*lease of 3000 ms/);
     assert.doesNotMatch(r.warning ?? '', /app-1/);
@@ -122,13 +124,7 @@ test("a fence names the routers that fail a held write before the hold's lease r
       holdMaxMs: 2500,
     });
     // Within the routers' limits: no warning.
-    const ok = await fencedChange(store, {
-      migrationId: ID,
-      change: { writeMode: 'DUAL_TARGET_FIRST' },
-      by: 'test',
-      holdTimeoutMs: 500,
-      expectedRouters: 2,
-    });
+    const ok = await fence('DUAL_TARGET_FIRST', 500);
     assert.equal(ok.calledOff, undefined);
     assert.equal(ok.warning, undefined);
   } finally {
