@@ -40,6 +40,11 @@ export interface FollowerOptions {
  * running the fence died) is released by a waiting writer, through Redis (fence.ts): writes resume in
  * the mode they had, instead of failing until the workflow's retry.
  */
+/** The switches `next` carry a write hold that `previous` did not (a new hold, or a new version of one). */
+export function startsHold(next: Switches, previous: Switches): boolean {
+  return next.hold === true && !(previous.hold && previous.version === next.version);
+}
+
 export class SwitchFollower {
   private current: Switches;
   private loaded = false;
@@ -116,8 +121,7 @@ export class SwitchFollower {
   private apply(next: Switches): void {
     // The watcher reports only newer states (or a re-created hash); the fallback is always replaced.
     const previous = this.current;
-    if (next.hold && !(previous.hold && previous.version === next.version))
-      this.holdSeenAt = performance.now();
+    if (startsHold(next, previous)) this.holdSeenAt = performance.now();
     this.current = next;
     this.loaded = true;
     this.confirmedAt = performance.now();

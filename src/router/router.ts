@@ -15,7 +15,7 @@ import { applyOps, repairEntries } from './apply.js';
 import { needsFormatting, normaliseCall, type NormalisedCall, type RouterQueryOptions } from './args.js';
 import { RouterConnection } from './connection.js';
 import type { Method, PoolLike, Queryable, QueryReturn } from './db.js';
-import { fallbackSwitches, SwitchFollower } from './follower.js';
+import { fallbackSwitches, startsHold, SwitchFollower } from './follower.js';
 import {
   captureWrite,
   plannedReads,
@@ -176,8 +176,7 @@ export class Router {
             this.emit({ type: 'switch-cache-error', error: (err as Error).message });
           }
         }
-        const newHold = next.hold && !(previous.hold && previous.version === next.version);
-        if (newHold && next.holdMs !== undefined && next.holdMs > holdMaxMs)
+        if (startsHold(next, previous) && next.holdMs !== undefined && next.holdMs > holdMaxMs)
           this.emit({ type: 'hold-outlasts-limit', version: next.version, holdMs: next.holdMs, holdMaxMs });
         this.counters.switchVersion = next.version;
         this.counters.switchesLoaded = true;

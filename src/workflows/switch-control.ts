@@ -47,6 +47,16 @@ export class SwitchControl {
     this.ctx.changed();
   }
 
+  /** Writes `full` to Redis as it is (no fence): a no-op when Redis already holds it. */
+  private write(full: SwitchChange, summary: string): Promise<Switches> {
+    return this.ctx.short(
+      'setSwitches',
+      { migrationId: this.ctx.plan.id, change: full, by: this.by },
+      summary,
+      '60s',
+    );
+  }
+
   /**
    * Always writes the FULL desired state (not just the changed field): if Redis lost the switches, a
    * partial change would re-create them from defaults (e.g. SOURCE_ONLY at 50 % reads).
@@ -58,8 +68,7 @@ export class SwitchControl {
       writeMode: change.writeMode ?? s.switches.writeMode,
       readPercent: change.readPercent ?? s.switches.readPercent,
     };
-    const write = (summary: string) =>
-      ctx.short('setSwitches', { migrationId: ctx.plan.id, change: full, by: this.by }, summary, '60s');
+    const write = (summary: string) => this.write(full, summary);
     let sw = full.writeMode !== s.switches.writeMode ? await this.fenced(full, why) : await write(why);
     this.adopt(sw);
     const timeoutMs = ctx.plan.cdc.routerAckTimeoutSeconds * 1000;
@@ -179,15 +188,9 @@ export class SwitchControl {
     const want = ctx.s.switches;
     let sw: Switches;
     try {
-      sw = await ctx.short(
-        'setSwitches',
-        {
-          migrationId: ctx.plan.id,
-          change: { writeMode: want.writeMode, readPercent: want.readPercent },
-          by: this.by,
-        },
+      sw = await this.write(
+        { writeMode: want.writeMode, readPercent: want.readPercent },
         'check the switches in Redis',
-        '60s',
       );
     } catch (err) {
       pushWarning(ctx.s, nowIso(), `could not check the switches in Redis: ${errMessage(err)}`);
