@@ -20,6 +20,15 @@ type Core = NonNullable<Session['core']>;
 
 const tagged = (sql: string) => (sql.startsWith(ROUTER_TAG) ? sql : ROUTER_TAG + sql);
 
+/**
+ * Formatted statements as one multi-statement query: each carries the router tag (the binlog annotates
+ * each statement of a multi-statement query with its own text), separated by "\n;" (a trailing
+ * `-- comment` of one cannot swallow the next).
+ */
+export function batchText(pieces: readonly string[]): string {
+  return pieces.map(tagged).join('\n;');
+}
+
 export async function sendBatch(
   db: Queryable,
   core: Core,
@@ -27,15 +36,13 @@ export async function sendBatch(
   plan: readonly PlannedRead[],
 ): Promise<{ result: QueryReturn; db: Queryable }> {
   const text = (o: QueryOptions) => core.format(o.sql, o.values ?? []);
-  // Formatted as mysql2's query() would (the pool's timezone, stringifyObjects); each statement carries
-  // the router tag (the binlog annotates each statement of a multi-statement query with its own text).
-  // Separated by "\n;": a trailing `-- comment` of the statement cannot swallow the next one.
+  // Formatted as mysql2's query() would (the pool's timezone, stringifyObjects).
   const pieces = [
     'START TRANSACTION',
     core.format(call.options.sql, call.values),
     ...plan.map((r) => text(r.send)),
   ];
-  const options: QueryOptions = { sql: pieces.map(tagged).join('\n;') };
+  const options: QueryOptions = { sql: batchText(pieces) };
   if (call.options.timeout !== undefined) options.timeout = call.options.timeout;
   if (plan.length > 0) {
     options.rowsAsArray = true;

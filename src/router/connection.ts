@@ -6,6 +6,7 @@ import {
   type Side,
   type Switches,
 } from '../shared/switches.js';
+import { commitTogether } from './apply.js';
 import { normaliseCall, type NormalisedCall, type RouterQueryOptions } from './args.js';
 import type { Method, Queryable, QueryReturn } from './db.js';
 import { captureWrite, type MirrorOp } from './mirror.js';
@@ -71,11 +72,12 @@ export class RouterConnection {
     const tx = this.tx;
     if (!tx) return;
     this.tx = undefined;
-    // The mirror goes first, while the transaction still holds its row locks (see Router.write).
+    // The mirror goes first, while the transaction still holds its row locks, and commits together
+    // with it (see Router.write).
     const dual = isDual(tx.switches.writeMode) && tx.ops.length > 0;
     try {
-      if (dual) await this.router.mirror(tx.ops, other(tx.side), tx.switches);
-      await tx.conn.commit();
+      const commitMirror = dual ? await this.router.mirror(tx.ops, other(tx.side), tx.switches) : undefined;
+      await commitTogether(tx.conn.commit(), commitMirror?.());
       tx.conn.release();
     } catch (err) {
       tx.conn.destroy();

@@ -11,7 +11,7 @@ import { ROUTER_TAG, taggedDb } from '../shared/write-tags.js';
 import { assertMigrationId, assertRouterId } from '../switches/keys.js';
 import type { RedisLike } from '../switches/redis.js';
 import { defaultRouterId } from '../switches/store.js';
-import { applyOps, repairEntries } from './apply.js';
+import { commitTogether, openOps, repairEntries, type HeldMirror } from './apply.js';
 import { needsFormatting, normaliseCall, type NormalisedCall, type RouterQueryOptions } from './args.js';
 import { RouterConnection } from './connection.js';
 import type { Method, PoolLike, Queryable, QueryReturn } from './db.js';
@@ -370,41 +370,65 @@ export class Router {
   }
 
   /**
-   * @internal Makes `side` follow the ops; failures go to the repair stream, never to the caller. The
-   * switches `s` the write started under stay unacknowledged until its repair entries are in Redis, so
-   * a fenced switch change finds every failed mirror of the old mode in the stream.
+   * @internal Makes `side` follow the ops in a transaction left open (apply.ts `openOps`) and returns
+   * its commit, which the caller sends together with the authoritative COMMIT (`commitTogether`).
+   * Failures, of the ops or of their commit, go to the repair stream, never to the caller: the returned
+   * commit never rejects. The switches `s` the write started under stay unacknowledged until its repair
+   * entries are in Redis, so a fenced switch change finds every failed mirror of the old mode in the
+   * stream.
    */
-  async mirror(ops: MirrorOp[], side: Side, s: Switches): Promise<void> {
-    if (ops.length === 0) return;
+  async mirror(ops: MirrorOp[], side: Side, s: Switches): Promise<() => Promise<void>> {
+    if (ops.length === 0) return async () => {};
     ops = this.withTableLevelAlso(ops);
+    let held: HeldMirror;
     try {
       // Ops were captured in the other side's layout: express them in this side's (mapping.ts).
       ops = await Promise.all(
         ops.map((o) => this.mappings.forOtherSide(o, other(side), (t) => this.tableMeta(side, t))),
       );
-      await applyOps(
+      held = await openOps(
         this.pools[side],
+        this.options.batchDualWrites === false ? undefined : this.sessions[side],
         withMirrorFault(ops, s.writeMode),
         this.options.mirrorTimeoutMs ?? 5000,
       );
-      this.counters.mirrored++;
     } catch (err) {
-      const message = (err as Error).message;
-      this.counters.dualWriteFailures++;
-      const entries = repairEntries(ops, side, message);
-      this.repairs.add(entries, this.follower.pin(s));
-      for (const op of ops) {
-        this.emit({
-          type: 'dual-write-failed',
-          table: op.table,
-          op: op.op,
-          side,
-          keys: entries.filter((e) => e.table === op.table).length,
-          error: message,
-        });
-      }
-      return;
+      this.mirrorFailed(ops, side, s, err);
+      return async () => {};
     }
+    const applied = ops;
+    return async () => {
+      try {
+        await held.commit();
+      } catch (err) {
+        this.mirrorFailed(applied, side, s, err);
+        return;
+      }
+      this.mirrorDone(applied, side, s);
+    };
+  }
+
+  /** A mirror that did not reach `side`: its keys go to the repair stream. */
+  private mirrorFailed(ops: MirrorOp[], side: Side, s: Switches, err: unknown): void {
+    const message = (err as Error).message;
+    this.counters.dualWriteFailures++;
+    const entries = repairEntries(ops, side, message);
+    this.repairs.add(entries, this.follower.pin(s));
+    for (const op of ops) {
+      this.emit({
+        type: 'dual-write-failed',
+        table: op.table,
+        op: op.op,
+        side,
+        keys: entries.filter((e) => e.table === op.table).length,
+        error: message,
+      });
+    }
+  }
+
+  /** A mirror committed on `side`: ops it could only express table-wide still go to the repair stream. */
+  private mirrorDone(ops: MirrorOp[], side: Side, s: Switches): void {
+    this.counters.mirrored++;
     const tableLevel = ops.filter((o) => o.tableLevel);
     if (tableLevel.length > 0) {
       const at = new Date().toISOString();
@@ -668,8 +692,8 @@ export class Router {
             db[method](call.options),
           );
         }
-        await this.mirror([captured.op], other(auth), s);
-        await db.query({ sql: 'COMMIT' });
+        const commitMirror = await this.mirror([captured.op], other(auth), s);
+        await commitTogether(db.query({ sql: 'COMMIT' }), commitMirror());
         ok = true;
       } catch (err) {
         const rolledBack = await db.query({ sql: 'ROLLBACK' }).then(

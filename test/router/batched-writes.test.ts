@@ -1,6 +1,7 @@
 /**
  * One-round-trip dual writes (src/router/batch.ts, sessions.ts): the statement, START TRANSACTION and
- * the image read go to the authoritative side as one multi-statement query. What must hold: the round
+ * the image read go to the authoritative side as one multi-statement query; START TRANSACTION and the
+ * mirror to the other side likewise, and the two COMMITs together (commit-together.test.ts). What must hold: the round
  * trips are the ones counted here; the application gets the result a bare pool gives; each statement
  * in the binlog still carries the router tag; failures roll back as before; and connections go back to
  * the application's pool with multi-statements off.
@@ -49,7 +50,7 @@ const header = (r: unknown) => {
 };
 
 for (const mode of ['DUAL_SOURCE_FIRST', 'DUAL_TARGET_FIRST'] as const) {
-  test(`${mode}: a single-row INSERT and an UPDATE by key take one round trip plus COMMIT on the authoritative side, one on the other; results as a bare pool's`, async () => {
+  test(`${mode}: a single-row INSERT and an UPDATE by key take one round trip plus COMMIT on each side, the two COMMITs sent together; results as a bare pool's`, async () => {
     const auth: Side = mode === 'DUAL_SOURCE_FIRST' ? 'source' : 'target';
     const other: Side = auth === 'source' ? 'target' : 'source';
     for (const side of ['source', 'target'] as const) {
@@ -92,7 +93,11 @@ for (const mode of ['DUAL_SOURCE_FIRST', 'DUAL_TARGET_FIRST'] as const) {
         assert.equal(onAuth.length, 2, `${sql}: ${JSON.stringify(onAuth)}`);
         assert.match(onAuth[0].sql, /^\/\*migrator-router\*\/ START TRANSACTION\n;/);
         assert.match(onAuth[1].sql, /COMMIT$/);
-        assert.equal(log.filter((l) => l.side === other).length, 1, sql);
+        // The mirror, in a transaction left open, then its COMMIT sent together with the authoritative one.
+        const onOther = log.filter((l) => l.side === other);
+        assert.equal(onOther.length, 2, `${sql}: ${JSON.stringify(onOther)}`);
+        assert.match(onOther[0].sql, /^\/\*migrator-router\*\/ START TRANSACTION\n;/);
+        assert.match(onOther[1].sql, /COMMIT$/);
       }
       const [s, t] = await Promise.all([dump(stack, 'source', 'items'), dump(stack, 'target', 'items')]);
       assert.deepEqual(t, s);

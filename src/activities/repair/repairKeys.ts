@@ -18,8 +18,9 @@ const BATCH = 200;
  * and the write and then be overwritten by a stale repair.
  *
  * Only keys that still differ under that lock are written and counted: the other side's row hashes are
- * read after the lock is taken, so a difference that was only a write in flight (a router's write holds
- * the authoritative row lock until its mirror is done) is neither rewritten nor reported as repaired.
+ * read after the lock is taken, and read LOCK IN SHARE MODE, so a difference that was only a write in
+ * flight (a router's write holds the authoritative row lock until its mirror is applied, and the mirror's
+ * own lock on the other side until it commits) is neither rewritten nor reported as repaired.
  * "Repaired" therefore means "was wrong", which the status reports per phase.
  */
 export async function repairKeys(
@@ -53,11 +54,14 @@ async function repairBatch(auth: TableSide, other: TableSide, batch: Difference[
     for (const r of rows) present.set(keyId(auth.key.encode(r)), r);
     const absent = keys.filter((k) => !present.has(keyId(k)));
     // The other side as it is now that no router write of these keys is in flight (absent and present
-    // together are every requested key once, plus collation twins the lookup returned).
-    const now = await hashesForKeys(other, [
-      ...absent,
-      ...[...present.values()].map((r) => auth.key.encode(r)),
-    ]);
+    // together are every requested key once, plus collation twins the lookup returned). A locking read:
+    // a router's mirror stays uncommitted on the other side until it commits together with the
+    // authoritative COMMIT, so once the authoritative lock is free it may still be open there.
+    const now = await hashesForKeys(
+      other,
+      [...absent, ...[...present.values()].map((r) => auth.key.encode(r))],
+      'share',
+    );
     const gone = absent.filter((k) => now.has(keyId(k)));
     if (gone.length > 0) {
       const del = other.key.anyOf(gone);

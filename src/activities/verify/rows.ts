@@ -67,13 +67,17 @@ const LOOKUP_BATCH = 500;
  * Row hashes for given keys. The server matches keys under the key's collation; only rows whose key is
  * byte-identical to a requested key are returned (a row 'A' is not the row 'a').
  */
-export async function hashesForKeys(side: TableSide, keys: EncodedKey[]): Promise<HashMap> {
+/**
+ * Row hashes of `keys` on `side`. `lock: 'share'` reads LOCK IN SHARE MODE: the latest committed rows,
+ * after any open transaction writing them (a router's mirror, held until its COMMIT) has ended.
+ */
+export async function hashesForKeys(side: TableSide, keys: EncodedKey[], lock?: 'share'): Promise<HashMap> {
   const out: HashMap = new Map();
   for (let i = 0; i < keys.length; i += LOOKUP_BATCH) {
     const batch = keys.slice(i, i + LOOKUP_BATCH);
     const where = side.key.anyOf(batch);
     const [rows] = await side.pool.query<mysql.RowDataPacket[]>(
-      `SELECT ${side.key.list}, ${side.hash} AS ${HASH_ALIAS} FROM ${side.table} WHERE ${where.sql}`,
+      `SELECT ${side.key.list}, ${side.hash} AS ${HASH_ALIAS} FROM ${side.table} WHERE ${where.sql}${lock ? ' LOCK IN SHARE MODE' : ''}`,
       where.params,
     );
     toMap(side, rows, out);
