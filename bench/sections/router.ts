@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { recordingPool } from '../../test/support/recording-pool.js';
 import { recordTarget } from '../lib/targets.js';
+import { commitOrder } from '../lib/commit-order.js';
 import mysql from 'mysql2/promise';
 import { startStack, type Stack } from '../../scripts/localstack/index.js';
 import { SwitchStore, fencedChange, type WriteMode } from '../../src/switches/index.js';
@@ -351,6 +352,7 @@ export async function run(): Promise<void> {
       ops: 400,
       id: DURABLE_ID,
     });
+    await commitOrder(durable);
   } finally {
     await durableStore.close();
     await durable.stop();
