@@ -672,6 +672,7 @@ export class Engine {
     } else {
       wft.scheduledEventId = nextEventId(exec);
       wft.startedEventId = wft.scheduledEventId + 1;
+      wft.requestId = requestId;
       extra = [
         synthesizeEvent(
           wft.scheduledEventId,
@@ -695,6 +696,8 @@ export class Engine {
           { scheduledEventId: wft.scheduledEventId, identity, requestId, ...sizeAttrs(wft) },
         ),
       ];
+      extra[0]!.eventTime = ts(wft.scheduledTime);
+      extra[1]!.eventTime = ts(now);
     }
     this.deadlines.set(`${ref.key}|wft`, now + exec.taskTimeoutMs, () => this.timeoutWft(exec, wft.seq));
     const partial = wft.sticky && pollQueue === wft.queue && exec.lastCompletedStartedEventId > 0;
@@ -738,7 +741,13 @@ export class Engine {
     return this.startWorkflowTask({ type: 'wft', key, seq: wft.seq }, wft.queue, identity) ?? undefined;
   }
 
-  /** Writes the scheduled/started events of a transient task that is now being recorded. */
+  /**
+   * Writes the scheduled/started events of a transient task that is now being recorded: the events
+   * the worker was handed with the task, times and request id included. The started event's time is
+   * the workflow's clock for that task (`Date.now()` in workflow code): stamped at completion instead,
+   * a replay would run the task at a later time than the worker did and could take another branch
+   * (a nondeterminism error for the next worker that replays the run).
+   */
   materializeTransient(exec: ExecutionState): void {
     const wft = exec.wft;
     if (!wft || !wft.transient) return;
@@ -759,8 +768,15 @@ export class Engine {
       exec,
       EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
       'workflowTaskStartedEventAttributes',
-      { scheduledEventId: s, identity: wft.identity ?? '', requestId: randomUUID(), ...sizeAttrs(wft) },
+      {
+        scheduledEventId: s,
+        identity: wft.identity ?? '',
+        requestId: wft.requestId ?? randomUUID(),
+        ...sizeAttrs(wft),
+      },
     );
+    exec.history[s - 1]!.eventTime = ts(wft.scheduledTime);
+    exec.history[st - 1]!.eventTime = ts(wft.startedTime);
     wft.scheduledEventId = s;
     wft.startedEventId = st;
     wft.transient = false;

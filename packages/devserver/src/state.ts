@@ -26,6 +26,8 @@ export interface WorkflowTaskState {
   /** When set, the task is not dispatched before this time (retry backoff / start delay). */
   notBefore?: number;
   identity?: string;
+  /** The started event's request id handed out with a transient task (its recorded event repeats it). */
+  requestId?: string;
   /** History size and continue-as-new suggestion handed out with this task (its started event repeats them). */
   historySizeBytes?: number;
   suggestContinueAsNewReasons?: number[];
