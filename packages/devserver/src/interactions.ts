@@ -142,12 +142,13 @@ export class Interactions {
     const entry = this.queries.get(queryId);
     if (!entry || entry.state !== 'task') return null;
     entry.state = 'started';
-    const partial =
-      !!exec.sticky &&
-      pollQueue === exec.sticky.queue &&
-      exec.lastCompletedStartedEventId > 0 &&
-      this.engine.isRunning(exec);
-    const firstId = partial ? exec.lastCompletedStartedEventId + 1 : 1;
+    // As on the official server: a query task on the sticky queue carries no events (the worker has
+    // the run cached and answers from its state); elsewhere, the whole history. Events after the last
+    // completed task handed to a cached run with a query (a signal or an activity result that arrived
+    // after the query was queued) are applied by the SDK outside a workflow task: the run then
+    // diverges from its history, and the next worker that replays it fails with a nondeterminism
+    // error.
+    const sticky = !!exec.sticky && pollQueue === exec.sticky.queue && this.engine.isRunning(exec);
     return {
       taskToken: encodeToken({ k: 'query', qid: queryId }),
       workflowExecution: { workflowId: exec.workflowId, runId: exec.runId },
@@ -155,7 +156,7 @@ export class Interactions {
       previousStartedEventId: i64(exec.lastCompletedStartedEventId),
       startedEventId: i64(0),
       attempt: 1,
-      history: { events: exec.history.slice(firstId - 1) },
+      history: { events: sticky ? [] : exec.history.slice() },
       query: entry.query,
       workflowExecutionTaskQueue: { name: exec.taskQueue, kind: E.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       scheduledTime: ts(Date.now()),
