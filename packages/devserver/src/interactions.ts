@@ -141,6 +141,14 @@ export class Interactions {
   ): temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse | null {
     const entry = this.queries.get(queryId);
     if (!entry || entry.state !== 'task') return null;
+    if (this.engine.isRunning(exec) && exec.wft) {
+      // Events came in after the query was queued (they scheduled a workflow task): it now rides on
+      // that task, as the official server, which dispatches a query task only while no workflow task
+      // is pending, would have sent it. Handed out alone, its history would carry events the worker has
+      // not processed (below).
+      this.route(exec, entry);
+      return null;
+    }
     entry.state = 'started';
     // As on the official server: a query task on the sticky queue carries no events (the worker has
     // the run cached and answers from its state); elsewhere, the whole history. Events after the last
