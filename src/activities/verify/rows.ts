@@ -65,11 +65,9 @@ const LOOKUP_BATCH = 500;
 
 /**
  * Row hashes for given keys. The server matches keys under the key's collation; only rows whose key is
- * byte-identical to a requested key are returned (a row 'A' is not the row 'a').
- */
-/**
- * Row hashes of `keys` on `side`. `lock: 'share'` reads LOCK IN SHARE MODE: the latest committed rows,
- * after any open transaction writing them (a router's mirror, held until its COMMIT) has ended.
+ * byte-identical to a requested key are returned (a row 'A' is not the row 'a'). `lock: 'share'` reads
+ * LOCK IN SHARE MODE: the latest committed rows, once any open transaction writing them (a router's
+ * mirror, held until its COMMIT) has ended.
  */
 export async function hashesForKeys(side: TableSide, keys: EncodedKey[], lock?: 'share'): Promise<HashMap> {
   const out: HashMap = new Map();
