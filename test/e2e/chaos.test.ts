@@ -6,8 +6,9 @@
  * while dual writing, Redis. After each crash the run must show in its status that it recovered (copy
  * progress, CDC lag, repair loop counters, switches re-acknowledged); at the end the independent check
  * must hold on both servers (every row, every column, against the applications' ledgers), the
- * applications may have failed only while their database was down on purpose, and every repair the
- * product made must be one a router reported.
+ * applications may have failed only while their database was down on purpose, every repair the
+ * product made must be one a router reported, and every run the server kept through the crashes must
+ * replay in a fresh worker (a nondeterminism error there stalls the run at the next worker restart).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { runDemo } from '../../scripts/demo/run.js';
+import { replayEveryRun } from '../support/replay.js';
 import { SecretScanner, stackSecrets } from '../support/secret-scan.js';
 
 test(
@@ -27,6 +29,7 @@ test(
     const lines: string[] = [];
     const started = Date.now();
     let secrets: { findings: string; workflows: number; searched: SecretScanner['searched'] } | undefined;
+    let replay: { runs: number; problems: string[] } | undefined;
     const result = await runDemo({
       rows: 3000,
       rate: 30,
@@ -46,6 +49,8 @@ test(
           for (const f of readdirSync(logs)) scanner.logFile(join(logs, f), f);
           scanner.logFile(stack.temporal!.logFile!, 'server log');
           secrets = { findings: scanner.report(), workflows, searched: scanner.searched };
+          // Every run as the server kept it through the crashes, replayed by a fresh worker.
+          replay = await replayEveryRun(new Client({ connection }));
         } finally {
           await connection.close();
         }
@@ -82,6 +87,8 @@ test(
     );
     assert.ok(result.router.dualWriteFailures > 0, `the target crash made dual writes fail\n${context}`);
     assert.ok(result.ok, context);
+    assert.deepEqual(replay?.problems, [], 'a run a new worker cannot replay');
+    assert.ok((replay?.runs ?? 0) >= 2, JSON.stringify(replay));
     assert.equal(secrets?.findings, '', "a secret of the stack in the run's histories or logs");
     assert.ok(
       (secrets?.workflows ?? 0) >= 2 && (secrets?.searched.logLines ?? 0) > 100,

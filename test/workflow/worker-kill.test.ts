@@ -1,6 +1,6 @@
 /**
  * A worker SIGKILLed during the copy and again during the repair loop: a new worker (another process)
- * continues, and the run completes with nothing lost.
+ * continues, and the run completes with nothing lost; its history replays in a fresh worker.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ import {
   type Env,
 } from './helpers.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
+import { replayEveryRun } from '../support/replay.js';
 
 // The test drives every gate: right after a worker is killed the scheduled verification may still see
 // differences the repair loop has not caught up with (a gate blocker); the final comparison checks them.
@@ -127,5 +128,9 @@ test(
     await assertEqualNow(env.stack, load, 'at the end');
     assertNoDualWriteRepairs(await status(handle));
     await kill(worker);
+    // The history the killed workers and their successors wrote replays in a fresh worker.
+    const replay = await replayEveryRun(env.client, env.bundle);
+    assert.deepEqual(replay.problems, []);
+    assert.ok(replay.runs >= 1);
   },
 );
