@@ -17,9 +17,14 @@ export async function replayEveryRun(
   const options: ReplayWorkerOptions = bundle ? { workflowBundle: { code: bundle.code } } : { workflowsPath };
   const problems: string[] = [];
   let runs = 0;
-  for await (const r of Worker.runReplayHistories(options, client.workflow.list().intoHistories())) {
-    runs++;
-    if (r.error) problems.push(`${r.workflowId} (run ${r.runId}): ${r.error.message}`);
+  try {
+    for await (const r of Worker.runReplayHistories(options, client.workflow.list().intoHistories())) {
+      runs++;
+      if (r.error) problems.push(`${r.workflowId} (run ${r.runId}): ${r.error.message}`);
+    }
+  } catch (err) {
+    // A nondeterminism error may also end the replay worker itself.
+    problems.push(`replay stopped after ${runs} runs: ${(err as Error).message}`);
   }
   return { runs, problems };
 }
