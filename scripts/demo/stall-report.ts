@@ -43,7 +43,7 @@ export async function stallReport(
     if (!existsSync(log.path)) continue;
     const lines = readFileSync(log.path, 'utf8')
       .split('\n')
-      .filter((l) => /\[(WARN|ERROR)\]|WARN|ERROR|Error|worker running|READY/.test(l));
+      .filter((l) => /WARN|ERROR|Error|worker running|READY/.test(l));
     out.push(
       `${log.label} (${log.path}), last warnings:`,
       ...lines.slice(-LOG_LINES).map((l) => `  ${l.slice(0, 400)}`),

@@ -26,6 +26,11 @@ export interface FollowerOptions {
   onRedis(connected: boolean, error?: Error): void;
 }
 
+/** The switches `next` carry a write hold that `previous` did not (a new hold, or a new version of one). */
+export function startsHold(next: Switches, previous: Switches): boolean {
+  return next.hold === true && !(previous.hold && previous.version === next.version);
+}
+
 /**
  * The router's view of the switches: starts from the fallback, follows Redis without ever blocking a
  * read, and acknowledges a version only once no write that started under an older version is still
@@ -40,11 +45,6 @@ export interface FollowerOptions {
  * running the fence died) is released by a waiting writer, through Redis (fence.ts): writes resume in
  * the mode they had, instead of failing until the workflow's retry.
  */
-/** The switches `next` carry a write hold that `previous` did not (a new hold, or a new version of one). */
-export function startsHold(next: Switches, previous: Switches): boolean {
-  return next.hold === true && !(previous.hold && previous.version === next.version);
-}
-
 export class SwitchFollower {
   private current: Switches;
   private loaded = false;
