@@ -17,6 +17,7 @@ import { createActivities, type MigrationActivities } from './activities/index.j
 import { serveMetrics, WorkerMetrics } from './activities/metrics.js';
 import { ensureSearchAttributes } from './activities/temporal/schedules.js';
 import { closePools } from './activities/db/connections.js';
+import { keepAliveInterceptor } from './activities/temporal/keep-alive.js';
 import { DEFAULT_TASK_QUEUE } from './workflows/api.js';
 import {
   loadTemporalConnection,
@@ -125,6 +126,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<Running
     taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     activities: { ...activities, ...options.activityOverrides },
+    // Short activities heartbeat too, so a call lost with its worker moves on after the heartbeat timeout.
+    interceptors: { activity: [(ctx) => keepAliveInterceptor(ctx)] },
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),

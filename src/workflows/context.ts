@@ -45,9 +45,9 @@ export class MigrationContext {
   // ---- activity calls --------------------------------------------------------------------------
 
   /**
-   * A bounded call (seconds to minutes), retried until it succeeds. `startToClose` bounds one attempt:
-   * also how long a call in flight on a worker that died holds the run up (no heartbeat), so the
-   * frequent gate calls pass a tight one.
+   * A bounded call (seconds to minutes), retried until it succeeds. `startToClose` bounds one attempt
+   * of a healthy call; the worker heartbeats every call while it runs (activities/temporal/keep-alive.ts),
+   * so a call in flight on a worker that died is retried after the heartbeat timeout, not after that bound.
    */
   short<K extends keyof Acts>(
     name: K,
@@ -57,6 +57,7 @@ export class MigrationContext {
   ): ReturnType<Acts[K]> {
     return wf.scheduleActivity(name, [arg], {
       startToCloseTimeout: startToClose,
+      heartbeatTimeout: this.heartbeat,
       retry: RETRY_FOREVER,
       summary,
     }) as ReturnType<Acts[K]>;

@@ -1,10 +1,12 @@
 /**
  * A worker SIGKILLed during the copy and again during the repair loop: a new worker (another process)
- * continues, and the run completes with nothing lost; its history replays in a fresh worker.
+ * continues, and the run completes with nothing lost; its history replays in a fresh worker. And a
+ * worker SIGKILLed during a short step: the step moves to the next worker after the heartbeat timeout.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import mysql from 'mysql2/promise';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertEqualNow,
@@ -133,5 +135,66 @@ test(
     assert.ok(replay.runs >= 1);
     assertNoDualWriteRepairs(await status(handle));
     await kill(worker);
+  },
+);
+
+test(
+  'a worker SIGKILLed during a short step: the step is retried after the heartbeat timeout, not its 5-minute bound',
+  { timeout: 120_000 },
+  async () => {
+    // A table of its own (the test above migrated the others); a global read lock on the target holds
+    // the step that creates it on the target in flight (a bounded `short` call, no progress heartbeats).
+    const source = await mysql.createConnection(env.stack.source.clientOptions());
+    await source.query('CREATE TABLE short_kill (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+    await source.query("INSERT INTO short_kill VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+    await source.end();
+    const target = await env.stack.target.rootConnection();
+    await target.query('FLUSH TABLES WITH READ LOCK');
+    let unlocked = false;
+    const unlock = async () => {
+      if (unlocked) return;
+      unlocked = true;
+      await target.query('UNLOCK TABLES');
+      await target.end();
+    };
+    const plan = testPlan('shortkill', { tables: [{ name: 'short_kill', chunkSize: 50 }] });
+    let worker = await spawnWorker();
+    const handle = await startMigration(env, plan);
+    try {
+      // A step in flight for a second on the worker about to die.
+      const deadline = Date.now() + 60_000;
+      let held: { name: string; id: string } | undefined;
+      while (!held) {
+        assert.ok(Date.now() < deadline, 'no step held up by the read lock within 60 s');
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const a = pending.find(
+          (x) =>
+            Number(x.state) === 2 &&
+            x.attempt === 1 &&
+            Date.now() - Number(x.lastStartedTime?.seconds ?? Date.now() / 1000) * 1000 > 1000,
+        );
+        if (a) held = { name: a.activityType?.name ?? '?', id: a.activityId ?? '' };
+        else await sleep(200);
+      }
+      await kill(worker);
+      const killedAt = Date.now();
+      await unlock();
+      worker = await spawnWorker();
+      for (;;) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        if (!pending.some((x) => x.activityId === held.id)) break;
+        // The short step's start-to-close bound is 5 minutes: without heartbeats it would wait that long.
+        assert.ok(
+          Date.now() - killedAt < 45_000,
+          `${held.name} lost with its worker still pending ${Math.round((Date.now() - killedAt) / 1000)} s after the kill (heartbeat timeout 5 s)`,
+        );
+        await sleep(250);
+      }
+      await waitStatus(handle, (s) => s.tables.every((t) => t.state === 'done'), 'the copy', 60_000);
+    } finally {
+      await unlock();
+      await handle.terminate('test over').catch(() => undefined);
+      await kill(worker);
+    }
   },
 );

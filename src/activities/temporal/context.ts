@@ -12,6 +12,7 @@
 import { Context } from '@temporalio/activity';
 import type { RunContext } from '../contracts.js';
 import { runWatched, StallWatch } from '../db/watchdog.js';
+import { markSelfHeartbeating } from './keep-alive.js';
 
 /** Heartbeat-details field with the time (ms) of the last progress report. */
 export const PROGRESS_AT = 'progressAt';
@@ -37,6 +38,7 @@ export async function activityRun<P>(
   options: { store?: CheckpointStore; checkpointKey?: string; tickMs?: number; watch?: StallWatch } = {},
 ): Promise<ActivityRun<P>> {
   const actx = Context.current();
+  markSelfHeartbeating(actx);
   const { store, checkpointKey } = options;
   const watch = options.watch ?? new StallWatch();
   let resume = actx.info.heartbeatDetails as P | undefined;
