@@ -143,7 +143,7 @@ test(
   { timeout: 120_000 },
   async () => {
     // A table of its own (the test above migrated the others); a global read lock on the target holds
-    // the step that creates it on the target in flight (a bounded `short` call, no progress heartbeats).
+    // the step that creates it there in flight (a bounded `short` call, without progress heartbeats).
     const source = await mysql.createConnection(env.stack.source.clientOptions());
     await source.query('CREATE TABLE short_kill (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
     await source.query("INSERT INTO short_kill VALUES (1, 'a'), (2, 'b'), (3, 'c')");
@@ -176,6 +176,14 @@ test(
         if (a) held = { name: a.activityType?.name ?? '?', id: a.activityId ?? '' };
         else await sleep(200);
       }
+      // While its worker lives, a step slower than the heartbeat timeout is not timed out: the worker
+      // heartbeats it.
+      await sleep(7000);
+      const still = ((await handle.describe()).raw.pendingActivities ?? []).find(
+        (x) => x.activityId === held.id,
+      );
+      assert.equal(still?.attempt, 1, `${held.name} held 8 s on a live worker: still its first attempt`);
+      assert.equal(still?.lastFailure ?? null, null, `${held.name}: ${still?.lastFailure?.message}`);
       await kill(worker);
       const killedAt = Date.now();
       await unlock();
