@@ -181,7 +181,9 @@ async function timeOps(
 
 /** A pool whose statements (pool and connection calls) are counted per side. */
 function counting(p: mysql.Pool, side: string, log: string[]): mysql.Pool {
-  return recordingPool(p, () => log.push(side));
+  return recordingPool(p, () => {
+    log.push(side);
+  });
 }
 
 /** Statements (= round trips) each side receives for one dual write, counted at the pools. */

@@ -4,7 +4,7 @@ import { batchText } from './batch.js';
 import type { PoolLike } from './db.js';
 import { opKeys, type MirrorOp } from './mirror.js';
 import { deleteStatements, upsertStatements, type Bound } from './rows.js';
-import type { MultiStatementSessions } from './sessions.js';
+import { sessionDb, type MultiStatementSessions } from './sessions.js';
 
 /** Above this many keys in one failed op, a single table-level entry is logged instead. */
 const MAX_KEYS_PER_ENTRY_BATCH = 1000;
@@ -50,8 +50,9 @@ export async function openOps(
     return NOTHING_HELD;
   }
   const pieces = ['START TRANSACTION', ...statements.map((s) => core.format(s.sql, s.values))];
+  const db = sessionDb(session);
   try {
-    await session.conn.query({ sql: batchText(pieces), timeout: timeoutMs });
+    await db.query({ sql: batchText(pieces), timeout: timeoutMs });
   } catch (err) {
     session.conn.destroy();
     throw err;
@@ -59,7 +60,7 @@ export async function openOps(
   return {
     commit: async () => {
       try {
-        await session.conn.query({ sql: 'COMMIT', timeout: timeoutMs });
+        await db.query({ sql: 'COMMIT', timeout: timeoutMs });
       } catch (err) {
         session.conn.destroy();
         throw err;

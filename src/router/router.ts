@@ -24,7 +24,7 @@ import {
   type PlannedRead,
 } from './mirror.js';
 import { sendBatch } from './batch.js';
-import { MultiStatementSessions } from './sessions.js';
+import { MultiStatementSessions, sessionDb } from './sessions.js';
 import { RepairLog } from './repair-log.js';
 import { mirrorFault, noteMirrorFaultApplied } from './faults.js';
 import { loadCachedSwitches, saveCachedSwitches } from './switch-cache.js';
@@ -673,7 +673,7 @@ export class Router {
       const session = plan
         ? await this.sessions[auth].acquire()
         : { conn: await this.pools[auth].getConnection() };
-      const db = session.conn as unknown as Queryable;
+      const db = sessionDb(session);
       let captured: { result: QueryReturn; op: MirrorOp } | undefined;
       let ok = false;
       let reusable = false;

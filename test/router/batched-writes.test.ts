@@ -35,7 +35,9 @@ type Side = 'source' | 'target';
 
 /** A pool whose statements (pool and connection calls alike) are recorded per side. */
 function counted(pool: mysql.Pool, side: Side, log: { side: Side; sql: string }[]): mysql.Pool {
-  return recordingPool(pool, (sql) => log.push({ side, sql }));
+  return recordingPool(pool, (sql) => {
+    log.push({ side, sql });
+  });
 }
 
 const header = (r: unknown) => {

@@ -22,6 +22,7 @@ import { loadPair, sides } from '../../src/activities/verify/pair.js';
 import { SwitchStore } from '../../src/switches/index.js';
 import { createRouter, type Router } from '../../src/router/index.js';
 import { adminQuery, ITEMS_DDL, pools, setSwitches, startRouterEnv } from './helpers.js';
+import { recordingPool } from '../support/recording-pool.js';
 
 const ID = 'commit-together';
 let stack: Stack;
@@ -46,25 +47,13 @@ class CommitGate {
 
   /** The pool with every COMMIT (through the pool or its connections) passing this gate. */
   pool(pool: mysql.Pool): mysql.Pool {
-    const wrap = <T extends object>(o: T): T =>
-      new Proxy(o, {
-        get: (obj, prop, receiver) => {
-          const v: unknown = Reflect.get(obj, prop, receiver);
-          if (typeof v !== 'function') return v;
-          if (prop === 'getConnection') return async () => wrap((await v.apply(obj)) as object);
-          if (prop !== 'query') return v.bind(obj);
-          return (...args: unknown[]) => {
-            const a = args[0] as string | { sql: string };
-            const sql = typeof a === 'string' ? a : a.sql;
-            const held = this.armed;
-            if (!held || !/COMMIT$/.test(sql)) return v.apply(obj, args) as unknown;
-            this.armed = undefined;
-            held.reached();
-            return held.open.then(() => v.apply(obj, args) as unknown);
-          };
-        },
-      });
-    return wrap(pool);
+    return recordingPool(pool, (sql) => {
+      const held = this.armed;
+      if (!held || !/COMMIT$/.test(sql)) return;
+      this.armed = undefined;
+      held.reached();
+      return held.open;
+    });
   }
 }
 
