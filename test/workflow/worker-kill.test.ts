@@ -161,14 +161,16 @@ test(
     let worker = await spawnWorker();
     const handle = await startMigration(env, plan);
     try {
-      // A step in flight for a second on the worker about to die.
+      // The step the read lock holds (creating the table on the target), in flight for a second on the
+      // worker about to die.
       const deadline = Date.now() + 60_000;
       let held: { name: string; id: string } | undefined;
       while (!held) {
-        assert.ok(Date.now() < deadline, 'no step held up by the read lock within 60 s');
+        assert.ok(Date.now() < deadline, 'prepareTarget not held up by the read lock within 60 s');
         const pending = (await handle.describe()).raw.pendingActivities ?? [];
         const a = pending.find(
           (x) =>
+            x.activityType?.name === 'prepareTarget' &&
             Number(x.state) === 2 &&
             x.attempt === 1 &&
             Date.now() - Number(x.lastStartedTime?.seconds ?? Date.now() / 1000) * 1000 > 1000,
