@@ -25,6 +25,8 @@ import {
 } from './helpers.js';
 import type { MigrationStatus } from '../../src/workflows/api.js';
 import { replayEveryRun } from '../support/replay.js';
+import { describeActivities } from '../../src/activities/temporal/health.js';
+import type { ActivityHealth } from '../../src/activities/temporal/types.js';
 
 // The test drives every gate: right after a worker is killed the scheduled verification may still see
 // differences the repair loop has not caught up with (a gate blocker); the final comparison checks them.
@@ -161,42 +163,38 @@ test(
     let worker = await spawnWorker();
     const handle = await startMigration(env, plan);
     try {
+      const pending = async () => describeActivities((await handle.describe()).raw.pendingActivities ?? []);
       // The step the read lock holds (creating the table on the target), in flight for a second on the
       // worker about to die.
       const deadline = Date.now() + 60_000;
-      let held: { name: string; id: string } | undefined;
+      let held: ActivityHealth | undefined;
       while (!held) {
         assert.ok(Date.now() < deadline, 'prepareTarget not held up by the read lock within 60 s');
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        const a = pending.find(
-          (x) =>
-            x.activityType?.name === 'prepareTarget' &&
-            Number(x.state) === 2 &&
-            x.attempt === 1 &&
-            Date.now() - Number(x.lastStartedTime?.seconds ?? Date.now() / 1000) * 1000 > 1000,
+        held = (await pending()).find(
+          (a) =>
+            a.activity === 'prepareTarget' &&
+            a.state === 'started' &&
+            a.attempt === 1 &&
+            Date.now() - Date.parse(a.startedAt ?? new Date().toISOString()) > 1000,
         );
-        if (a) held = { name: a.activityType?.name ?? '?', id: a.activityId ?? '' };
-        else await sleep(200);
+        if (!held) await sleep(200);
       }
+      const heldId = held.activityId;
       // While its worker lives, a step slower than the heartbeat timeout is not timed out: the worker
       // heartbeats it.
       await sleep(7000);
-      const still = ((await handle.describe()).raw.pendingActivities ?? []).find(
-        (x) => x.activityId === held.id,
-      );
-      assert.equal(still?.attempt, 1, `${held.name} held 8 s on a live worker: still its first attempt`);
-      assert.equal(still?.lastFailure ?? null, null, `${held.name}: ${still?.lastFailure?.message}`);
+      const still = (await pending()).find((a) => a.activityId === heldId);
+      assert.equal(still?.attempt, 1, 'prepareTarget held 8 s on a live worker: still its first attempt');
+      assert.equal(still?.lastFailure ?? null, null, `prepareTarget: ${still?.lastFailure?.message}`);
       await kill(worker);
       const killedAt = Date.now();
       await unlock();
       worker = await spawnWorker();
-      for (;;) {
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        if (!pending.some((x) => x.activityId === held.id)) break;
+      while ((await pending()).some((a) => a.activityId === heldId)) {
         // The short step's start-to-close bound is 5 minutes: without heartbeats it would wait that long.
         assert.ok(
           Date.now() - killedAt < 45_000,
-          `${held.name} lost with its worker still pending ${Math.round((Date.now() - killedAt) / 1000)} s after the kill (heartbeat timeout 5 s)`,
+          `prepareTarget lost with its worker still pending ${Math.round((Date.now() - killedAt) / 1000)} s after the kill (heartbeat timeout 5 s)`,
         );
         await sleep(250);
       }
