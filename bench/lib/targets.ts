@@ -11,6 +11,11 @@ export interface TargetReading {
   kind: 'min' | 'max';
   goal: number;
   goalShown: string;
+  /**
+   * Where a target is out of reach, what bounds it, measured in the same run: e.g. the same work
+   * without the mechanism's overhead (the dual write's statements on bare connections).
+   */
+  floor?: string;
 }
 
 const readings: TargetReading[] = [];
@@ -28,6 +33,7 @@ export function targetSummary(): string[] {
   const width = Math.max(0, ...readings.map((r) => r.what.length));
   return readings.map(
     (r) =>
-      `${met(r) ? 'met    ' : 'NOT met'}  ${r.what.padEnd(width)}  ${r.shown} (target ${r.kind === 'min' ? '>=' : '<='} ${r.goalShown})`,
+      `${met(r) ? 'met    ' : 'NOT met'}  ${r.what.padEnd(width)}  ${r.shown} (target ${r.kind === 'min' ? '>=' : '<='} ${r.goalShown}` +
+      `${r.floor ? `; ${r.floor}` : ''})`,
   );
 }
