@@ -1,60 +1,52 @@
-// The commit of a dual write, alone: the router's statements sent with bare mysql2 connections (no
-// router code), the mirror's COMMIT after the authoritative one's answer versus the two sent together
-// (src/router/README.md "Cost of a dual write"), next to a bare autocommit UPDATE, in alternating
-// rounds. On servers that flush at every commit it shows what overlapping the two flushes saves; on
-// either kind of server, the ratio a dual write cannot go below whatever the router does (the floor
-// printed next to the router's targets).
+// The floor of a dual write: the statements the router sent for one dual UPDATE by PK (recorded at its
+// pools, texts as the router formatted them) replayed on bare mysql2 connections, no router code, next
+// to a bare autocommit UPDATE of the same row, in alternating rounds. Two orders: the two COMMITs sent
+// together (the router's protocol, src/router/README.md "Cost of a dual write") and the mirror committed
+// before the authoritative COMMIT. On servers that flush at every commit it shows what overlapping the
+// two flushes saves; on either kind of server, the ratio a dual write cannot go below whatever the
+// router does (printed next to the router's targets).
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import type { Stack } from '../../scripts/localstack/index.js';
 
-const ROWS = 100;
 const OPS = 100;
 const ROUNDS = 4;
 
-/** The floor of the router's dual write: its statements without the router, per bare write. */
+/** One dual UPDATE's statements as each side received them: the batch or mirror, then COMMIT. */
+export interface RecordedDualWrite {
+  source: string[];
+  target: string[];
+}
+
 export interface CommitOrderFigures {
   bareUs: number;
   /** The two COMMITs together (the router's protocol). */
   togetherUs: number;
 }
 
-export async function commitOrder(stack: Stack): Promise<CommitOrderFigures> {
+export async function commitOrder(stack: Stack, recorded: RecordedDualWrite): Promise<CommitOrderFigures> {
+  const [batch, authCommit] = recorded.source;
+  const [mirror, mirrorCommit] = recorded.target;
+  if (
+    recorded.source.length !== 2 ||
+    recorded.target.length !== 2 ||
+    !/COMMIT/i.test(authCommit + mirrorCommit)
+  )
+    throw new Error(`unexpected dual write statements: ${JSON.stringify(recorded)}`);
   const mk = (side: 'source' | 'target') =>
-    mysql.createPool({ uri: stack[side].url('app'), connectionLimit: 2, multipleStatements: true });
-  const source = mk('source');
-  const target = mk('target');
-  for (const side of [stack.source, stack.target]) {
-    const admin = await side.rootConnection('app');
-    await admin.query('CREATE TABLE commit_order (id INT PRIMARY KEY, qty INT NOT NULL, note CHAR(100))');
-    await admin.query(`INSERT INTO commit_order SELECT seq, 0, 'x' FROM seq_1_to_${ROWS}`);
-    await admin.end();
-  }
-  let n = 0;
+    mysql.createConnection({ uri: stack[side].url('app'), multipleStatements: true });
+  const [source, target] = await Promise.all([mk('source'), mk('target')]);
   const bare = async () => {
-    await source.query('UPDATE commit_order SET qty = qty + 1 WHERE id = ?', [(n++ % ROWS) + 1]);
+    await source.query('UPDATE items SET qty = qty + 1 WHERE id = 1');
   };
   const dual = (together: boolean) => async () => {
-    const id = (n++ % ROWS) + 1;
-    const [s, t] = await Promise.all([source.getConnection(), target.getConnection()]);
-    try {
-      const [results] = (await s.query(
-        'START TRANSACTION;UPDATE commit_order SET qty = qty + 1 WHERE id = ?;SELECT * FROM commit_order WHERE id = ?',
-        [id, id],
-      )) as unknown as [mysql.RowDataPacket[][]];
-      const row = results[2][0];
-      const mirror = 'REPLACE INTO commit_order (id, qty, note) VALUES (?, ?, ?)';
-      const values = [row.id, row.qty, row.note] as unknown[];
-      if (together) {
-        await t.query(`START TRANSACTION;${mirror}`, values);
-        await Promise.all([s.query('COMMIT'), t.query('COMMIT')]);
-      } else {
-        await t.query(mirror, values);
-        await s.query('COMMIT');
-      }
-    } finally {
-      s.release();
-      t.release();
+    await source.query(batch);
+    if (together) {
+      await target.query(mirror);
+      await Promise.all([source.query(authCommit), target.query(mirrorCommit)]);
+    } else {
+      await target.query(`${mirror};${mirrorCommit}`);
+      await source.query(authCommit);
     }
   };
   const kinds: [string, () => Promise<void>][] = [
@@ -71,7 +63,7 @@ export async function commitOrder(stack: Stack): Promise<CommitOrderFigures> {
       us[k] += ((performance.now() - t0) / OPS) * 1000;
     }
   console.log(
-    `a dual write's statements without the router (bare mysql2, ${ROUNDS} x ${OPS} each): ` +
+    `the router's statements of a dual UPDATE replayed without the router (bare mysql2, ${ROUNDS} x ${OPS} each): ` +
       kinds
         .map(
           ([name], k) =>
